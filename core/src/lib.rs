@@ -1,0 +1,45 @@
+//! The hall's queue rules, as a pure state machine.
+//!
+//! This crate is the heart of hallq. It never reads the clock, never does IO and
+//! never spawns: every input carries `now` (milliseconds since the Unix epoch)
+//! and every change comes out as [`Event`]s wrapped in [`Record`]s.
+//!
+//! # Calling rule
+//!
+//! ```text
+//! let records = hall.handle(now_ms, command)?;   // decides, applies, returns the records
+//! store.append(&records)?;                        // the edge makes them durable
+//! // only then: reply, publish window states and calls
+//! ```
+//!
+//! On start the edge rebuilds the state with [`Hall::replay`] from the stored
+//! records. A refused command returns a [`CoreError`] and changes nothing.
+//!
+//! # Layout
+//!
+//! - [`config`]: the hall's layout (services, windows, zones, devices) as data.
+//! - [`id`]: validated identifiers.
+//! - [`command`], [`event`]: what goes in, what comes out.
+//! - [`hall`]: the state and its rules.
+//! - [`view`]: read-only projections (ticket place, window state, metrics).
+
+pub mod command;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod hall;
+pub mod id;
+pub mod view;
+
+pub use command::Command;
+pub use config::{ConfigError, DeviceRole, HallConfig};
+pub use error::CoreError;
+pub use event::{Event, Record};
+pub use hall::{Hall, Ticket, TicketState, WindowRuntime, WindowStatus};
+pub use id::{Id, TicketId};
+
+/// Milliseconds since the Unix epoch, as carried by every input.
+pub type Millis = i64;
+
+/// One day in milliseconds.
+pub const DAY_MS: Millis = 86_400_000;

@@ -1,0 +1,135 @@
+//! Read-only projections of the hall for citizens, devices and managers.
+
+use serde::Serialize;
+
+use crate::Millis;
+use crate::hall::{Hall, Ticket, TicketState, WindowStatus};
+use crate::id::Id;
+
+/// A citizen's ticket with its live place in line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketPlace {
+    /// Tickets of the same service ahead of it (0 once called).
+    pub ahead: u32,
+    /// Rough wait until it is called, from the service's typical time and the
+    /// windows now open for it.
+    pub estimated_wait_s: u32,
+}
+
+/// A window as devices and the hall screen show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowView {
+    pub window: Id,
+    pub name: String,
+    pub status: WindowStatus,
+    /// The number being called or served.
+    pub ticket: Option<String>,
+    pub service: Option<Id>,
+    /// Tickets waiting for the services this window serves.
+    pub waiting: u32,
+    pub clerk: Option<String>,
+    pub pause_reason: Option<String>,
+    pub served_today: u32,
+}
+
+/// One service's queue now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceView {
+    pub service: Id,
+    pub prefix: char,
+    pub name: String,
+    pub waiting: u32,
+    /// Wait of the oldest waiting ticket, in seconds.
+    pub longest_wait_s: u32,
+    pub issued_today: u32,
+    /// Open, unpaused windows that serve it.
+    pub windows_open: u32,
+}
+
+impl Hall {
+    /// Place and estimate of a ticket, or `None` for an unknown token.
+    pub fn place(&self, ticket: &Ticket) -> TicketPlace {
+        if ticket.state != TicketState::Waiting {
+            return TicketPlace {
+                ahead: 0,
+                estimated_wait_s: 0,
+            };
+        }
+        let ahead = self.queue(ticket.service.as_str()).take_while(|t| t.id != ticket.id).count() as u32;
+        let svc = self.config().service(ticket.service.as_str()).expect("known service");
+        let open = self.windows_open_for(&ticket.service);
+        let servers = if open > 0 {
+            open
+        } else {
+            self.config().windows_serving(ticket.service.as_str()).count().max(1) as u32
+        };
+        // Half a service for the ticket in front of the window, then one per ticket ahead.
+        let typical_s = svc.typical_min * 60;
+        let estimated_wait_s = (2 * ahead + 1) * typical_s / (2 * servers);
+        TicketPlace { ahead, estimated_wait_s }
+    }
+
+    fn windows_open_for(&self, service: &Id) -> u32 {
+        self.config()
+            .windows_serving(service.as_str())
+            .filter(|w| self.status(w.id.as_str()).is_some_and(|s| !matches!(s, WindowStatus::Closed | WindowStatus::Paused)))
+            .count() as u32
+    }
+
+    /// One window's view.
+    pub fn window_view(&self, id: &str) -> Option<WindowView> {
+        let cfg = self.config().window(id)?;
+        let rt = self.window(id)?;
+        let current = rt.current.and_then(|t| self.ticket(t));
+        let waiting = cfg.serves.iter().map(|s| self.queue(s.as_str()).count() as u32).sum();
+        Some(WindowView {
+            window: cfg.id.clone(),
+            name: cfg.name.clone(),
+            status: self.status(id)?,
+            ticket: current.map(|t| t.number.clone()),
+            service: current.map(|t| t.service.clone()),
+            waiting,
+            clerk: rt.clerk.clone(),
+            pause_reason: rt.paused.clone(),
+            served_today: rt.served_today,
+        })
+    }
+
+    /// Every window, in configuration order.
+    pub fn window_views(&self) -> Vec<WindowView> {
+        self.config()
+            .windows
+            .iter()
+            .filter_map(|w| self.window_view(w.id.as_str()))
+            .collect()
+    }
+
+    /// Every service's queue, in configuration order.
+    pub fn service_views(&self, now: Millis) -> Vec<ServiceView> {
+        self.config()
+            .services
+            .iter()
+            .map(|s| {
+                let mut q = self.queue(s.id.as_str()).peekable();
+                let longest_wait_s = q
+                    .peek()
+                    .map(|t| ((now - t.issued_ms).max(0) / 1000) as u32)
+                    .unwrap_or(0);
+                let waiting = q.count() as u32;
+                let issued_today = self
+                    .day()
+                    .map(|d| self.tickets().filter(|t| t.day == d && t.service == s.id).count() as u32)
+                    .unwrap_or(0);
+                ServiceView {
+                    service: s.id.clone(),
+                    prefix: s.prefix,
+                    name: s.name.clone(),
+                    waiting,
+                    longest_wait_s,
+                    issued_today,
+                    windows_open: self.windows_open_for(&s.id),
+                }
+            })
+            .collect()
+    }
+}
