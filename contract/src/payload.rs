@@ -1,0 +1,303 @@
+//! Payloads: UTF-8 JSON objects. Receivers ignore fields they do not know,
+//! so every struct here accepts unknown fields and skips absent optional ones.
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+
+/// A window's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowStatus {
+    Closed,
+    Idle,
+    Calling,
+    Serving,
+    Paused,
+}
+
+/// The ticket on a window, in a WindowState or a Reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRef {
+    pub number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// Required materials (一次性告知), so the pad can show them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<String>,
+}
+
+/// `window/{win}/state`, retained: enough for a rebooted display to show the
+/// right thing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowState {
+    pub window: String,
+    pub name: String,
+    pub status: WindowStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketRef>,
+    pub waiting: u32,
+    /// Grows with every change of the hall; drop a state older than one shown.
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clerk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_reason: Option<String>,
+}
+
+/// `calls`: one call or recall, for announcers and hall screens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    pub seq: u64,
+    pub ticket: String,
+    pub window: String,
+    pub window_name: String,
+    pub service_name: String,
+    pub recall: bool,
+    pub at_ms: i64,
+}
+
+/// `device/{dev}/status`, retained; usually a device's will.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceStatus {
+    pub online: bool,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+}
+
+/// `rating/{win}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub id: String,
+    pub ticket: String,
+    pub score: u8,
+}
+
+/// An error in a Reply or an HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, lower-case: `queue_empty`, `window_closed`, `bad_request`, …
+    pub code: String,
+    /// Chinese first, English after the slash.
+    pub message: String,
+}
+
+/// `pad/{win}/reply`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub id: String,
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+impl Reply {
+    pub fn ok(id: &str, ticket: Option<TicketRef>) -> Reply {
+        Reply {
+            id: id.to_string(),
+            ok: true,
+            ticket,
+            error: None,
+        }
+    }
+
+    pub fn err(id: &str, code: &str, message: &str) -> Reply {
+        Reply {
+            id: id.to_string(),
+            ok: false,
+            ticket: None,
+            error: Some(ErrorBody {
+                code: code.to_string(),
+                message: message.to_string(),
+            }),
+        }
+    }
+}
+
+/// The most characters a command id may have.
+pub const MAX_COMMAND_ID: usize = 64;
+
+/// `pad/{win}/cmd`: one clerk action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PadCommand {
+    /// Unique per pad; a repeated id gets the first reply again.
+    pub id: String,
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// What the clerk asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    CallNext {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+    },
+    Recall,
+    NoShow,
+    Start,
+    Finish,
+    Transfer {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_service: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_window: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Pause {
+        #[serde(default)]
+        reason: String,
+    },
+    Resume,
+    Open {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clerk: Option<String>,
+    },
+    Close,
+}
+
+/// A command that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadCommand {
+    /// The command's id, when it could be read: then it gets a `bad_request`
+    /// reply; otherwise it is logged and dropped.
+    pub id: Option<String>,
+    pub message: String,
+}
+
+impl PadCommand {
+    /// Reads a command, telling apart "bad but answerable" from "unreadable".
+    pub fn parse(bytes: &[u8]) -> Result<PadCommand, BadCommand> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| BadCommand {
+            id: None,
+            message: alloc::format!("not JSON: {e}"),
+        })?;
+        let id = match value.get("id").and_then(|v| v.as_str()) {
+            Some(id) if !id.is_empty() && id.chars().count() <= MAX_COMMAND_ID => id.to_string(),
+            _ => {
+                return Err(BadCommand {
+                    id: None,
+                    message: "missing or invalid \"id\" (a string of 1 to 64 characters)".to_string(),
+                });
+            }
+        };
+        serde_json::from_value::<PadCommand>(value).map_err(|e| BadCommand {
+            id: Some(id),
+            message: alloc::format!("{e}"),
+        })
+    }
+}
+
+/// One service's queue in `metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceMetrics {
+    pub service: String,
+    pub waiting: u32,
+    pub longest_wait_s: u32,
+    pub issued_today: u32,
+    pub windows_open: u32,
+}
+
+/// One window in `metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowMetrics {
+    pub window: String,
+    pub status: WindowStatus,
+    pub waiting: u32,
+    pub served_today: u32,
+}
+
+/// `metrics`, retained, at least once a second while anything changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub waiting: u32,
+    pub services: Vec<ServiceMetrics>,
+    pub windows: Vec<WindowMetrics>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn command_examples_of_the_contract_parse() {
+        let c = PadCommand::parse(br#"{"id": "pad3-000127", "op": "call_next"}"#).unwrap();
+        assert_eq!(c.op, Op::CallNext { service: None });
+        let c = PadCommand::parse(br#"{"id":"x","op":"call_next","service":"a","extra":1}"#).unwrap();
+        assert_eq!(c.op, Op::CallNext { service: Some("a".into()) });
+        let c = PadCommand::parse(r#"{"id":"x","op":"pause","reason":"午休"}"#.as_bytes()).unwrap();
+        assert_eq!(c.op, Op::Pause { reason: "午休".into() });
+        let c = PadCommand::parse(br#"{"id":"x","op":"transfer","to_service":"b","note":"n"}"#).unwrap();
+        assert!(matches!(c.op, Op::Transfer { .. }));
+    }
+
+    #[test]
+    fn bad_commands_keep_their_id_when_readable() {
+        let e = PadCommand::parse(br#"{"id":"p-1","op":"dance"}"#).unwrap_err();
+        assert_eq!(e.id.as_deref(), Some("p-1"));
+        let e = PadCommand::parse(br#"{"id":"p-1"}"#).unwrap_err();
+        assert_eq!(e.id.as_deref(), Some("p-1"));
+        for unreadable in [&b"{not json"[..], br#"{"op":"recall"}"#, br#"{"id":7,"op":"recall"}"#, b"[]", b"\xff"] {
+            assert_eq!(PadCommand::parse(unreadable).unwrap_err().id, None);
+        }
+        let long = alloc::format!(r#"{{"id":"{}","op":"recall"}}"#, "x".repeat(65));
+        assert_eq!(PadCommand::parse(long.as_bytes()).unwrap_err().id, None);
+    }
+
+    #[test]
+    fn commands_round_trip() {
+        for op in [Op::Recall, Op::NoShow, Op::Start, Op::Finish, Op::Resume, Op::Close, Op::Open { clerk: Some("c1".into()) }] {
+            let c = PadCommand { id: "i".into(), op };
+            let json = serde_json::to_vec(&c).unwrap();
+            assert_eq!(PadCommand::parse(&json).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn window_state_matches_the_contract_example() {
+        let s: WindowState = serde_json::from_str(
+            r#"{"window": "3", "name": "3号窗口", "status": "calling", "ticket": {"number": "A001"}, "waiting": 7, "seq": 812}"#,
+        )
+        .unwrap();
+        assert_eq!(s.status, WindowStatus::Calling);
+        assert_eq!(s.ticket.as_ref().unwrap().number, "A001");
+        let back: WindowState = serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn call_and_reply_match_the_contract_examples() {
+        let c: Call = serde_json::from_str(
+            r#"{"seq": 812, "ticket": "A001", "window": "3", "window_name": "3号窗口", "service_name": "商事登记", "recall": false, "at_ms": 1700000000000}"#,
+        )
+        .unwrap();
+        assert_eq!(serde_json::from_slice::<Call>(&serde_json::to_vec(&c).unwrap()).unwrap(), c);
+        let r: Reply = serde_json::from_str(
+            r#"{"id": "pad3-000128", "ok": false, "error": {"code": "queue_empty", "message": "没有等候的号 / no one is waiting"}}"#,
+        )
+        .unwrap();
+        assert_eq!(r.error.unwrap().code, "queue_empty");
+        let ok = Reply::ok("i", Some(TicketRef { number: "A001".into(), service: Some("a".into()), service_name: None, materials: vec!["身份证".into()] }));
+        let json = serde_json::to_string(&ok).unwrap();
+        assert!(json.contains(r#""ok":true"#) && !json.contains("error"), "{json}");
+    }
+
+    #[test]
+    fn device_status_and_rating_parse() {
+        let d: DeviceStatus = serde_json::from_str(r#"{"online": false, "role": "display", "window": "3"}"#).unwrap();
+        assert!(!d.online);
+        let r: Rating = serde_json::from_str(r#"{"id": "r1", "ticket": "A001", "score": 5}"#).unwrap();
+        assert_eq!(r.score, 5);
+    }
+}
