@@ -32,6 +32,8 @@ pub enum CoreError {
     ReasonRequired,
     #[error("号码已存在 / duplicate ticket token")]
     DuplicateToken,
+    #[error("暂不支持 {0} / {0} is not supported yet")]
+    Unsupported(&'static str),
 }
 
 impl CoreError {
@@ -52,6 +54,7 @@ impl CoreError {
             CoreError::UnknownWindow(_) => "unknown_window",
             CoreError::ReasonRequired => "reason_required",
             CoreError::DuplicateToken => "duplicate_token",
+            CoreError::Unsupported(_) => "not_supported",
         }
     }
 }

@@ -1,1 +1,128 @@
-//! hallq server
+//! The hallq server: the queue broker of a service hall.
+//!
+//! # Layout
+//!
+//! - [`config`]: the hall file (TOML) → [`hallq_core::HallConfig`], with located errors.
+//! - [`store`]: the append-only event log ([`store::EventStore`]; SQLite).
+//! - [`engine`]: the one owner of the hall: core + log + group commit; it
+//!   answers and publishes only after a commit.
+//! - [`broker`]: the embedded MQTT broker with the contract's permissions.
+//! - [`bridge`]: the server's MQTT client (embedded or external broker).
+//! - [`http`]: the HTTP + WebSocket API.
+//!
+//! [`start`] wires them together and returns the bound addresses, so tests
+//! and the demo can run a whole server on port 0.
+
+pub mod bridge;
+pub mod broker;
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hallq_client::Login;
+use hallq_contract::Topic;
+use hallq_core::HallConfig;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::{Engine, EngineHandle, Outgoing, Sinks, stream_line};
+use crate::store::SqliteStore;
+
+/// Where the MQTT side lives.
+#[derive(Debug, Clone)]
+pub enum BrokerMode {
+    /// Run the broker inside the server, listening here.
+    Embedded(SocketAddr),
+    /// Use a broker that is already running (e.g. Mosquitto with the ACL
+    /// that hallq's rules describe), with the server's own credentials.
+    External { host: String, port: u16, user: String, password: String },
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub hall: HallConfig,
+    /// Holds `hall.db` (the log).
+    pub data_dir: PathBuf,
+    pub http: SocketAddr,
+    pub broker: BrokerMode,
+}
+
+/// A running server.
+#[derive(Debug, Clone)]
+pub struct Running {
+    pub http: SocketAddr,
+    /// The embedded broker's address, or the external one.
+    pub mqtt: SocketAddr,
+    pub engine: EngineHandle,
+}
+
+/// Starts everything and returns once it listens. Runs until the process ends.
+pub async fn start(opts: Options) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&opts.data_dir)?;
+    let hall_id = opts.hall.hall.id.to_string();
+    let store = SqliteStore::open(&opts.data_dir.join("hall.db"))?;
+    let (mqtt_tx, mqtt_rx) = mpsc::unbounded_channel();
+    let (stream, _) = broadcast::channel(1024);
+    let sinks = Sinks { mqtt: mqtt_tx.clone(), stream: stream.clone() };
+    let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
+    let (tx, rx) = mpsc::channel(4096);
+    let handle = EngineHandle { tx };
+    std::thread::Builder::new().name("hallq-owner".into()).spawn(move || engine.run(rx))?;
+
+    let (login, mqtt_addr) = match opts.broker {
+        BrokerMode::Embedded(addr) => {
+            let password = uuid::Uuid::new_v4().simple().to_string();
+            let user = "hallq-server".to_owned();
+            let accounts = broker::Accounts::from_hall(&opts.hall, &user, &password);
+            let bound = broker::start(addr, accounts).await?;
+            let host = if bound.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bound.ip().to_string() };
+            (Login { host, port: bound.port(), hall: hall_id.clone(), user, password }, bound)
+        }
+        BrokerMode::External { host, port, user, password } => {
+            let addr = tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("cannot resolve MQTT host {host}"))?;
+            (Login { host, port, hall: hall_id.clone(), user, password }, addr)
+        }
+    };
+    let health = bridge::DeviceHealth::default();
+    bridge::spawn(login, handle.clone(), mqtt_rx, health.clone());
+    spawn_metrics(handle.clone(), hall_id.clone(), mqtt_tx, stream.clone());
+
+    let listener = tokio::net::TcpListener::bind(opts.http).await?;
+    let http_addr = listener.local_addr()?;
+    let app = http::app(http::AppState { hall: hall_id, engine: handle.clone(), stream, health });
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok(Running { http: http_addr, mqtt: mqtt_addr, engine: handle })
+}
+
+/// Publishes `metrics` (retained, QoS 0) once a second while it changes.
+fn spawn_metrics(engine: EngineHandle, hall: String, mqtt: mpsc::UnboundedSender<Outgoing>, stream: broadcast::Sender<String>) {
+    tokio::spawn(async move {
+        let topic = Topic::Metrics.to_string(&hall);
+        let mut last = None;
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(m) = engine.metrics().await else { return };
+            let key = hallq_contract::Metrics { at_ms: 0, ..m.clone() };
+            if last.as_ref() == Some(&key) {
+                continue;
+            }
+            let _ = stream.send(stream_line("metrics", &m));
+            let payload = serde_json::to_vec(&m).expect("metrics serialize");
+            let _ = mqtt.send(Outgoing { topic: topic.clone(), payload, retain: true, qos: 0 });
+            last = Some(key);
+        }
+    });
+}

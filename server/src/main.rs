@@ -1,1 +1,98 @@
-fn main() {}
+//! `hallq`: the queue broker of a service hall.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hallq_server::{BrokerMode, Options, config};
+
+#[derive(Debug, Parser)]
+#[command(name = "hallq", version, about = "hallq 政务服务大厅排队叫号 / service hall queue broker")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the server: embedded MQTT broker, SQLite log, HTTP API.
+    Serve {
+        /// The hall's layout (TOML).
+        #[arg(long, default_value = "halls/demo.toml")]
+        hall: PathBuf,
+        /// Folder for the event log (hall.db).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// HTTP address (port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        /// Embedded MQTT broker address (port 0: any free port).
+        #[arg(long, default_value = "0.0.0.0:1883")]
+        mqtt: SocketAddr,
+        /// Use an external broker instead: mqtt://user:password@host:port
+        #[arg(long, env = "HALLQ_BROKER_URL")]
+        broker_url: Option<String>,
+    },
+    /// Check a hall file and print what it holds.
+    Check {
+        #[arg(default_value = "halls/demo.toml")]
+        hall: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,rmqtt=warn,rmqtt_net=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().cmd {
+        Cmd::Check { hall } => {
+            let c = config::load_hall(&hall)?;
+            println!(
+                "{}: {} ({}): {} services, {} windows, {} devices — OK",
+                hall.display(),
+                c.hall.name,
+                c.hall.id,
+                c.services.len(),
+                c.windows.len(),
+                c.devices.len()
+            );
+            Ok(())
+        }
+        Cmd::Serve { hall, data, http, mqtt, broker_url } => {
+            let hall = config::load_hall(&hall)?;
+            let broker = match broker_url {
+                Some(url) => parse_broker_url(&url)?,
+                None => BrokerMode::Embedded(mqtt),
+            };
+            let running = hallq_server::start(Options { hall, data_dir: data, http, broker }).await?;
+            // One machine-readable line for scripts and tests.
+            println!(
+                "{}",
+                serde_json::json!({"ready": true, "http": running.http.to_string(), "mqtt": running.mqtt.to_string()})
+            );
+            tracing::info!(http = %running.http, mqtt = %running.mqtt, "hallq is up");
+            tokio::signal::ctrl_c().await?;
+            tracing::info!("stopping");
+            std::process::exit(0);
+        }
+    }
+}
+
+/// `mqtt://user:password@host:port`.
+fn parse_broker_url(url: &str) -> anyhow::Result<BrokerMode> {
+    let rest = url.strip_prefix("mqtt://").context("broker URL must start with mqtt://")?;
+    let (cred, hostport) = rest.rsplit_once('@').context("broker URL needs user:password@")?;
+    let (user, password) = cred.split_once(':').context("broker URL needs user:password@")?;
+    let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "1883"));
+    Ok(BrokerMode::External {
+        host: host.to_owned(),
+        port: port.parse().context("bad port in broker URL")?,
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
+}

@@ -1,0 +1,70 @@
+//! The server's own MQTT client: takes pad commands, ratings and device
+//! statuses to the owner, and publishes what the owner hands out. It works
+//! the same against the embedded broker and an external one.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hallq_client::Login;
+use hallq_contract::topic::filter;
+use hallq_contract::{DeviceStatus, Topic};
+use rumqttc::{Event, Packet, QoS};
+use tokio::sync::mpsc;
+
+use crate::engine::{EngineHandle, Outgoing};
+
+/// Last known status of each device, from their retained `device/{dev}/status`.
+pub type DeviceHealth = Arc<Mutex<BTreeMap<String, DeviceStatus>>>;
+
+/// Runs the bridge until the process ends, reconnecting when the broker goes.
+pub fn spawn(login: Login, engine: EngineHandle, mut outgoing: mpsc::UnboundedReceiver<Outgoing>, health: DeviceHealth) {
+    let (client, mut eventloop) = login.connect(&format!("hallq-server-{}", std::process::id()), None);
+    let publisher = client.clone();
+    tokio::spawn(async move {
+        while let Some(o) = outgoing.recv().await {
+            let qos = if o.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+            if let Err(e) = publisher.publish(o.topic, qos, o.retain, o.payload).await {
+                tracing::error!(error = %e, "MQTT publish failed");
+            }
+        }
+    });
+    let hall = login.hall.clone();
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    tracing::info!("server connected to the MQTT broker");
+                    for f in [filter::pad_cmds(&hall), filter::ratings(&hall), filter::device_statuses(&hall)] {
+                        if let Err(e) = client.subscribe(f, QoS::AtLeastOnce).await {
+                            tracing::error!(error = %e, "MQTT subscribe failed");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => incoming(&hall, &engine, &health, &p.topic, &p.payload).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "MQTT connection lost; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    });
+}
+
+async fn incoming(hall: &str, engine: &EngineHandle, health: &DeviceHealth, topic: &str, payload: &[u8]) {
+    match Topic::parse(topic) {
+        Some((h, Topic::PadCmd(window))) if h == hall => engine.pad(window.to_owned(), payload.to_vec()).await,
+        Some((h, Topic::DeviceStatus(dev))) if h == hall => match serde_json::from_slice::<DeviceStatus>(payload) {
+            Ok(s) => {
+                tracing::info!(device = dev, online = s.online, "device status");
+                health.lock().expect("health lock").insert(dev.to_owned(), s);
+            }
+            Err(e) => tracing::warn!(device = dev, error = %e, "unreadable device status"),
+        },
+        Some((h, Topic::Rating(window))) if h == hall => {
+            tracing::info!(window, "rating received (ratings are recorded from the next version)");
+        }
+        _ => tracing::warn!(topic, "message on an unexpected topic ignored"),
+    }
+}

@@ -1,0 +1,219 @@
+//! The embedded MQTT broker (rmqtt), with the contract's permissions
+//! enforced by our own hooks:
+//!
+//! - connect: the username must be a device of the hall (or the server's
+//!   own account) with its password; a will may only be the device's own
+//!   `device/{dev}/status` (rmqtt does not check wills against the publish
+//!   ACL, so a forged will is refused here, at login);
+//! - publish and subscribe: [`hallq_contract::Identity`] decides.
+//!
+//! Retained messages live in memory without expiry ([`RamRetain`]): the server
+//! republishes every window state on start, so nothing retained needs to
+//! outlive the process.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hallq_contract::{Identity, Role};
+use hallq_core::{DeviceRole, HallConfig};
+use rmqtt::codec::v5::SubscribeAckReason;
+use rmqtt::context::ServerContext;
+use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType, Type};
+use rmqtt::net::Builder;
+use rmqtt::retain::{DefaultRetainStorage, RetainStorage};
+use rmqtt::server::MqttServer;
+use rmqtt::types::{AuthResult, ConnectInfo, LastWill, PublishAclResult, Retain, SubscribeAclResult, TopicFilter, TopicName};
+
+/// One account the broker accepts.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub password: String,
+    pub role: Role,
+    pub window: Option<String>,
+}
+
+/// Accounts by username (= device id).
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    pub hall: String,
+    pub by_user: HashMap<String, Account>,
+}
+
+impl Accounts {
+    /// The hall's devices plus the server's own account.
+    pub fn from_hall(hall: &HallConfig, server_user: &str, server_password: &str) -> Accounts {
+        let mut by_user: HashMap<String, Account> = hall
+            .devices
+            .iter()
+            .map(|d| {
+                let account = Account {
+                    password: d.password.clone(),
+                    role: role_of(d.role),
+                    window: d.window.as_ref().map(|w| w.to_string()),
+                };
+                (d.id.to_string(), account)
+            })
+            .collect();
+        by_user.insert(
+            server_user.to_owned(),
+            Account {
+                password: server_password.to_owned(),
+                role: Role::Server,
+                window: None,
+            },
+        );
+        Accounts {
+            hall: hall.hall.id.to_string(),
+            by_user,
+        }
+    }
+
+    fn identity<'a>(&'a self, user: &'a str) -> Option<Identity<'a>> {
+        let a = self.by_user.get(user)?;
+        Some(Identity {
+            hall: &self.hall,
+            device: user,
+            role: a.role,
+            window: a.window.as_deref(),
+        })
+    }
+}
+
+/// The contract role of a configured device.
+pub fn role_of(r: DeviceRole) -> Role {
+    match r {
+        DeviceRole::Pad => Role::Pad,
+        DeviceRole::Display => Role::Display,
+        DeviceRole::Announcer => Role::Announcer,
+        DeviceRole::RatingPad => Role::RatingPad,
+        DeviceRole::Manager => Role::Manager,
+        DeviceRole::Server => Role::Server,
+    }
+}
+
+/// Starts the broker on `addr` (port 0 for any) and returns the bound address.
+/// The broker runs until the process ends (rmqtt has no shutdown API).
+pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<SocketAddr> {
+    let scx = ServerContext::new().build().await;
+    *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
+    let guard = Arc::new(accounts);
+    let register = scx.extends.hook_mgr().register();
+    for typ in [Type::ClientAuthenticate, Type::ClientSubscribeCheckAcl, Type::MessagePublishCheckAcl] {
+        register.add_priority(typ, 1000, Box::new(Guard(guard.clone()))).await;
+    }
+    register.start().await;
+
+    let listener = Builder::new()
+        .name("hallq/tcp")
+        .laddr(addr)
+        .nodelay(true)
+        .allow_anonymous(false)
+        // Retained window states must not expire (rmqtt's default is 5 minutes).
+        .message_expiry_interval(Duration::from_secs(u32::MAX as u64))
+        .bind()
+        .map_err(|e| anyhow::anyhow!("MQTT listener on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let listener = listener.tcp().map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokio::spawn(async move {
+        if let Err(e) = MqttServer::new(scx).listener(listener).build().run().await {
+            tracing::error!(error = %e, "embedded MQTT broker stopped");
+        }
+    });
+    Ok(local)
+}
+
+/// The hook handler that applies [`Identity`]'s rules.
+struct Guard(Arc<Accounts>);
+
+impl Guard {
+    fn authenticate(&self, c: &ConnectInfo) -> AuthResult {
+        let (Some(user), Some(pass)) = (c.username(), c.password()) else {
+            return AuthResult::BadUsernameOrPassword;
+        };
+        let Some(account) = self.0.by_user.get(user.as_ref() as &str) else {
+            tracing::warn!(user = %user, "MQTT login refused: unknown device");
+            return AuthResult::BadUsernameOrPassword;
+        };
+        if !constant_time_eq(account.password.as_bytes(), pass.as_ref()) {
+            tracing::warn!(user = %user, "MQTT login refused: wrong password");
+            return AuthResult::BadUsernameOrPassword;
+        }
+        let id = self.0.identity(user).expect("account exists");
+        if let Some(will) = c.last_will() {
+            let topic = match will {
+                LastWill::V3(w) => w.topic.to_string(),
+                LastWill::V5(w) => w.topic.to_string(),
+            };
+            if !id.may_will(&topic) {
+                tracing::warn!(user = %user, %topic, "MQTT login refused: will on a foreign topic");
+                return AuthResult::NotAuthorized;
+            }
+        }
+        AuthResult::Allow(false, None)
+    }
+}
+
+#[async_trait]
+impl Handler for Guard {
+    async fn hook(&self, param: &Parameter, acc: Option<HookResult>) -> ReturnType {
+        match param {
+            Parameter::ClientAuthenticate(c) => (false, Some(HookResult::AuthResult(self.authenticate(c)))),
+            Parameter::ClientSubscribeCheckAcl(s, sub) => {
+                let user = s.id.username_ref();
+                let ok = self.0.identity(user).is_some_and(|id| id.may_subscribe(&sub.topic_filter));
+                let r = if ok {
+                    SubscribeAclResult::new_success(sub.opts.qos(), None)
+                } else {
+                    tracing::warn!(user, filter = %sub.topic_filter, "MQTT subscribe refused");
+                    SubscribeAclResult::new_failure(SubscribeAckReason::NotAuthorized)
+                };
+                (false, Some(HookResult::SubscribeAclResult(r)))
+            }
+            Parameter::MessagePublishCheckAcl(s, p) => {
+                let user = s.id.username_ref();
+                let ok = self.0.identity(user).is_some_and(|id| id.may_publish(&p.topic));
+                let r = if ok {
+                    PublishAclResult::allow()
+                } else {
+                    tracing::warn!(user, topic = %p.topic, "MQTT publish refused");
+                    PublishAclResult::rejected(false, None)
+                };
+                (false, Some(HookResult::PublishAclResult(r)))
+            }
+            _ => (true, acc),
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Retained messages in memory, kept until replaced (no expiry).
+struct RamRetain(DefaultRetainStorage);
+
+#[async_trait]
+impl RetainStorage for RamRetain {
+    fn enable(&self) -> bool {
+        true
+    }
+
+    async fn set(&self, topic: &TopicName, retain: Retain, _expiry: Option<Duration>) -> rmqtt::Result<()> {
+        self.0.set_with_timeout(topic, retain, None).await
+    }
+
+    async fn get(&self, filter: &TopicFilter) -> rmqtt::Result<Vec<(TopicName, Retain)>> {
+        self.0.get_message(filter).await
+    }
+
+    async fn count(&self) -> isize {
+        self.0.get_all_paginated(0, usize::MAX).await.map(|(v, _)| v.len() as isize).unwrap_or(0)
+    }
+
+    async fn max(&self) -> isize {
+        self.count().await
+    }
+}

@@ -1,0 +1,197 @@
+//! The HTTP and WebSocket API of CONTRACT.md: thin routes over the owner.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hallq_core::CoreError;
+use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast;
+
+use crate::bridge::DeviceHealth;
+use crate::engine::{EngineHandle, stream_line};
+
+/// What every route needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub hall: String,
+    pub engine: EngineHandle,
+    pub stream: broadcast::Sender<String>,
+    pub health: DeviceHealth,
+}
+
+/// The API's routes.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/halls/{hall}", get(hall_snapshot))
+        .route("/api/v1/halls/{hall}/tickets", post(take_ticket))
+        .route("/api/v1/halls/{hall}/tickets/{id}", get(ticket))
+        .route("/api/v1/halls/{hall}/stream", get(stream))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "没有这个地址 / no such path") })
+        .with_state(state)
+}
+
+/// A JSON error that never shows internals.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn unavailable() -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "服务暂不可用 / service unavailable")
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> ApiError {
+        let status = match e {
+            CoreError::UnknownService(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::CONFLICT,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn check_hall(state: &AppState, hall: &str) -> Result<(), ApiError> {
+    if hall == state.hall {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_hall", format!("没有这个大厅 / unknown hall {hall}")))
+    }
+}
+
+/// `POST …/tickets` body.
+#[derive(Debug, Deserialize)]
+struct TakeTicket {
+    service: String,
+}
+
+async fn take_ticket(State(state): State<AppState>, Path(hall): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let req: TakeTicket = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("请求格式错误 / bad request: {e}")))?;
+    let ticket = state.engine.issue(req.service).await.ok_or_else(ApiError::unavailable)??;
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+async fn ticket(State(state): State<AppState>, Path((hall, id)): Path<(String, String)>) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    match state.engine.ticket(id).await.ok_or_else(ApiError::unavailable)? {
+        Some(t) => Ok(Json(t).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_ticket", "没有这张号 / no such ticket")),
+    }
+}
+
+async fn hall_snapshot(State(state): State<AppState>, Path(hall): Path<String>) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let snap = state.engine.snapshot().await.ok_or_else(ApiError::unavailable)?;
+    let devices = state.health.lock().expect("health lock").clone();
+    let mut body = serde_json::to_value(snap).expect("snapshot serializes");
+    body["devices"] = serde_json::to_value(devices).expect("devices serialize");
+    Ok(Json(body).into_response())
+}
+
+async fn stream(State(state): State<AppState>, Path(hall): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    Ok(ws.on_upgrade(move |socket| follow(socket, state)))
+}
+
+/// Sends a snapshot, then every change, until the client goes.
+async fn follow(mut socket: WebSocket, state: AppState) {
+    let mut rx = state.stream.subscribe();
+    let Some(snap) = state.engine.snapshot().await else {
+        return;
+    };
+    if socket.send(Message::text(stream_line("snapshot", &snap))).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            line = rx.recv() => match line {
+                Ok(line) => {
+                    if socket.send(Message::text(line)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    // Too slow a client: tell it, and give it a fresh snapshot.
+                    let Some(snap) = state.engine.snapshot().await else { return };
+                    let _ = socket.send(Message::text(json!({"type": "lagged", "data": {"missed": n}}).to_string())).await;
+                    if socket.send(Message::text(stream_line("snapshot", &snap))).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let m = state.engine.metrics().await.ok_or_else(ApiError::unavailable)?;
+    let registry = Registry::new();
+    let gauge = |name: &str, help: &str, labels: &[&str]| {
+        let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+        registry.register(Box::new(g.clone())).expect("unique metric");
+        g
+    };
+    let waiting = gauge("hallq_waiting_tickets", "Tickets waiting, per service", &["service"]);
+    let longest = gauge("hallq_longest_wait_seconds", "Wait of the oldest waiting ticket", &["service"]);
+    let issued = gauge("hallq_tickets_issued_today", "Tickets issued this service day", &["service"]);
+    let open = gauge("hallq_windows_open", "Open, unpaused windows serving the service", &["service"]);
+    for s in &m.services {
+        waiting.with_label_values(&[&s.service]).set(s.waiting.into());
+        longest.with_label_values(&[&s.service]).set(s.longest_wait_s.into());
+        issued.with_label_values(&[&s.service]).set(s.issued_today.into());
+        open.with_label_values(&[&s.service]).set(s.windows_open.into());
+    }
+    let served = gauge("hallq_window_served_today", "Tickets finished at the window today", &["window"]);
+    let status = gauge("hallq_window_status", "1 for the window's current status", &["window", "status"]);
+    for w in &m.windows {
+        served.with_label_values(&[&w.window]).set(w.served_today.into());
+        let s = serde_json::to_value(w.status).expect("status serializes");
+        status.with_label_values(&[&w.window, s.as_str().unwrap_or("")]).set(1);
+    }
+    gauge("hallq_seq", "Seq of the hall's last event", &[]).with_label_values(&[] as &[&str]).set(m.seq as i64);
+    let mut buf = Vec::new();
+    TextEncoder::new().encode(&registry.gather(), &mut buf).expect("encodes");
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response())
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.engine.snapshot()).await {
+        Ok(Some(s)) => Json(json!({"ok": true, "seq": s.seq})).into_response(),
+        _ => ApiError::unavailable().into_response(),
+    }
+}
