@@ -1,0 +1,169 @@
+//! A clerk's call pad over MQTT: sends contract commands with fresh ids on
+//! `pad/{win}/cmd` and waits for the reply with the same id on
+//! `pad/{win}/reply`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hallq_client::{Login, Presence};
+use hallq_contract::payload::Op;
+use hallq_contract::{PadCommand, Reply, Topic};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a pad waits for the server's reply.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connected pad for one window.
+#[derive(Debug)]
+pub struct Pad {
+    client: AsyncClient,
+    cmd_topic: String,
+    replies: mpsc::UnboundedReceiver<Reply>,
+    /// Ids are `{device}-{start time}-{n}`: unique across restarts of the pad.
+    id_prefix: String,
+    next: u64,
+}
+
+impl Pad {
+    /// Connects, subscribes to the window's replies and announces the pad.
+    pub async fn connect(login: &Login, window: &str) -> anyhow::Result<Pad> {
+        let presence = Presence {
+            role: "pad",
+            window: Some(window.to_owned()),
+        };
+        let started = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
+        let (client, mut eventloop) = login.connect(&format!("{}-{started:x}", login.user), Some(&presence));
+        let reply_topic = Topic::PadReply(window).to_string(&login.hall);
+        let (tx, replies) = mpsc::unbounded_channel();
+        let (ready_tx, ready) = oneshot::channel::<Result<(), String>>();
+        let sub = client.clone();
+        let (login2, topic2) = (login.clone(), reply_topic.clone());
+        tokio::spawn(async move {
+            let mut ready_tx = Some(ready_tx);
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = sub.subscribe(&topic2, QoS::AtLeastOnce).await;
+                        let _ = login2.announce(&sub, &presence).await;
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                        if let Some(r) = ready_tx.take() {
+                            let ok = ack.return_codes.iter().all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)));
+                            let _ = r.send(if ok { Ok(()) } else { Err("subscription refused".into()) });
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topic2 => {
+                        if let Ok(reply) = serde_json::from_slice::<Reply>(&p.payload) {
+                            let _ = tx.send(reply);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        if let Some(r) = ready_tx.take() {
+                            let _ = r.send(Err(e.to_string()));
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        match tokio::time::timeout(REPLY_TIMEOUT, ready).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => anyhow::bail!("cannot connect the pad: {e}"),
+            _ => anyhow::bail!("cannot connect the pad: no answer from the broker"),
+        }
+        Ok(Pad {
+            client,
+            cmd_topic: Topic::PadCmd(window).to_string(&login.hall),
+            replies,
+            id_prefix: format!("{}-{started:x}", login.user),
+            next: 0,
+        })
+    }
+
+    /// A fresh command id.
+    pub fn next_id(&mut self) -> String {
+        self.next += 1;
+        format!("{}-{}", self.id_prefix, self.next)
+    }
+
+    /// Sends a command and waits for its reply.
+    pub async fn send(&mut self, op: Op) -> anyhow::Result<Reply> {
+        let cmd = PadCommand { id: self.next_id(), op };
+        self.send_command(&cmd).await
+    }
+
+    /// Sends a command as given (its id too) and waits for its reply.
+    pub async fn send_command(&mut self, cmd: &PadCommand) -> anyhow::Result<Reply> {
+        self.client
+            .publish(&self.cmd_topic, QoS::AtLeastOnce, false, serde_json::to_vec(cmd)?)
+            .await?;
+        let wait = async {
+            while let Some(r) = self.replies.recv().await {
+                if r.id == cmd.id {
+                    return Some(r);
+                }
+            }
+            None
+        };
+        match tokio::time::timeout(REPLY_TIMEOUT, wait).await {
+            Ok(Some(r)) => Ok(r),
+            _ => anyhow::bail!("no reply to {} within {:?}", cmd.id, REPLY_TIMEOUT),
+        }
+    }
+}
+
+/// The pad's buttons, by the words a clerk types.
+pub fn op_from_words(words: &[&str]) -> Option<Op> {
+    let rest = words.get(1..).unwrap_or(&[]).join(" ");
+    let arg = (!rest.is_empty()).then(|| rest.clone());
+    Some(match *words.first()? {
+        "n" | "next" | "call-next" | "call_next" => Op::CallNext { service: arg },
+        "r" | "recall" => Op::Recall,
+        "x" | "no-show" | "no_show" => Op::NoShow,
+        "s" | "start" => Op::Start,
+        "f" | "finish" => Op::Finish,
+        "p" | "pause" => Op::Pause { reason: rest },
+        "c" | "resume" => Op::Resume,
+        "o" | "open" => Op::Open { clerk: arg },
+        "close" => Op::Close,
+        _ => return None,
+    })
+}
+
+/// One line for the clerk: Chinese first.
+pub fn describe(reply: &Reply) -> String {
+    match (&reply.ticket, &reply.error) {
+        (_, Some(e)) => format!("✗ {} ({})", e.message, e.code),
+        (Some(t), None) => {
+            let mut s = format!("✓ {} {}", t.number, t.service_name.as_deref().unwrap_or(""));
+            if !t.materials.is_empty() {
+                s.push_str(&format!("\n  材料 / materials: {}", t.materials.join("；")));
+            }
+            s
+        }
+        (None, None) => "✓ 好 / ok".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_map_to_buttons() {
+        assert_eq!(op_from_words(&["n"]), Some(Op::CallNext { service: None }));
+        assert_eq!(op_from_words(&["call-next", "social"]), Some(Op::CallNext { service: Some("social".into()) }));
+        assert_eq!(op_from_words(&["pause", "午休", "1h"]), Some(Op::Pause { reason: "午休 1h".into() }));
+        assert_eq!(op_from_words(&["open", "zhang"]), Some(Op::Open { clerk: Some("zhang".into()) }));
+        assert_eq!(op_from_words(&["dance"]), None);
+        assert_eq!(op_from_words(&[]), None);
+    }
+
+    #[test]
+    fn replies_read_chinese_first() {
+        let r = Reply::err("i", "queue_empty", "没有等候的号 / no one is waiting");
+        assert_eq!(describe(&r), "✗ 没有等候的号 / no one is waiting (queue_empty)");
+    }
+}

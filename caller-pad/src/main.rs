@@ -1,0 +1,69 @@
+//! `hallq-pad`: the clerk's call pad, one command or interactive.
+
+use std::io::Write;
+
+use clap::Parser;
+use hallq_client::Login;
+use hallq_pad::{Pad, describe, op_from_words};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hallq-pad",
+    about = "hallq 叫号器 / the clerk's call pad",
+    after_help = "Commands: call-next [SERVICE], recall, no-show, start, finish, pause REASON, resume, open [CLERK], close.\nWithout a command: interactive (n=叫号 r=重呼 x=过号 s=开始 f=办结 p=暂停 c=恢复 o=开窗 q=退出)."
+)]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 1883)]
+    port: u16,
+    #[arg(long, default_value = "xuchang")]
+    hall: String,
+    /// The window this pad belongs to.
+    #[arg(long)]
+    window: String,
+    /// The device id (MQTT username); default pad-{window}.
+    #[arg(long)]
+    user: Option<String>,
+    #[arg(long, env = "HALLQ_PASSWORD")]
+    password: String,
+    /// A command and its words; none for interactive mode.
+    command: Vec<String>,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let user = a.user.unwrap_or_else(|| format!("pad-{}", a.window));
+    let login = Login { host: a.host, port: a.port, hall: a.hall, user, password: a.password };
+    let mut pad = Pad::connect(&login, &a.window).await?;
+    if !a.command.is_empty() {
+        let words: Vec<&str> = a.command.iter().map(String::as_str).collect();
+        let op = op_from_words(&words).ok_or_else(|| anyhow::anyhow!("unknown command {:?}", a.command))?;
+        let reply = pad.send(op).await?;
+        println!("{}", describe(&reply));
+        std::process::exit(if reply.ok { 0 } else { 2 });
+    }
+    println!("{}号窗口叫号器 / pad for window {}: n=叫号 r=重呼 x=过号 s=开始 f=办结 p 原因=暂停 c=恢复 o=开窗 close=关窗 q=退出", a.window, a.window);
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        print!("> ");
+        std::io::stdout().flush()?;
+        let Some(line) = lines.next_line().await? else { break };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.first() {
+            None => continue,
+            Some(&"q") | Some(&"quit") => break,
+            _ => {}
+        }
+        match op_from_words(&words) {
+            Some(op) => match pad.send(op).await {
+                Ok(reply) => println!("{}", describe(&reply)),
+                Err(e) => println!("✗ {e}"),
+            },
+            None => println!("? 未知按键 / unknown key: {line}"),
+        }
+    }
+    Ok(())
+}

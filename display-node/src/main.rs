@@ -1,0 +1,62 @@
+//! `hallq-display`: one window's LED display.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use hallq_client::Login;
+
+#[derive(Debug, Parser)]
+#[command(name = "hallq-display", about = "hallq 窗口显示屏 / window LED display")]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, default_value_t = 1883)]
+    port: u16,
+    #[arg(long, default_value = "xuchang")]
+    hall: String,
+    /// The device id (MQTT username), e.g. led-3.
+    #[arg(long)]
+    user: String,
+    #[arg(long, env = "HALLQ_PASSWORD")]
+    password: String,
+    /// The window this display hangs above.
+    #[arg(long)]
+    window: String,
+    /// LED matrix size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "128x32", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Rewrite this PNG on every change.
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// No terminal preview.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once('x').ok_or("expected WIDTHxHEIGHT, e.g. 128x32")?;
+    let w: u32 = w.parse().map_err(|_| "bad width")?;
+    let h: u32 = h.parse().map_err(|_| "bad height")?;
+    if !(16..=1024).contains(&w) || !(16..=512).contains(&h) {
+        return Err("size out of range (16..1024 x 16..512)".into());
+    }
+    Ok((w, h))
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let login = Login { host: a.host, port: a.port, hall: a.hall, user: a.user, password: a.password };
+    let (w, h) = a.size;
+    hallq_display::follow(login, a.window, w, h, |state, fb| {
+        if !a.quiet {
+            print!("\x1b[2J\x1b[H{} seq={} status={:?}\n{}", state.name, state.seq, state.status, fb.to_halfblocks());
+        }
+        if let Some(path) = &a.png
+            && let Err(e) = hallq_display::write_png(fb, path, 4)
+        {
+            eprintln!("cannot write {}: {e}", path.display());
+        }
+    })
+    .await
+}
