@@ -10,7 +10,7 @@ use hallq_client::Login;
 use hallq_contract::topic::filter;
 use hallq_contract::{DeviceStatus, Topic};
 use rumqttc::{Event, Packet, QoS};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{EngineHandle, Outgoing};
 
@@ -18,7 +18,15 @@ use crate::engine::{EngineHandle, Outgoing};
 pub type DeviceHealth = Arc<Mutex<BTreeMap<String, DeviceStatus>>>;
 
 /// Runs the bridge until the process ends, reconnecting when the broker goes.
-pub fn spawn(login: Login, engine: EngineHandle, mut outgoing: mpsc::UnboundedReceiver<Outgoing>, health: DeviceHealth) {
+/// The returned receiver fires once the server's subscriptions are granted:
+/// before that, a pad's command would find nobody listening.
+pub fn spawn(
+    login: Login,
+    engine: EngineHandle,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    health: DeviceHealth,
+) -> oneshot::Receiver<()> {
+    let (ready_tx, ready) = oneshot::channel();
     let (client, mut eventloop) = login.connect(&format!("hallq-server-{}", std::process::id()), None);
     let publisher = client.clone();
     tokio::spawn(async move {
@@ -31,14 +39,26 @@ pub fn spawn(login: Login, engine: EngineHandle, mut outgoing: mpsc::UnboundedRe
     });
     let hall = login.hall.clone();
     tokio::spawn(async move {
+        let mut ready_tx = Some(ready_tx);
+        let mut pending_subacks = 0;
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     tracing::info!("server connected to the MQTT broker");
-                    for f in [filter::pad_cmds(&hall), filter::ratings(&hall), filter::device_statuses(&hall)] {
+                    let filters = [filter::pad_cmds(&hall), filter::ratings(&hall), filter::device_statuses(&hall)];
+                    pending_subacks = filters.len();
+                    for f in filters {
                         if let Err(e) = client.subscribe(f, QoS::AtLeastOnce).await {
                             tracing::error!(error = %e, "MQTT subscribe failed");
                         }
+                    }
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    pending_subacks = pending_subacks.saturating_sub(1);
+                    if pending_subacks == 0
+                        && let Some(r) = ready_tx.take()
+                    {
+                        let _ = r.send(());
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => incoming(&hall, &engine, &health, &p.topic, &p.payload).await,
@@ -50,6 +70,7 @@ pub fn spawn(login: Login, engine: EngineHandle, mut outgoing: mpsc::UnboundedRe
             }
         }
     });
+    ready
 }
 
 async fn incoming(hall: &str, engine: &EngineHandle, health: &DeviceHealth, topic: &str, payload: &[u8]) {

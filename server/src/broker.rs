@@ -118,7 +118,7 @@ pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<Socke
     let local = listener.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = listener.tcp().map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(async move {
-        if let Err(e) = MqttServer::new(scx).listener(listener).build().run().await {
+        if let Err(e) = MqttServer::new(scx).listener_by_id(listener, 1).build().run().await {
             tracing::error!(error = %e, "embedded MQTT broker stopped");
         }
     });

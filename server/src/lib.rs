@@ -92,7 +92,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         }
     };
     let health = bridge::DeviceHealth::default();
-    bridge::spawn(login, handle.clone(), mqtt_rx, health.clone());
+    let subscribed = bridge::spawn(login, handle.clone(), mqtt_rx, health.clone());
+    if tokio::time::timeout(Duration::from_secs(10), subscribed).await.is_err() {
+        tracing::warn!("the MQTT broker did not answer within 10 s; pads are heard once it does");
+    }
     spawn_metrics(handle.clone(), hall_id.clone(), mqtt_tx, stream.clone());
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;

@@ -1,0 +1,234 @@
+//! The harness for whole-system tests: starts the real `hallq` binary on
+//! port 0 with its own data folder, talks HTTP over a plain socket and MQTT
+//! with real clients.
+//!
+//! The binaries are those `cargo test --workspace` builds next to the test
+//! executables (each binary's package has a test of its own, so cargo builds
+//! them before any test runs).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use hallq_client::Login;
+use rumqttc::{Event, Packet, QoS};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+pub const HALL: &str = "xuchang";
+
+/// A built binary of the workspace, e.g. `hallq`.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build --workspace` (or `cargo test --workspace`)", path.display());
+    path
+}
+
+/// The shipped demo hall.
+pub fn demo_hall() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml")
+}
+
+/// A running `hallq serve`.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub http: SocketAddr,
+    pub mqtt: SocketAddr,
+    pub data: PathBuf,
+}
+
+impl Server {
+    /// Starts the server on free ports with `data` as its data folder.
+    pub fn start(data: &Path) -> Server {
+        Server::start_on(data, "127.0.0.1:0")
+    }
+
+    /// Starts the server with its MQTT broker on `mqtt`.
+    pub fn start_on(data: &Path, mqtt: &str) -> Server {
+        let mut child = Command::new(binary("hallq"))
+            .args(["serve", "--hall"])
+            .arg(demo_hall())
+            .arg("--data")
+            .arg(data)
+            .args(["--http", "127.0.0.1:0", "--mqtt", mqtt])
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into()))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start hallq");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
+        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("hallq did not start ({e}): {line:?}"));
+        Server {
+            child,
+            http: ready["http"].as_str().unwrap().parse().unwrap(),
+            mqtt: ready["mqtt"].as_str().unwrap().parse().unwrap(),
+            data: data.to_owned(),
+        }
+    }
+
+    /// `kill -9`: no shutdown of any kind.
+    pub fn kill9(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+
+    pub fn login(&self, user: &str, password: &str) -> Login {
+        Login {
+            host: "127.0.0.1".into(),
+            port: self.mqtt.port(),
+            hall: HALL.into(),
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The demo hall's credentials for a device.
+    pub fn device(&self, user: &str) -> Login {
+        let password = match user {
+            "manager" => "demo-manager-pass".to_owned(),
+            "voice-1" => "demo-voice-pass".to_owned(),
+            "led-wall" => "demo-wall-pass".to_owned(),
+            u => {
+                let (kind, win) = u.split_once('-').expect("device-window");
+                format!("demo-{kind}-{win}-pass")
+            }
+        };
+        self.login(user, &password)
+    }
+
+    /// An HTTP request; returns the status and the JSON body (Null if none).
+    pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        let mut s = TcpStream::connect(self.http).expect("connect http");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let body = body.unwrap_or("");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).expect("read http");
+        let (head, body) = raw.split_once("\r\n\r\n").expect("http response");
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Takes a ticket, asserting 201.
+    pub fn take(&self, service: &str) -> Value {
+        let (status, body) = self.http("POST", &format!("/api/v1/halls/{HALL}/tickets"), Some(&format!(r#"{{"service":"{service}"}}"#)));
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    pub fn hall(&self) -> Value {
+        let (status, body) = self.http("GET", &format!("/api/v1/halls/{HALL}"), None);
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+/// An MQTT subscriber that collects what arrives.
+#[derive(Debug)]
+pub struct Watcher {
+    rx: mpsc::UnboundedReceiver<(String, Value)>,
+    _client: rumqttc::AsyncClient,
+}
+
+impl Watcher {
+    /// Subscribes to `filters` and returns once the subscriptions are granted.
+    pub async fn new(login: &Login, filters: &[String]) -> Watcher {
+        let (client, mut ev) = login.connect(&format!("watch-{}-{}", login.user, rand_suffix()), None);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready) = tokio::sync::oneshot::channel();
+        let sub = client.clone();
+        let filters = filters.to_vec();
+        tokio::spawn(async move {
+            let mut ready_tx = Some(ready_tx);
+            loop {
+                match ev.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        for f in &filters {
+                            sub.subscribe(f, QoS::AtLeastOnce).await.unwrap();
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                        let granted = ack.return_codes.iter().all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)));
+                        if let Some(r) = ready_tx.take() {
+                            let _ = r.send(granted);
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let v = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+                        if tx.send((p.topic.clone(), v)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => panic!("watcher {e}"),
+                }
+            }
+        });
+        let granted = tokio::time::timeout(Duration::from_secs(5), ready).await.expect("suback in time").unwrap();
+        assert!(granted, "subscription refused");
+        Watcher { rx, _client: client }
+    }
+
+    /// The next message on `topic` whose JSON satisfies `want`, within 5 s.
+    pub async fn expect(&mut self, topic: &str, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some((t, v))) if t == topic && want(&v) => return v,
+                Ok(Some(_)) => {}
+                _ => panic!("no matching message on {topic} within 5 s"),
+            }
+        }
+    }
+
+    /// Everything that arrived within `wait`.
+    pub async fn drain(&mut self, wait: Duration) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(Some(m)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+            out.push(m);
+        }
+        out
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+/// The full topic of a contract topic in the demo hall.
+pub fn topic(t: hallq_contract::Topic) -> String {
+    t.to_string(HALL)
+}
