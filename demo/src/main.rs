@@ -1,0 +1,125 @@
+//! `hallq-demo`: the demo hall of DEMO-HALL.md, alive in one command.
+//!
+//! Everything is real but the people: the server with its embedded MQTT
+//! broker and SQLite log, clerks' pads and window displays as MQTT clients
+//! with their own credentials, citizens taking tickets over HTTP. Time runs
+//! `--speed` times faster for the simulated people (60: a 15-minute service
+//! takes 15 seconds); the server itself keeps real time.
+
+mod people;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use hallq_client::Login;
+use hallq_contract::Topic;
+use hallq_server::{BrokerMode, Options, config};
+use rumqttc::{Event, Packet, QoS};
+
+#[derive(Debug, Parser)]
+#[command(name = "hallq-demo", about = "hallq 演示大厅 / the demo hall, with simulated citizens, pads and displays")]
+struct Args {
+    #[arg(long, default_value = "halls/demo.toml")]
+    hall: PathBuf,
+    /// Event log folder; the displays' PNGs go to DATA/displays/.
+    #[arg(long, default_value = "demo-data")]
+    data: PathBuf,
+    /// HTTP address; another free port is taken when it is busy.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http: SocketAddr,
+    /// MQTT address; another free port is taken when it is busy.
+    #[arg(long, default_value = "127.0.0.1:1883")]
+    mqtt: SocketAddr,
+    /// How much faster the simulated people live than real time.
+    #[arg(long, default_value_t = 60.0)]
+    speed: f64,
+    /// Stop after this many real seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into())).init();
+    let a = Args::parse();
+    let hall = config::load_hall(&a.hall)?;
+    let free = |addr: SocketAddr| match std::net::TcpListener::bind(addr) {
+        Ok(_) => addr,
+        Err(_) => SocketAddr::new(addr.ip(), 0),
+    };
+    let running = hallq_server::start(Options {
+        hall: hall.clone(),
+        data_dir: a.data.clone(),
+        http: free(a.http),
+        broker: BrokerMode::Embedded(free(a.mqtt)),
+    })
+    .await?;
+    let (http, mqtt) = (running.http, running.mqtt);
+    let hall_id = hall.hall.id.to_string();
+    println!("hallq 演示大厅 / demo hall: {}", hall.hall.name);
+    println!("  HTTP  http://{http}/api/v1/halls/{hall_id}   (WebSocket: …/stream, Prometheus: /metrics)");
+    println!("  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -t 'hallq/v1/{hall_id}/#' -v", mqtt.port());
+    println!("  LED   {}/displays/window-N.png (rewritten on every change)", a.data.display());
+    println!("  speed ×{}: one simulated minute every {:.1} s\n", a.speed, 60.0 / a.speed);
+
+    let login = |user: &str, password: &str| Login {
+        host: mqtt.ip().to_string(),
+        port: mqtt.port(),
+        hall: hall_id.clone(),
+        user: user.to_owned(),
+        password: password.to_owned(),
+    };
+    let displays = a.data.join("displays");
+    std::fs::create_dir_all(&displays)?;
+    for d in hall.devices.iter().filter(|d| d.role == hallq_core::DeviceRole::Display) {
+        let Some(w) = d.window.clone() else { continue };
+        let (l, png) = (login(d.id.as_str(), &d.password), displays.join(format!("window-{w}.png")));
+        tokio::spawn(async move {
+            let r = hallq_display::follow(l, w.to_string(), 128, 32, move |_, fb| {
+                let _ = hallq_display::write_png(fb, &png, 4);
+            })
+            .await;
+            if let Err(e) = r {
+                eprintln!("display: {e}");
+            }
+        });
+    }
+    let clock = people::Clock::new(a.speed);
+    for d in hall.devices.iter().filter(|d| d.role == hallq_core::DeviceRole::Pad) {
+        let Some(w) = d.window.clone() else { continue };
+        tokio::spawn(people::clerk(login(d.id.as_str(), &d.password), w.to_string(), clock.clone(), hall.clone()));
+    }
+    tokio::spawn(people::citizens(http, hall_id.clone(), clock.clone(), hall.clone()));
+    if let Some(voice) = hall.devices.iter().find(|d| d.role == hallq_core::DeviceRole::Announcer) {
+        tokio::spawn(announce(login(voice.id.as_str(), &voice.password)));
+    }
+    match a.seconds {
+        Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+        None => tokio::signal::ctrl_c().await?,
+    }
+    println!("\n再见 / bye. The log stays in {}/hall.db.", a.data.display());
+    std::process::exit(0);
+}
+
+/// Prints every call as the hall would speak it.
+async fn announce(login: Login) {
+    let (client, mut ev) = login.connect(&format!("{}-demo", login.user), None);
+    let calls = Topic::Calls.to_string(&login.hall);
+    loop {
+        match ev.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                let _ = client.subscribe(&calls, QoS::AtLeastOnce).await;
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if let Ok(c) = serde_json::from_slice::<hallq_contract::Call>(&p.payload) {
+                    let again = if c.recall { "（重呼 / again）" } else { "" };
+                    println!("📢 请{}号到{}办理{again}   [{}]", c.ticket, c.window_name, c.service_name);
+                }
+            }
+            Ok(_) => {}
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}

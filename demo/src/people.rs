@@ -1,0 +1,147 @@
+//! The simulated people of the demo hall: citizens arriving by the day's
+//! pattern and service mix (DEMO-HALL.md), clerks working their windows.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use hallq_client::Login;
+use hallq_contract::payload::Op;
+use hallq_core::HallConfig;
+use hallq_pad::Pad;
+use rand::Rng;
+
+/// Simulated time: `speed` simulated seconds per real second.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    speed: f64,
+}
+
+impl Clock {
+    pub fn new(speed: f64) -> Clock {
+        Clock { speed: speed.max(0.1) }
+    }
+
+    /// Sleeps for `minutes` of simulated time.
+    pub async fn minutes(&self, minutes: f64) {
+        tokio::time::sleep(Duration::from_secs_f64((minutes * 60.0 / self.speed).max(0.0))).await;
+    }
+}
+
+/// The service mix of DEMO-HALL.md, by service id.
+const MIX: [(&str, f64); 6] = [("consult", 0.15), ("business", 0.20), ("property", 0.25), ("invest", 0.05), ("social", 0.25), ("issue", 0.10)];
+
+/// A morning surge: about 70 tickets per hour (the 09:00–10:00 share of a
+/// 400-ticket day), so queues build at the busy services.
+const ARRIVALS_PER_HOUR: f64 = 70.0;
+
+/// Citizens taking tickets over HTTP, forever.
+pub async fn citizens(http: SocketAddr, hall: String, clock: Clock, config: HallConfig) {
+    loop {
+        let (gap, service) = {
+            let mut rng = rand::rng();
+            let gap = -(1.0 - rng.random::<f64>()).ln() * 60.0 / ARRIVALS_PER_HOUR;
+            let mut pick = rng.random::<f64>();
+            let service = MIX
+                .iter()
+                .find(|(_, share)| {
+                    pick -= share;
+                    pick < 0.0
+                })
+                .map(|(s, _)| *s)
+                .unwrap_or("consult");
+            (gap, service)
+        };
+        clock.minutes(gap).await;
+        if config.service(service).is_none() {
+            continue;
+        }
+        let body = format!(r#"{{"service":"{service}"}}"#);
+        let path = format!("/api/v1/halls/{hall}/tickets");
+        match tokio::task::spawn_blocking(move || post(http, &path, &body)).await {
+            Ok(Ok(t)) => println!(
+                "🎫 取号 {} {}  前面 {} 人, 约 {} 分钟 / ticket taken",
+                t["number"].as_str().unwrap_or("?"),
+                t["service_name"].as_str().unwrap_or(""),
+                t["ahead"],
+                t["estimated_wait_s"].as_u64().unwrap_or(0) / 60
+            ),
+            Ok(Err(e)) => eprintln!("citizen: {e}"),
+            Err(e) => eprintln!("citizen: {e}"),
+        }
+    }
+}
+
+/// A tiny HTTP POST: the citizens' kiosk.
+fn post(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<serde_json::Value> {
+    let mut s = TcpStream::connect(addr)?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: hallq\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let json = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(json).map_err(std::io::Error::other)
+}
+
+/// A service time in minutes: log-normal around the service's typical time.
+fn service_minutes(typical: u32) -> f64 {
+    let mut rng = rand::rng();
+    let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-9), rng.random());
+    let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    f64::from(typical) * (0.45 * normal - 0.1).exp()
+}
+
+/// A clerk at a window: opens it, then calls, serves and finishes, forever.
+pub async fn clerk(login: Login, window: String, clock: Clock, config: HallConfig) {
+    let mut pad = loop {
+        match Pad::connect(&login, &window).await {
+            Ok(p) => break p,
+            Err(e) => {
+                eprintln!("pad {window}: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    // Clerks arrive one by one.
+    let arrive = rand::rng().random_range(0.0..3.0);
+    clock.minutes(arrive).await;
+    let clerk = format!("clerk-{window}");
+    let _ = pad.send(Op::Open { clerk: Some(clerk) }).await;
+    loop {
+        let reply = match pad.send(Op::CallNext { service: None }).await {
+            Ok(r) => r,
+            Err(_) => {
+                clock.minutes(1.0).await;
+                continue;
+            }
+        };
+        let Some(ticket) = reply.ticket.filter(|_| reply.ok) else {
+            if reply.error.as_ref().is_some_and(|e| e.code == "ticket_called") {
+                let _ = pad.send(Op::NoShow).await;
+            }
+            clock.minutes(2.0).await;
+            continue;
+        };
+        clock.minutes(0.7).await;
+        let no_show = rand::rng().random::<f64>() < 0.08;
+        if no_show {
+            let _ = pad.send(Op::Recall).await;
+            clock.minutes(1.5).await;
+            let _ = pad.send(Op::NoShow).await;
+            continue;
+        }
+        let _ = pad.send(Op::Start).await;
+        let typical = ticket
+            .service
+            .as_deref()
+            .and_then(|s| config.service(s))
+            .map(|s| s.typical_min)
+            .unwrap_or(10);
+        clock.minutes(service_minutes(typical)).await;
+        let _ = pad.send(Op::Finish).await;
+        clock.minutes(0.3).await;
+    }
+}
