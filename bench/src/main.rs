@@ -1,0 +1,138 @@
+//! `hallq-bench`: how fast a clerk's press reaches the LED.
+//!
+//! Starts a whole server in this process (embedded broker on a loopback
+//! port, SQLite log in a temporary folder with `synchronous=FULL`), then
+//! measures, one message at a time, with TCP_NODELAY clients:
+//!
+//! 1. raw broker round trip: a client publishes (QoS 1) on its own status
+//!    topic and receives it back — one broker hop each way;
+//! 2. pad command → display state: the pad publishes `call_next` / `start` /
+//!    `finish` on `pad/3/cmd`; the clock stops when the display receives
+//!    the new retained `window/3/state` — broker, server, durable commit,
+//!    broker.
+//!
+//! Run: `cargo run --release -p hallq-bench [-- --samples 3000]`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hallq_client::Login;
+use hallq_contract::Topic;
+use hallq_server::{BrokerMode, Options, config};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Measured messages per figure.
+    #[arg(long, default_value_t = 3000)]
+    samples: usize,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let n = args.samples;
+    let dir = tempfile::tempdir()?;
+    let hall = config::load_hall(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml"))?;
+    let running = hallq_server::start(Options {
+        hall,
+        data_dir: dir.path().to_owned(),
+        http: "127.0.0.1:0".parse()?,
+        broker: BrokerMode::Embedded("127.0.0.1:0".parse()?),
+    })
+    .await?;
+    let login = |user: &str, password: &str| Login {
+        host: "127.0.0.1".into(),
+        port: running.mqtt.port(),
+        hall: "xuchang".into(),
+        user: user.into(),
+        password: password.into(),
+    };
+    // Enough tickets for every call_next.
+    for _ in 0..n / 3 + 10 {
+        running.engine.issue("business".into()).await.expect("engine").expect("ticket");
+    }
+    println!("hallq-bench: {n} samples per figure; server in-process, SQLite WAL synchronous=FULL in {}", dir.path().display());
+    println!("{:<44} {:>9} {:>9} {:>9} {:>9}", "", "p50", "p90", "p99", "max");
+
+    // 1. Raw broker round trip.
+    let manager = login("manager", "demo-manager-pass");
+    let own = manager.status_topic();
+    let (client, mut rx) = subscriber(&manager, &own).await;
+    let mut raw = Vec::with_capacity(n);
+    for i in 0..n + 100 {
+        let t = Instant::now();
+        client.publish(&own, QoS::AtLeastOnce, false, format!("{{\"online\":true,\"role\":\"manager\",\"i\":{i}}}")).await?;
+        rx.recv().await.expect("echo");
+        if i >= 100 {
+            raw.push(t.elapsed());
+        }
+    }
+    report("broker publish→subscribe round trip (QoS 1)", &mut raw);
+
+    // 2. Pad command → display state.
+    let state = Topic::WindowState("3").to_string("xuchang");
+    let (_display, mut states) = subscriber(&login("led-3", "demo-led-3-pass"), &state).await;
+    states.recv().await.expect("retained state");
+    let pad = login("pad-3", "demo-pad-3-pass");
+    let (pad_client, mut pad_loop) = pad.connect("bench-pad-3", None);
+    tokio::spawn(async move { while pad_loop.poll().await.is_ok() {} });
+    let cmd_topic = Topic::PadCmd("3").to_string("xuchang");
+    let send = |i: usize, op: &str| {
+        let c = pad_client.clone();
+        let (topic, body) = (cmd_topic.clone(), format!(r#"{{"id":"bench-{i}","op":"{op}"}}"#));
+        async move { c.publish(topic, QoS::AtLeastOnce, false, body).await }
+    };
+    send(0, "open").await?;
+    states.recv().await.expect("open state");
+    let mut e2e = Vec::with_capacity(n);
+    for i in 0..n + 30 {
+        let op = ["call_next", "start", "finish"][i % 3];
+        let t = Instant::now();
+        send(i + 1, op).await?;
+        let (_, payload) = tokio::time::timeout(Duration::from_secs(5), states.recv()).await?.expect("state");
+        if i >= 30 {
+            e2e.push(t.elapsed());
+        }
+        debug_assert!(!payload.is_empty());
+    }
+    report("pad command → display state (durable commit)", &mut e2e);
+    std::process::exit(0);
+}
+
+/// A client subscribed to one topic; payloads arrive on the channel.
+async fn subscriber(login: &Login, topic: &str) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+    let (client, mut ev) = login.connect(&format!("bench-{}", login.user), None);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+    let (sub, topic) = (client.clone(), topic.to_owned());
+    tokio::spawn(async move {
+        let mut ready_tx = Some(ready_tx);
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => sub.subscribe(&topic, QoS::AtLeastOnce).await.expect("subscribe"),
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    if let Some(r) = ready_tx.take() {
+                        let _ = r.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let _ = tx.send((p.topic.clone(), p.payload.to_vec()));
+                }
+                Ok(_) => {}
+                Err(e) => panic!("bench client: {e}"),
+            }
+        }
+    });
+    ready.await.expect("subscribed");
+    (client, rx)
+}
+
+fn report(name: &str, samples: &mut [Duration]) {
+    samples.sort();
+    let q = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
+    let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
+    println!("{name:<44} {:>9} {:>9} {:>9} {:>9}", us(q(0.5)), us(q(0.9)), us(q(0.99)), us(samples[samples.len() - 1]));
+}
