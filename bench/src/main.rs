@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
+use hallq_core::{Event as HallEvent, Record};
+use hallq_server::store::{Batch, EventStore, SqliteStore};
 use hallq_server::{BrokerMode, Options, config};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::mpsc;
@@ -28,14 +30,22 @@ struct Args {
     /// Measured messages per figure.
     #[arg(long, default_value_t = 3000)]
     samples: usize,
+    /// Put the log in a fresh folder under here (default: the system temp
+    /// folder), to measure the disk the hall will really use.
+    #[arg(long)]
+    data_under: Option<std::path::PathBuf>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let n = args.samples;
-    let dir = tempfile::tempdir()?;
-    let hall = config::load_hall(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml"))?;
+    let dir = match &args.data_under {
+        Some(base) => tempfile::tempdir_in(base)?,
+        None => tempfile::tempdir()?,
+    };
+    let hall =
+        config::load_hall(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml"))?;
     let running = hallq_server::start(Options {
         hall,
         data_dir: dir.path().to_owned(),
@@ -52,10 +62,21 @@ async fn main() -> anyhow::Result<()> {
     };
     // Enough tickets for every call_next.
     for _ in 0..n / 3 + 10 {
-        running.engine.issue("business".into()).await.expect("engine").expect("ticket");
+        running
+            .engine
+            .issue("business".into())
+            .await
+            .expect("engine")
+            .expect("ticket");
     }
-    println!("hallq-bench: {n} samples per figure; server in-process, SQLite WAL synchronous=FULL in {}", dir.path().display());
-    println!("{:<44} {:>9} {:>9} {:>9} {:>9}", "", "p50", "p90", "p99", "max");
+    println!(
+        "hallq-bench: {n} samples per figure; server in-process, SQLite WAL synchronous=FULL in {}",
+        dir.path().display()
+    );
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>9}",
+        "", "p50", "p90", "p99", "max"
+    );
 
     // 1. Raw broker round trip.
     let manager = login("manager", "demo-manager-pass");
@@ -64,7 +85,14 @@ async fn main() -> anyhow::Result<()> {
     let mut raw = Vec::with_capacity(n);
     for i in 0..n + 100 {
         let t = Instant::now();
-        client.publish(&own, QoS::AtLeastOnce, false, format!("{{\"online\":true,\"role\":\"manager\",\"i\":{i}}}")).await?;
+        client
+            .publish(
+                &own,
+                QoS::AtLeastOnce,
+                false,
+                format!("{{\"online\":true,\"role\":\"manager\",\"i\":{i}}}"),
+            )
+            .await?;
         rx.recv().await.expect("echo");
         if i >= 100 {
             raw.push(t.elapsed());
@@ -82,7 +110,10 @@ async fn main() -> anyhow::Result<()> {
     let cmd_topic = Topic::PadCmd("3").to_string("xuchang");
     let send = |i: usize, op: &str| {
         let c = pad_client.clone();
-        let (topic, body) = (cmd_topic.clone(), format!(r#"{{"id":"bench-{i}","op":"{op}"}}"#));
+        let (topic, body) = (
+            cmd_topic.clone(),
+            format!(r#"{{"id":"bench-{i}","op":"{op}"}}"#),
+        );
         async move { c.publish(topic, QoS::AtLeastOnce, false, body).await }
     };
     send(0, "open").await?;
@@ -92,18 +123,66 @@ async fn main() -> anyhow::Result<()> {
         let op = ["call_next", "start", "finish"][i % 3];
         let t = Instant::now();
         send(i + 1, op).await?;
-        let (_, payload) = tokio::time::timeout(Duration::from_secs(5), states.recv()).await?.expect("state");
+        let (_, payload) = tokio::time::timeout(Duration::from_secs(5), states.recv())
+            .await?
+            .expect("state");
         if i >= 30 {
             e2e.push(t.elapsed());
         }
         debug_assert!(!payload.is_empty());
     }
     report("pad command → display state (durable commit)", &mut e2e);
+
+    // 3. The floor's disk part: one event per commit, alone.
+    let mut store = SqliteStore::open(&dir.path().join("commit-only.db"))?;
+    let mut commits = Vec::with_capacity(n);
+    for i in 0..n {
+        let batch = Batch {
+            records: vec![Record {
+                seq: i as u64 + 1,
+                at_ms: 0,
+                event: HallEvent::DayStarted { day: i as i64 },
+            }],
+            replies: Vec::new(),
+        };
+        let t = Instant::now();
+        store.append(&batch)?;
+        commits.push(t.elapsed());
+    }
+    report("SQLite commit of one event (WAL, FULL)", &mut commits);
+
+    // 4. Group commit: many kiosks at once.
+    let tickets = 20 * n;
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let engine = running.engine.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..tickets / 64 {
+                engine
+                    .issue("social".into())
+                    .await
+                    .expect("engine")
+                    .expect("ticket");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let per_s = (tickets / 64 * 64) as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "{:<44} {per_s:>9.0} tickets/s (64 concurrent callers, each acknowledged after its commit)",
+        "ticket issue throughput"
+    );
     std::process::exit(0);
 }
 
 /// A client subscribed to one topic; payloads arrive on the channel.
-async fn subscriber(login: &Login, topic: &str) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+async fn subscriber(
+    login: &Login,
+    topic: &str,
+) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
     let (client, mut ev) = login.connect(&format!("bench-{}", login.user), None);
     let (tx, rx) = mpsc::unbounded_channel();
     let (ready_tx, ready) = tokio::sync::oneshot::channel();
@@ -112,7 +191,10 @@ async fn subscriber(login: &Login, topic: &str) -> (AsyncClient, mpsc::Unbounded
         let mut ready_tx = Some(ready_tx);
         loop {
             match ev.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => sub.subscribe(&topic, QoS::AtLeastOnce).await.expect("subscribe"),
+                Ok(Event::Incoming(Packet::ConnAck(_))) => sub
+                    .subscribe(&topic, QoS::AtLeastOnce)
+                    .await
+                    .expect("subscribe"),
                 Ok(Event::Incoming(Packet::SubAck(_))) => {
                     if let Some(r) = ready_tx.take() {
                         let _ = r.send(());
@@ -134,5 +216,11 @@ fn report(name: &str, samples: &mut [Duration]) {
     samples.sort();
     let q = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
     let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
-    println!("{name:<44} {:>9} {:>9} {:>9} {:>9}", us(q(0.5)), us(q(0.9)), us(q(0.99)), us(samples[samples.len() - 1]));
+    println!(
+        "{name:<44} {:>9} {:>9} {:>9} {:>9}",
+        us(q(0.5)),
+        us(q(0.9)),
+        us(q(0.99)),
+        us(samples[samples.len() - 1])
+    );
 }

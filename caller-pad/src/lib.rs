@@ -32,7 +32,8 @@ impl Pad {
             window: Some(window.to_owned()),
         };
         let started = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
-        let (client, mut eventloop) = login.connect(&format!("{}-{started:x}", login.user), Some(&presence));
+        let (client, mut eventloop) =
+            login.connect(&format!("{}-{started:x}", login.user), Some(&presence));
         let reply_topic = Topic::PadReply(window).to_string(&login.hall);
         let (tx, replies) = mpsc::unbounded_channel();
         let (ready_tx, ready) = oneshot::channel::<Result<(), String>>();
@@ -48,8 +49,15 @@ impl Pad {
                     }
                     Ok(Event::Incoming(Packet::SubAck(ack))) => {
                         if let Some(r) = ready_tx.take() {
-                            let ok = ack.return_codes.iter().all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)));
-                            let _ = r.send(if ok { Ok(()) } else { Err("subscription refused".into()) });
+                            let ok = ack
+                                .return_codes
+                                .iter()
+                                .all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)));
+                            let _ = r.send(if ok {
+                                Ok(())
+                            } else {
+                                Err("subscription refused".into())
+                            });
                         }
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topic2 => {
@@ -90,14 +98,22 @@ impl Pad {
 
     /// Sends a command and waits for its reply.
     pub async fn send(&mut self, op: Op) -> anyhow::Result<Reply> {
-        let cmd = PadCommand { id: self.next_id(), op };
+        let cmd = PadCommand {
+            id: self.next_id(),
+            op,
+        };
         self.send_command(&cmd).await
     }
 
     /// Sends a command as given (its id too) and waits for its reply.
     pub async fn send_command(&mut self, cmd: &PadCommand) -> anyhow::Result<Reply> {
         self.client
-            .publish(&self.cmd_topic, QoS::AtLeastOnce, false, serde_json::to_vec(cmd)?)
+            .publish(
+                &self.cmd_topic,
+                QoS::AtLeastOnce,
+                false,
+                serde_json::to_vec(cmd)?,
+            )
             .await?;
         let wait = async {
             while let Some(r) = self.replies.recv().await {
@@ -154,9 +170,24 @@ mod tests {
     #[test]
     fn words_map_to_buttons() {
         assert_eq!(op_from_words(&["n"]), Some(Op::CallNext { service: None }));
-        assert_eq!(op_from_words(&["call-next", "social"]), Some(Op::CallNext { service: Some("social".into()) }));
-        assert_eq!(op_from_words(&["pause", "午休", "1h"]), Some(Op::Pause { reason: "午休 1h".into() }));
-        assert_eq!(op_from_words(&["open", "zhang"]), Some(Op::Open { clerk: Some("zhang".into()) }));
+        assert_eq!(
+            op_from_words(&["call-next", "social"]),
+            Some(Op::CallNext {
+                service: Some("social".into())
+            })
+        );
+        assert_eq!(
+            op_from_words(&["pause", "午休", "1h"]),
+            Some(Op::Pause {
+                reason: "午休 1h".into()
+            })
+        );
+        assert_eq!(
+            op_from_words(&["open", "zhang"]),
+            Some(Op::Open {
+                clerk: Some("zhang".into())
+            })
+        );
         assert_eq!(op_from_words(&["dance"]), None);
         assert_eq!(op_from_words(&[]), None);
     }
@@ -164,6 +195,9 @@ mod tests {
     #[test]
     fn replies_read_chinese_first() {
         let r = Reply::err("i", "queue_empty", "没有等候的号 / no one is waiting");
-        assert_eq!(describe(&r), "✗ 没有等候的号 / no one is waiting (queue_empty)");
+        assert_eq!(
+            describe(&r),
+            "✗ 没有等候的号 / no one is waiting (queue_empty)"
+        );
     }
 }

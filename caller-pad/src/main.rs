@@ -36,21 +36,33 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let user = a.user.unwrap_or_else(|| format!("pad-{}", a.window));
-    let login = Login { host: a.host, port: a.port, hall: a.hall, user, password: a.password };
+    let login = Login {
+        host: a.host,
+        port: a.port,
+        hall: a.hall,
+        user,
+        password: a.password,
+    };
     let mut pad = Pad::connect(&login, &a.window).await?;
     if !a.command.is_empty() {
         let words: Vec<&str> = a.command.iter().map(String::as_str).collect();
-        let op = op_from_words(&words).ok_or_else(|| anyhow::anyhow!("unknown command {:?}", a.command))?;
+        let op = op_from_words(&words)
+            .ok_or_else(|| anyhow::anyhow!("unknown command {:?}", a.command))?;
         let reply = pad.send(op).await?;
         println!("{}", describe(&reply));
         std::process::exit(if reply.ok { 0 } else { 2 });
     }
-    println!("{}号窗口叫号器 / pad for window {}: n=叫号 r=重呼 x=过号 s=开始 f=办结 p 原因=暂停 c=恢复 o=开窗 close=关窗 q=退出", a.window, a.window);
+    println!(
+        "{}号窗口叫号器 / pad for window {}: n=叫号 r=重呼 x=过号 s=开始 f=办结 p 原因=暂停 c=恢复 o=开窗 close=关窗 q=退出",
+        a.window, a.window
+    );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         print!("> ");
         std::io::stdout().flush()?;
-        let Some(line) = lines.next_line().await? else { break };
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.first() {
             None => continue,

@@ -5,7 +5,15 @@ use std::process::Command;
 #[test]
 fn an_unreachable_broker_is_reported() {
     let out = Command::new(env!("CARGO_BIN_EXE_hallq-pad"))
-        .args(["--port", "1", "--window", "3", "--password", "x", "call-next"])
+        .args([
+            "--port",
+            "1",
+            "--window",
+            "3",
+            "--password",
+            "x",
+            "call-next",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -29,14 +29,23 @@ pub struct Presence {
 impl Login {
     /// A client and its event loop; poll the loop to make anything happen.
     /// With a presence, the will says "offline" on the device's own topic.
-    pub fn connect(&self, client_id: &str, presence: Option<&Presence>) -> (AsyncClient, EventLoop) {
+    pub fn connect(
+        &self,
+        client_id: &str,
+        presence: Option<&Presence>,
+    ) -> (AsyncClient, EventLoop) {
         let mut opts = MqttOptions::new(client_id, &self.host, self.port);
         opts.set_credentials(&self.user, &self.password);
         opts.set_keep_alive(Duration::from_secs(10));
         opts.set_clean_session(true);
         opts.set_max_packet_size(256 * 1024, 256 * 1024);
         if let Some(p) = presence {
-            opts.set_last_will(LastWill::new(self.status_topic(), status_json(p, false), QoS::AtLeastOnce, true));
+            opts.set_last_will(LastWill::new(
+                self.status_topic(),
+                status_json(p, false),
+                QoS::AtLeastOnce,
+                true,
+            ));
         }
         let (client, mut eventloop) = AsyncClient::new(opts, 256);
         let mut net = NetworkOptions::new();
@@ -52,9 +61,18 @@ impl Login {
     }
 
     /// Announces the device online (retained), after each connect.
-    pub async fn announce(&self, client: &AsyncClient, presence: &Presence) -> Result<(), rumqttc::ClientError> {
+    pub async fn announce(
+        &self,
+        client: &AsyncClient,
+        presence: &Presence,
+    ) -> Result<(), rumqttc::ClientError> {
         client
-            .publish(self.status_topic(), QoS::AtLeastOnce, true, status_json(presence, true))
+            .publish(
+                self.status_topic(),
+                QoS::AtLeastOnce,
+                true,
+                status_json(presence, true),
+            )
             .await
     }
 }

@@ -56,7 +56,9 @@ impl Identity<'_> {
         match (self.role, t) {
             (_, Topic::DeviceStatus(d)) => d == self.device,
             (Role::Server, _) => true,
-            (Role::Pad, Topic::PadCmd(w)) | (Role::RatingPad, Topic::Rating(w)) => self.window == Some(w),
+            (Role::Pad, Topic::PadCmd(w)) | (Role::RatingPad, Topic::Rating(w)) => {
+                self.window == Some(w)
+            }
             _ => false,
         }
     }
@@ -68,7 +70,9 @@ impl Identity<'_> {
 
     /// May this client subscribe to `filter` (wildcards allowed)?
     pub fn may_subscribe(&self, wanted: &str) -> bool {
-        self.readable().iter().any(|allowed| filter_covers(allowed, wanted))
+        self.readable()
+            .iter()
+            .any(|allowed| filter_covers(allowed, wanted))
     }
 
     /// The filters this client may read.
@@ -126,13 +130,34 @@ mod tests {
 
     #[test]
     fn only_the_server_publishes_state_calls_and_metrics() {
-        for role in [Role::Pad, Role::Display, Role::Announcer, Role::RatingPad, Role::Manager] {
-            let id = Identity { hall: "h", device: "d", role, window: Some("3") };
-            for t in ["hallq/v1/h/window/3/state", "hallq/v1/h/calls", "hallq/v1/h/metrics", "hallq/v1/h/pad/3/reply"] {
+        for role in [
+            Role::Pad,
+            Role::Display,
+            Role::Announcer,
+            Role::RatingPad,
+            Role::Manager,
+        ] {
+            let id = Identity {
+                hall: "h",
+                device: "d",
+                role,
+                window: Some("3"),
+            };
+            for t in [
+                "hallq/v1/h/window/3/state",
+                "hallq/v1/h/calls",
+                "hallq/v1/h/metrics",
+                "hallq/v1/h/pad/3/reply",
+            ] {
                 assert!(!id.may_publish(t), "{role:?} {t}");
             }
         }
-        let server = Identity { hall: "h", device: "hallq", role: Role::Server, window: None };
+        let server = Identity {
+            hall: "h",
+            device: "hallq",
+            role: Role::Server,
+            window: None,
+        };
         assert!(server.may_publish("hallq/v1/h/window/3/state"));
         assert!(server.may_publish("hallq/v1/h/calls"));
     }
@@ -156,10 +181,20 @@ mod tests {
         assert!(!p.may_subscribe("#"));
         assert!(p.may_subscribe("hallq/v1/h/window/+/state"));
         assert!(p.may_subscribe("hallq/v1/h/window/5/state"));
-        let d = Identity { hall: "h", device: "led-3", role: Role::Display, window: Some("3") };
+        let d = Identity {
+            hall: "h",
+            device: "led-3",
+            role: Role::Display,
+            window: Some("3"),
+        };
         assert!(d.may_subscribe("hallq/v1/h/calls"));
         assert!(!d.may_subscribe("hallq/v1/h/pad/+/cmd"));
-        let m = Identity { hall: "h", device: "boss", role: Role::Manager, window: None };
+        let m = Identity {
+            hall: "h",
+            device: "boss",
+            role: Role::Manager,
+            window: None,
+        };
         assert!(m.may_subscribe("hallq/v1/h/#"));
         assert!(!m.may_subscribe("hallq/v1/other/#"));
     }

@@ -17,7 +17,10 @@ pub mod payload;
 pub mod topic;
 
 pub use acl::{Identity, Role};
-pub use payload::{Call, DeviceStatus, ErrorBody, Metrics, PadCommand, Rating, Reply, TicketRef, WindowState, WindowStatus};
+pub use payload::{
+    Call, DeviceStatus, ErrorBody, Metrics, PadCommand, Rating, Reply, TicketRef, WindowState,
+    WindowStatus,
+};
 pub use topic::Topic;
 
 /// The contract version in every topic.
@@ -30,5 +33,6 @@ pub fn valid_id(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 32
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
 }

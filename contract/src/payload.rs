@@ -185,7 +185,8 @@ impl PadCommand {
             _ => {
                 return Err(BadCommand {
                     id: None,
-                    message: "missing or invalid \"id\" (a string of 1 to 64 characters)".to_string(),
+                    message: "missing or invalid \"id\" (a string of 1 to 64 characters)"
+                        .to_string(),
                 });
             }
         };
@@ -234,11 +235,23 @@ mod tests {
     fn command_examples_of_the_contract_parse() {
         let c = PadCommand::parse(br#"{"id": "pad3-000127", "op": "call_next"}"#).unwrap();
         assert_eq!(c.op, Op::CallNext { service: None });
-        let c = PadCommand::parse(br#"{"id":"x","op":"call_next","service":"a","extra":1}"#).unwrap();
-        assert_eq!(c.op, Op::CallNext { service: Some("a".into()) });
+        let c =
+            PadCommand::parse(br#"{"id":"x","op":"call_next","service":"a","extra":1}"#).unwrap();
+        assert_eq!(
+            c.op,
+            Op::CallNext {
+                service: Some("a".into())
+            }
+        );
         let c = PadCommand::parse(r#"{"id":"x","op":"pause","reason":"午休"}"#.as_bytes()).unwrap();
-        assert_eq!(c.op, Op::Pause { reason: "午休".into() });
-        let c = PadCommand::parse(br#"{"id":"x","op":"transfer","to_service":"b","note":"n"}"#).unwrap();
+        assert_eq!(
+            c.op,
+            Op::Pause {
+                reason: "午休".into()
+            }
+        );
+        let c = PadCommand::parse(br#"{"id":"x","op":"transfer","to_service":"b","note":"n"}"#)
+            .unwrap();
         assert!(matches!(c.op, Op::Transfer { .. }));
     }
 
@@ -248,7 +261,13 @@ mod tests {
         assert_eq!(e.id.as_deref(), Some("p-1"));
         let e = PadCommand::parse(br#"{"id":"p-1"}"#).unwrap_err();
         assert_eq!(e.id.as_deref(), Some("p-1"));
-        for unreadable in [&b"{not json"[..], br#"{"op":"recall"}"#, br#"{"id":7,"op":"recall"}"#, b"[]", b"\xff"] {
+        for unreadable in [
+            &b"{not json"[..],
+            br#"{"op":"recall"}"#,
+            br#"{"id":7,"op":"recall"}"#,
+            b"[]",
+            b"\xff",
+        ] {
             assert_eq!(PadCommand::parse(unreadable).unwrap_err().id, None);
         }
         let long = alloc::format!(r#"{{"id":"{}","op":"recall"}}"#, "x".repeat(65));
@@ -257,7 +276,17 @@ mod tests {
 
     #[test]
     fn commands_round_trip() {
-        for op in [Op::Recall, Op::NoShow, Op::Start, Op::Finish, Op::Resume, Op::Close, Op::Open { clerk: Some("c1".into()) }] {
+        for op in [
+            Op::Recall,
+            Op::NoShow,
+            Op::Start,
+            Op::Finish,
+            Op::Resume,
+            Op::Close,
+            Op::Open {
+                clerk: Some("c1".into()),
+            },
+        ] {
             let c = PadCommand { id: "i".into(), op };
             let json = serde_json::to_vec(&c).unwrap();
             assert_eq!(PadCommand::parse(&json).unwrap(), c);
@@ -282,22 +311,38 @@ mod tests {
             r#"{"seq": 812, "ticket": "A001", "window": "3", "window_name": "3号窗口", "service_name": "商事登记", "recall": false, "at_ms": 1700000000000}"#,
         )
         .unwrap();
-        assert_eq!(serde_json::from_slice::<Call>(&serde_json::to_vec(&c).unwrap()).unwrap(), c);
+        assert_eq!(
+            serde_json::from_slice::<Call>(&serde_json::to_vec(&c).unwrap()).unwrap(),
+            c
+        );
         let r: Reply = serde_json::from_str(
             r#"{"id": "pad3-000128", "ok": false, "error": {"code": "queue_empty", "message": "没有等候的号 / no one is waiting"}}"#,
         )
         .unwrap();
         assert_eq!(r.error.unwrap().code, "queue_empty");
-        let ok = Reply::ok("i", Some(TicketRef { number: "A001".into(), service: Some("a".into()), service_name: None, materials: vec!["身份证".into()] }));
+        let ok = Reply::ok(
+            "i",
+            Some(TicketRef {
+                number: "A001".into(),
+                service: Some("a".into()),
+                service_name: None,
+                materials: vec!["身份证".into()],
+            }),
+        );
         let json = serde_json::to_string(&ok).unwrap();
-        assert!(json.contains(r#""ok":true"#) && !json.contains("error"), "{json}");
+        assert!(
+            json.contains(r#""ok":true"#) && !json.contains("error"),
+            "{json}"
+        );
     }
 
     #[test]
     fn device_status_and_rating_parse() {
-        let d: DeviceStatus = serde_json::from_str(r#"{"online": false, "role": "display", "window": "3"}"#).unwrap();
+        let d: DeviceStatus =
+            serde_json::from_str(r#"{"online": false, "role": "display", "window": "3"}"#).unwrap();
         assert!(!d.online);
-        let r: Rating = serde_json::from_str(r#"{"id": "r1", "ticket": "A001", "score": 5}"#).unwrap();
+        let r: Rating =
+            serde_json::from_str(r#"{"id": "r1", "ticket": "A001", "score": 5}"#).unwrap();
         assert_eq!(r.score, 5);
     }
 }

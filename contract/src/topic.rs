@@ -65,7 +65,11 @@ impl<'a> Topic<'a> {
             _ => return None,
         };
         match topic {
-            Topic::PadCmd(id) | Topic::PadReply(id) | Topic::WindowState(id) | Topic::DeviceStatus(id) | Topic::Rating(id)
+            Topic::PadCmd(id)
+            | Topic::PadReply(id)
+            | Topic::WindowState(id)
+            | Topic::DeviceStatus(id)
+            | Topic::Rating(id)
                 if !valid_id(id) =>
             {
                 None

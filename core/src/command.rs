@@ -11,18 +11,42 @@ use crate::id::Id;
 pub enum Command {
     /// Take a ticket. `token` is the ticket's public, unguessable handle,
     /// made by the edge (the core has no randomness).
-    IssueTicket { service: Id, token: String },
+    IssueTicket {
+        service: Id,
+        token: String,
+    },
     /// Call the longest-waiting ticket among the window's services, or
     /// among one of them when `service` is given.
-    CallNext { window: Id, service: Option<Id> },
-    Recall { window: Id },
-    NoShow { window: Id },
-    Start { window: Id },
-    Finish { window: Id },
-    Open { window: Id, clerk: Option<String> },
-    Close { window: Id },
-    Pause { window: Id, reason: String },
-    Resume { window: Id },
+    CallNext {
+        window: Id,
+        service: Option<Id>,
+    },
+    Recall {
+        window: Id,
+    },
+    NoShow {
+        window: Id,
+    },
+    Start {
+        window: Id,
+    },
+    Finish {
+        window: Id,
+    },
+    Open {
+        window: Id,
+        clerk: Option<String>,
+    },
+    Close {
+        window: Id,
+    },
+    Pause {
+        window: Id,
+        reason: String,
+    },
+    Resume {
+        window: Id,
+    },
 }
 
 impl Command {

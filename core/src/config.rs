@@ -153,56 +153,104 @@ impl HallConfig {
         let mut prefixes = BTreeSet::new();
         for (i, s) in self.services.iter().enumerate() {
             if !ids.insert(s.id.as_str()) {
-                return Err(err(format!("services[{i}].id"), s.id.as_str(), "duplicate service id"));
+                return Err(err(
+                    format!("services[{i}].id"),
+                    s.id.as_str(),
+                    "duplicate service id",
+                ));
             }
             if !s.prefix.is_ascii_uppercase() {
                 let p = s.prefix.to_string();
-                return Err(err(format!("services[{i}].prefix"), &p, "prefix must be one capital letter A-Z"));
+                return Err(err(
+                    format!("services[{i}].prefix"),
+                    &p,
+                    "prefix must be one capital letter A-Z",
+                ));
             }
             if !prefixes.insert(s.prefix) {
                 let p = s.prefix.to_string();
-                return Err(err(format!("services[{i}].prefix"), &p, "prefix already used by another service"));
+                return Err(err(
+                    format!("services[{i}].prefix"),
+                    &p,
+                    "prefix already used by another service",
+                ));
             }
             if s.limit_min == 0 || s.typical_min == 0 {
-                return Err(err(format!("services[{i}].limit_min"), s.id.as_str(), "times must be at least 1 minute"));
+                return Err(err(
+                    format!("services[{i}].limit_min"),
+                    s.id.as_str(),
+                    "times must be at least 1 minute",
+                ));
             }
         }
         let zones: BTreeSet<&str> = self.zones.iter().map(|z| z.id.as_str()).collect();
         let mut windows = BTreeSet::new();
         for (i, w) in self.windows.iter().enumerate() {
             if !windows.insert(w.id.as_str()) {
-                return Err(err(format!("windows[{i}].id"), w.id.as_str(), "duplicate window id"));
+                return Err(err(
+                    format!("windows[{i}].id"),
+                    w.id.as_str(),
+                    "duplicate window id",
+                ));
             }
             if w.serves.is_empty() {
-                return Err(err(format!("windows[{i}].serves"), w.id.as_str(), "a window must serve at least one service"));
+                return Err(err(
+                    format!("windows[{i}].serves"),
+                    w.id.as_str(),
+                    "a window must serve at least one service",
+                ));
             }
             for s in &w.serves {
                 if self.service(s.as_str()).is_none() {
-                    return Err(err(format!("windows[{i}].serves"), s.as_str(), "unknown service"));
+                    return Err(err(
+                        format!("windows[{i}].serves"),
+                        s.as_str(),
+                        "unknown service",
+                    ));
                 }
             }
             if let Some(z) = &w.zone
                 && !zones.contains(z.as_str())
             {
-                return Err(err(format!("windows[{i}].zone"), z.as_str(), "unknown zone"));
+                return Err(err(
+                    format!("windows[{i}].zone"),
+                    z.as_str(),
+                    "unknown zone",
+                ));
             }
         }
         let mut devices = BTreeSet::new();
         for (i, d) in self.devices.iter().enumerate() {
             if !devices.insert(d.id.as_str()) {
-                return Err(err(format!("devices[{i}].id"), d.id.as_str(), "duplicate device id"));
+                return Err(err(
+                    format!("devices[{i}].id"),
+                    d.id.as_str(),
+                    "duplicate device id",
+                ));
             }
             match &d.window {
                 Some(w) if !windows.contains(w.as_str()) => {
-                    return Err(err(format!("devices[{i}].window"), w.as_str(), "unknown window"));
+                    return Err(err(
+                        format!("devices[{i}].window"),
+                        w.as_str(),
+                        "unknown window",
+                    ));
                 }
                 None if d.role.needs_window() => {
-                    return Err(err(format!("devices[{i}].window"), d.id.as_str(), "this role needs a window"));
+                    return Err(err(
+                        format!("devices[{i}].window"),
+                        d.id.as_str(),
+                        "this role needs a window",
+                    ));
                 }
                 _ => {}
             }
             if d.password.len() < 8 {
-                return Err(err(format!("devices[{i}].password"), d.id.as_str(), "password must have at least 8 characters"));
+                return Err(err(
+                    format!("devices[{i}].password"),
+                    d.id.as_str(),
+                    "password must have at least 8 characters",
+                ));
             }
         }
         Ok(())

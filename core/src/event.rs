@@ -11,7 +11,9 @@ use crate::id::{Id, TicketId};
 pub enum Event {
     /// A new service day: numbering restarts; tickets still waiting from an
     /// earlier day end as expired.
-    DayStarted { day: i64 },
+    DayStarted {
+        day: i64,
+    },
     TicketIssued {
         ticket: TicketId,
         token: String,
@@ -23,13 +25,32 @@ pub enum Event {
         window: Id,
         recall: bool,
     },
-    TicketNoShow { ticket: TicketId, window: Id },
-    ServiceStarted { ticket: TicketId, window: Id },
-    ServiceFinished { ticket: TicketId, window: Id },
-    WindowOpened { window: Id, clerk: Option<String> },
-    WindowClosed { window: Id },
-    WindowPaused { window: Id, reason: String },
-    WindowResumed { window: Id },
+    TicketNoShow {
+        ticket: TicketId,
+        window: Id,
+    },
+    ServiceStarted {
+        ticket: TicketId,
+        window: Id,
+    },
+    ServiceFinished {
+        ticket: TicketId,
+        window: Id,
+    },
+    WindowOpened {
+        window: Id,
+        clerk: Option<String>,
+    },
+    WindowClosed {
+        window: Id,
+    },
+    WindowPaused {
+        window: Id,
+        reason: String,
+    },
+    WindowResumed {
+        window: Id,
+    },
 }
 
 /// An event with its place in the log and its time.

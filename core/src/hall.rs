@@ -30,7 +30,10 @@ pub enum TicketState {
 
 impl TicketState {
     pub fn is_final(self) -> bool {
-        matches!(self, TicketState::Done | TicketState::NoShow | TicketState::Expired)
+        matches!(
+            self,
+            TicketState::Done | TicketState::NoShow | TicketState::Expired
+        )
     }
 }
 
@@ -90,7 +93,8 @@ pub struct Hall {
     numbers: BTreeMap<Id, u32>,
     tickets: BTreeMap<TicketId, Ticket>,
     tokens: HashMap<String, TicketId>,
-    /// Waiting tickets per service, oldest first.
+    /// Waiting tickets per service, oldest first; ids ascend, so a ticket's
+    /// place is a binary search.
     queues: BTreeMap<Id, VecDeque<TicketId>>,
     windows: BTreeMap<Id, WindowRuntime>,
     next_ticket: u64,
@@ -99,7 +103,11 @@ pub struct Hall {
 impl Hall {
     /// An empty hall (before any record). The config must be valid.
     pub fn new(config: HallConfig) -> Hall {
-        let queues = config.services.iter().map(|s| (s.id.clone(), VecDeque::new())).collect();
+        let queues = config
+            .services
+            .iter()
+            .map(|s| (s.id.clone(), VecDeque::new()))
+            .collect();
         let windows = config
             .windows
             .iter()
@@ -177,6 +185,23 @@ impl Hall {
             .into_iter()
             .flatten()
             .filter_map(|id| self.tickets.get(id))
+    }
+
+    /// How many tickets wait ahead of a waiting ticket of a service.
+    pub fn ahead_of(&self, service: &str, ticket: TicketId) -> usize {
+        self.queues
+            .get(service)
+            .map_or(0, |q| q.binary_search(&ticket).unwrap_or_else(|i| i))
+    }
+
+    /// How many tickets of a service wait.
+    pub fn waiting(&self, service: &str) -> usize {
+        self.queues.get(service).map_or(0, VecDeque::len)
+    }
+
+    /// Tickets issued for a service on the current service day.
+    pub fn issued_today(&self, service: &str) -> u32 {
+        self.numbers.get(service).copied().unwrap_or(0)
     }
 
     pub fn status(&self, window: &str) -> Option<WindowStatus> {
@@ -300,24 +325,38 @@ impl Hall {
                 None => Err(CoreError::NoCurrentTicket),
             },
             Command::NoShow { .. } => match current {
-                Some(t) if t.state == TicketState::Called => ev(Event::TicketNoShow { ticket: t.id, window }),
+                Some(t) if t.state == TicketState::Called => ev(Event::TicketNoShow {
+                    ticket: t.id,
+                    window,
+                }),
                 Some(_) => Err(CoreError::TicketInProgress),
                 None => Err(CoreError::NoCurrentTicket),
             },
             Command::Start { .. } => match current {
-                Some(t) if t.state == TicketState::Called => ev(Event::ServiceStarted { ticket: t.id, window }),
+                Some(t) if t.state == TicketState::Called => ev(Event::ServiceStarted {
+                    ticket: t.id,
+                    window,
+                }),
                 Some(_) => Err(CoreError::TicketInProgress),
                 None => Err(CoreError::NoCurrentTicket),
             },
             Command::Finish { .. } => match current {
-                Some(t) if t.state == TicketState::Serving => ev(Event::ServiceFinished { ticket: t.id, window }),
+                Some(t) if t.state == TicketState::Serving => ev(Event::ServiceFinished {
+                    ticket: t.id,
+                    window,
+                }),
                 Some(_) => Err(CoreError::NotStarted),
                 None => Err(CoreError::NoCurrentTicket),
             },
         }
     }
 
-    fn decide_issue(&self, now: Millis, service: Id, token: String) -> Result<Vec<Event>, CoreError> {
+    fn decide_issue(
+        &self,
+        now: Millis,
+        service: Id,
+        token: String,
+    ) -> Result<Vec<Event>, CoreError> {
         let svc = self
             .config
             .service(service.as_str())
@@ -393,7 +432,10 @@ impl Hall {
                 *n += 1;
                 self.next_ticket = ticket.0 + 1;
                 self.tokens.insert(token.clone(), *ticket);
-                self.queues.entry(service.clone()).or_default().push_back(*ticket);
+                self.queues
+                    .entry(service.clone())
+                    .or_default()
+                    .push_back(*ticket);
                 self.tickets.insert(
                     *ticket,
                     Ticket {
@@ -412,12 +454,18 @@ impl Hall {
                     },
                 );
             }
-            Event::TicketCalled { ticket, window, recall } => {
+            Event::TicketCalled {
+                ticket,
+                window,
+                recall,
+            } => {
                 if let Some(t) = self.tickets.get_mut(ticket) {
                     if *recall {
                         t.recalls += 1;
-                    } else if let Some(q) = self.queues.get_mut(&t.service) {
-                        q.retain(|id| id != ticket);
+                    } else if let Some(q) = self.queues.get_mut(&t.service)
+                        && let Ok(i) = q.binary_search(ticket)
+                    {
+                        q.remove(i);
                     }
                     t.state = TicketState::Called;
                     t.window = Some(window.clone());

@@ -81,7 +81,17 @@ mod tests {
 
     #[test]
     fn refuses_others() {
-        for bad in ["", "A", "-a", "_a", "a/b", "a+", "a#", "窗口", &"x".repeat(33)] {
+        for bad in [
+            "",
+            "A",
+            "-a",
+            "_a",
+            "a/b",
+            "a+",
+            "a#",
+            "窗口",
+            &"x".repeat(33),
+        ] {
             assert!(Id::parse(bad).is_err(), "{bad}");
         }
     }

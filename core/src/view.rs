@@ -55,24 +55,36 @@ impl Hall {
                 estimated_wait_s: 0,
             };
         }
-        let ahead = self.queue(ticket.service.as_str()).take_while(|t| t.id != ticket.id).count() as u32;
-        let svc = self.config().service(ticket.service.as_str()).expect("known service");
+        let ahead = self.ahead_of(ticket.service.as_str(), ticket.id) as u32;
+        let svc = self
+            .config()
+            .service(ticket.service.as_str())
+            .expect("known service");
         let open = self.windows_open_for(&ticket.service);
         let servers = if open > 0 {
             open
         } else {
-            self.config().windows_serving(ticket.service.as_str()).count().max(1) as u32
+            self.config()
+                .windows_serving(ticket.service.as_str())
+                .count()
+                .max(1) as u32
         };
         // Half a service for the ticket in front of the window, then one per ticket ahead.
         let typical_s = svc.typical_min * 60;
         let estimated_wait_s = (2 * ahead + 1) * typical_s / (2 * servers);
-        TicketPlace { ahead, estimated_wait_s }
+        TicketPlace {
+            ahead,
+            estimated_wait_s,
+        }
     }
 
     fn windows_open_for(&self, service: &Id) -> u32 {
         self.config()
             .windows_serving(service.as_str())
-            .filter(|w| self.status(w.id.as_str()).is_some_and(|s| !matches!(s, WindowStatus::Closed | WindowStatus::Paused)))
+            .filter(|w| {
+                self.status(w.id.as_str())
+                    .is_some_and(|s| !matches!(s, WindowStatus::Closed | WindowStatus::Paused))
+            })
             .count() as u32
     }
 
@@ -81,7 +93,11 @@ impl Hall {
         let cfg = self.config().window(id)?;
         let rt = self.window(id)?;
         let current = rt.current.and_then(|t| self.ticket(t));
-        let waiting = cfg.serves.iter().map(|s| self.queue(s.as_str()).count() as u32).sum();
+        let waiting = cfg
+            .serves
+            .iter()
+            .map(|s| self.waiting(s.as_str()) as u32)
+            .sum();
         Some(WindowView {
             window: cfg.id.clone(),
             name: cfg.name.clone(),
@@ -110,16 +126,13 @@ impl Hall {
             .services
             .iter()
             .map(|s| {
-                let mut q = self.queue(s.id.as_str()).peekable();
-                let longest_wait_s = q
-                    .peek()
+                let longest_wait_s = self
+                    .queue(s.id.as_str())
+                    .next()
                     .map(|t| ((now - t.issued_ms).max(0) / 1000) as u32)
                     .unwrap_or(0);
-                let waiting = q.count() as u32;
-                let issued_today = self
-                    .day()
-                    .map(|d| self.tickets().filter(|t| t.day == d && t.service == s.id).count() as u32)
-                    .unwrap_or(0);
+                let waiting = self.waiting(s.id.as_str()) as u32;
+                let issued_today = self.issued_today(s.id.as_str());
                 ServiceView {
                     service: s.id.clone(),
                     prefix: s.prefix,

@@ -31,7 +31,11 @@ fn step() -> impl Strategy<Value = (u8, Command)> {
 fn run_day(steps: &[(u8, Command)]) -> Sim {
     let mut sim = Sim::new();
     for (i, (wait, cmd)) in steps.iter().enumerate() {
-        sim.minutes(if *wait == 200 { 16 * 60 } else { i64::from(*wait) });
+        sim.minutes(if *wait == 200 {
+            16 * 60
+        } else {
+            i64::from(*wait)
+        });
         let cmd = match cmd {
             Command::IssueTicket { service, .. } => Command::IssueTicket {
                 service: service.clone(),
@@ -45,9 +49,18 @@ fn run_day(steps: &[(u8, Command)]) -> Sim {
             Err(_) => assert_eq!(sim.hall, before, "a refused command changed the hall"),
             Ok(records) => {
                 for r in &records {
-                    if let Event::TicketCalled { ticket, recall: false, .. } = &r.event {
+                    if let Event::TicketCalled {
+                        ticket,
+                        recall: false,
+                        ..
+                    } = &r.event
+                    {
                         let t = sim.hall.ticket(*ticket).unwrap();
-                        assert_eq!(next_in_line.get(t.service.as_str()), Some(ticket), "FIFO within a service");
+                        assert_eq!(
+                            next_in_line.get(t.service.as_str()),
+                            Some(ticket),
+                            "FIFO within a service"
+                        );
                     }
                 }
             }
@@ -70,7 +83,10 @@ fn check_places(hall: &Hall) {
     let mut at_window = BTreeMap::new();
     for (w, rt) in hall.windows() {
         if let Some(t) = rt.current {
-            assert!(at_window.insert(t, w.clone()).is_none(), "ticket with two windows");
+            assert!(
+                at_window.insert(t, w.clone()).is_none(),
+                "ticket with two windows"
+            );
         }
     }
     let queued: Vec<TicketId> = hall

@@ -61,7 +61,10 @@ fn a_window_only_calls_its_own_services() {
         window: id("1"),
         service: Some(id("b")),
     };
-    assert_eq!(sim.run(only_b), Err(CoreError::ServiceNotServed("b".into())));
+    assert_eq!(
+        sim.run(only_b),
+        Err(CoreError::ServiceNotServed("b".into()))
+    );
 }
 
 #[test]
@@ -106,7 +109,10 @@ fn no_show_ends_the_ticket_and_frees_the_window() {
     sim.open("1");
     sim.call("1").unwrap();
     sim.win("1", |w| Command::NoShow { window: w }).unwrap();
-    assert_eq!(sim.hall.tickets().next().unwrap().state, TicketState::NoShow);
+    assert_eq!(
+        sim.hall.tickets().next().unwrap().state,
+        TicketState::NoShow
+    );
     assert_eq!(sim.hall.status("1"), Some(WindowStatus::Idle));
 }
 
@@ -118,7 +124,12 @@ fn call_next_while_serving_finishes_the_current_ticket() {
     sim.open("1");
     sim.call("1").unwrap();
     sim.win("1", |w| Command::Start { window: w }).unwrap();
-    let records = sim.run(Command::CallNext { window: id("1"), service: None }).unwrap();
+    let records = sim
+        .run(Command::CallNext {
+            window: id("1"),
+            service: None,
+        })
+        .unwrap();
     assert!(matches!(records[0].event, Event::ServiceFinished { .. }));
     assert!(matches!(records[1].event, Event::TicketCalled { .. }));
 }
@@ -129,10 +140,28 @@ fn refused_commands_change_nothing() {
     sim.take("a");
     let before = sim.hall.clone();
     let refused = [
-        (Command::CallNext { window: id("1"), service: None }, "window_closed"),
+        (
+            Command::CallNext {
+                window: id("1"),
+                service: None,
+            },
+            "window_closed",
+        ),
         (Command::Start { window: id("1") }, "window_closed"),
-        (Command::Open { window: id("9"), clerk: None }, "unknown_window"),
-        (Command::IssueTicket { service: id("zz"), token: "t".into() }, "unknown_service"),
+        (
+            Command::Open {
+                window: id("9"),
+                clerk: None,
+            },
+            "unknown_window",
+        ),
+        (
+            Command::IssueTicket {
+                service: id("zz"),
+                token: "t".into(),
+            },
+            "unknown_service",
+        ),
     ];
     for (cmd, code) in refused {
         assert_eq!(sim.run(cmd).unwrap_err().code(), code);
@@ -143,9 +172,21 @@ fn refused_commands_change_nothing() {
         (Command::Recall { window: id("1") }, "no_current_ticket"),
         (Command::NoShow { window: id("1") }, "no_current_ticket"),
         (Command::Finish { window: id("1") }, "no_current_ticket"),
-        (Command::Pause { window: id("1"), reason: " ".into() }, "reason_required"),
+        (
+            Command::Pause {
+                window: id("1"),
+                reason: " ".into(),
+            },
+            "reason_required",
+        ),
         (Command::Resume { window: id("1") }, "window_not_paused"),
-        (Command::Open { window: id("1"), clerk: None }, "window_open"),
+        (
+            Command::Open {
+                window: id("1"),
+                clerk: None,
+            },
+            "window_open",
+        ),
     ] {
         assert_eq!(sim.run(cmd).unwrap_err().code(), code);
         assert_eq!(sim.hall, open);
@@ -161,7 +202,10 @@ fn a_called_ticket_must_be_handled_before_the_next() {
     sim.open("1");
     sim.call("1").unwrap();
     assert_eq!(sim.call("1"), Err(CoreError::TicketCalled));
-    assert_eq!(sim.win("1", |w| Command::Finish { window: w }).unwrap_err(), CoreError::NotStarted);
+    assert_eq!(
+        sim.win("1", |w| Command::Finish { window: w }).unwrap_err(),
+        CoreError::NotStarted
+    );
 }
 
 #[test]
@@ -169,12 +213,19 @@ fn pause_and_close() {
     let mut sim = Sim::new();
     sim.take("a");
     sim.open("1");
-    sim.run(Command::Pause { window: id("1"), reason: "午休".into() }).unwrap();
+    sim.run(Command::Pause {
+        window: id("1"),
+        reason: "午休".into(),
+    })
+    .unwrap();
     assert_eq!(sim.hall.status("1"), Some(WindowStatus::Paused));
     assert_eq!(sim.call("1"), Err(CoreError::WindowPaused));
     sim.win("1", |w| Command::Resume { window: w }).unwrap();
     sim.call("1").unwrap();
-    assert_eq!(sim.win("1", |w| Command::Close { window: w }).unwrap_err(), CoreError::TicketInProgress);
+    assert_eq!(
+        sim.win("1", |w| Command::Close { window: w }).unwrap_err(),
+        CoreError::TicketInProgress
+    );
     sim.win("1", |w| Command::NoShow { window: w }).unwrap();
     sim.win("1", |w| Command::Close { window: w }).unwrap();
     assert_eq!(sim.hall.status("1"), Some(WindowStatus::Closed));

@@ -19,7 +19,10 @@ use hallq_server::{BrokerMode, Options, config};
 use rumqttc::{Event, Packet, QoS};
 
 #[derive(Debug, Parser)]
-#[command(name = "hallq-demo", about = "hallq 演示大厅 / the demo hall, with simulated citizens, pads and displays")]
+#[command(
+    name = "hallq-demo",
+    about = "hallq 演示大厅 / the demo hall, with simulated citizens, pads and displays"
+)]
 struct Args {
     #[arg(long, default_value = "halls/demo.toml")]
     hall: PathBuf,
@@ -42,7 +45,11 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into()),
+        )
+        .init();
     let a = Args::parse();
     let hall = config::load_hall(&a.hall)?;
     let free = |addr: SocketAddr| match std::net::TcpListener::bind(addr) {
@@ -59,10 +66,22 @@ async fn main() -> anyhow::Result<()> {
     let (http, mqtt) = (running.http, running.mqtt);
     let hall_id = hall.hall.id.to_string();
     println!("hallq 演示大厅 / demo hall: {}", hall.hall.name);
-    println!("  HTTP  http://{http}/api/v1/halls/{hall_id}   (WebSocket: …/stream, Prometheus: /metrics)");
-    println!("  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -t 'hallq/v1/{hall_id}/#' -v", mqtt.port());
-    println!("  LED   {}/displays/window-N.png (rewritten on every change)", a.data.display());
-    println!("  speed ×{}: one simulated minute every {:.1} s\n", a.speed, 60.0 / a.speed);
+    println!(
+        "  HTTP  http://{http}/api/v1/halls/{hall_id}   (WebSocket: …/stream, Prometheus: /metrics)"
+    );
+    println!(
+        "  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -t 'hallq/v1/{hall_id}/#' -v",
+        mqtt.port()
+    );
+    println!(
+        "  LED   {}/displays/window-N.png (rewritten on every change)",
+        a.data.display()
+    );
+    println!(
+        "  speed ×{}: one simulated minute every {:.1} s\n",
+        a.speed,
+        60.0 / a.speed
+    );
 
     let login = |user: &str, password: &str| Login {
         host: mqtt.ip().to_string(),
@@ -73,9 +92,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let displays = a.data.join("displays");
     std::fs::create_dir_all(&displays)?;
-    for d in hall.devices.iter().filter(|d| d.role == hallq_core::DeviceRole::Display) {
+    for d in hall
+        .devices
+        .iter()
+        .filter(|d| d.role == hallq_core::DeviceRole::Display)
+    {
         let Some(w) = d.window.clone() else { continue };
-        let (l, png) = (login(d.id.as_str(), &d.password), displays.join(format!("window-{w}.png")));
+        let (l, png) = (
+            login(d.id.as_str(), &d.password),
+            displays.join(format!("window-{w}.png")),
+        );
         tokio::spawn(async move {
             let r = hallq_display::follow(l, w.to_string(), 128, 32, move |_, fb| {
                 let _ = hallq_display::write_png(fb, &png, 4);
@@ -87,19 +113,40 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let clock = people::Clock::new(a.speed);
-    for d in hall.devices.iter().filter(|d| d.role == hallq_core::DeviceRole::Pad) {
+    for d in hall
+        .devices
+        .iter()
+        .filter(|d| d.role == hallq_core::DeviceRole::Pad)
+    {
         let Some(w) = d.window.clone() else { continue };
-        tokio::spawn(people::clerk(login(d.id.as_str(), &d.password), w.to_string(), clock.clone(), hall.clone()));
+        tokio::spawn(people::clerk(
+            login(d.id.as_str(), &d.password),
+            w.to_string(),
+            clock.clone(),
+            hall.clone(),
+        ));
     }
-    tokio::spawn(people::citizens(http, hall_id.clone(), clock.clone(), hall.clone()));
-    if let Some(voice) = hall.devices.iter().find(|d| d.role == hallq_core::DeviceRole::Announcer) {
+    tokio::spawn(people::citizens(
+        http,
+        hall_id.clone(),
+        clock.clone(),
+        hall.clone(),
+    ));
+    if let Some(voice) = hall
+        .devices
+        .iter()
+        .find(|d| d.role == hallq_core::DeviceRole::Announcer)
+    {
         tokio::spawn(announce(login(voice.id.as_str(), &voice.password)));
     }
     match a.seconds {
         Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
         None => tokio::signal::ctrl_c().await?,
     }
-    println!("\n再见 / bye. The log stays in {}/hall.db.", a.data.display());
+    println!(
+        "\n再见 / bye. The log stays in {}/hall.db.",
+        a.data.display()
+    );
     std::process::exit(0);
 }
 
@@ -115,7 +162,10 @@ async fn announce(login: Login) {
             Ok(Event::Incoming(Packet::Publish(p))) => {
                 if let Ok(c) = serde_json::from_slice::<hallq_contract::Call>(&p.payload) {
                     let again = if c.recall { "（重呼 / again）" } else { "" };
-                    println!("📢 请{}号到{}办理{again}   [{}]", c.ticket, c.window_name, c.service_name);
+                    println!(
+                        "📢 请{}号到{}办理{again}   [{}]",
+                        c.ticket, c.window_name, c.service_name
+                    );
                 }
             }
             Ok(_) => {}

@@ -19,17 +19,29 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(speed: f64) -> Clock {
-        Clock { speed: speed.max(0.1) }
+        Clock {
+            speed: speed.max(0.1),
+        }
     }
 
     /// Sleeps for `minutes` of simulated time.
     pub async fn minutes(&self, minutes: f64) {
-        tokio::time::sleep(Duration::from_secs_f64((minutes * 60.0 / self.speed).max(0.0))).await;
+        tokio::time::sleep(Duration::from_secs_f64(
+            (minutes * 60.0 / self.speed).max(0.0),
+        ))
+        .await;
     }
 }
 
 /// The service mix of DEMO-HALL.md, by service id.
-const MIX: [(&str, f64); 6] = [("consult", 0.15), ("business", 0.20), ("property", 0.25), ("invest", 0.05), ("social", 0.25), ("issue", 0.10)];
+const MIX: [(&str, f64); 6] = [
+    ("consult", 0.15),
+    ("business", 0.20),
+    ("property", 0.25),
+    ("invest", 0.05),
+    ("social", 0.25),
+    ("issue", 0.10),
+];
 
 /// A morning surge: about 70 tickets per hour (the 09:00–10:00 share of a
 /// 400-ticket day), so queues build at the busy services.
@@ -119,7 +131,11 @@ pub async fn clerk(login: Login, window: String, clock: Clock, config: HallConfi
             }
         };
         let Some(ticket) = reply.ticket.filter(|_| reply.ok) else {
-            if reply.error.as_ref().is_some_and(|e| e.code == "ticket_called") {
+            if reply
+                .error
+                .as_ref()
+                .is_some_and(|e| e.code == "ticket_called")
+            {
                 let _ = pad.send(Op::NoShow).await;
             }
             clock.minutes(2.0).await;

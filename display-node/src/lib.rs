@@ -12,12 +12,21 @@ use rumqttc::{Event, Packet, QoS};
 
 /// Follows one window. Calls `show` with every newer state and its picture;
 /// states older than one already shown (by `seq`) are dropped.
-pub async fn follow(login: Login, window: String, width: u32, height: u32, mut show: impl FnMut(&WindowState, &Framebuffer)) -> anyhow::Result<()> {
+pub async fn follow(
+    login: Login,
+    window: String,
+    width: u32,
+    height: u32,
+    mut show: impl FnMut(&WindowState, &Framebuffer),
+) -> anyhow::Result<()> {
     let presence = Presence {
         role: "display",
         window: Some(window.clone()),
     };
-    let (client, mut eventloop) = login.connect(&format!("{}-{}", login.user, std::process::id()), Some(&presence));
+    let (client, mut eventloop) = login.connect(
+        &format!("{}-{}", login.user, std::process::id()),
+        Some(&presence),
+    );
     let topic = Topic::WindowState(&window).to_string(&login.hall);
     let mut last_seq = None;
     let mut fb = Framebuffer::new(width, height);
@@ -46,7 +55,9 @@ pub async fn follow(login: Login, window: String, width: u32, height: u32, mut s
                 show(&state, &fb);
             }
             Ok(_) => {}
-            Err(rumqttc::ConnectionError::ConnectionRefused(code)) => anyhow::bail!("broker refused the display's login: {code:?}"),
+            Err(rumqttc::ConnectionError::ConnectionRefused(code)) => {
+                anyhow::bail!("broker refused the display's login: {code:?}")
+            }
             Err(e) => {
                 eprintln!("MQTT: {e}; retrying");
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;

@@ -6,7 +6,10 @@ use clap::Parser;
 use hallq_client::Login;
 
 #[derive(Debug, Parser)]
-#[command(name = "hallq-display", about = "hallq 窗口显示屏 / window LED display")]
+#[command(
+    name = "hallq-display",
+    about = "hallq 窗口显示屏 / window LED display"
+)]
 struct Args {
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
@@ -34,7 +37,9 @@ struct Args {
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once('x').ok_or("expected WIDTHxHEIGHT, e.g. 128x32")?;
+    let (w, h) = s
+        .split_once('x')
+        .ok_or("expected WIDTHxHEIGHT, e.g. 128x32")?;
     let w: u32 = w.parse().map_err(|_| "bad width")?;
     let h: u32 = h.parse().map_err(|_| "bad height")?;
     if !(16..=1024).contains(&w) || !(16..=512).contains(&h) {
@@ -46,11 +51,23 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let login = Login { host: a.host, port: a.port, hall: a.hall, user: a.user, password: a.password };
+    let login = Login {
+        host: a.host,
+        port: a.port,
+        hall: a.hall,
+        user: a.user,
+        password: a.password,
+    };
     let (w, h) = a.size;
     hallq_display::follow(login, a.window, w, h, |state, fb| {
         if !a.quiet {
-            print!("\x1b[2J\x1b[H{} seq={} status={:?}\n{}", state.name, state.seq, state.status, fb.to_halfblocks());
+            print!(
+                "\x1b[2J\x1b[H{} seq={} status={:?}\n{}",
+                state.name,
+                state.seq,
+                state.status,
+                fb.to_halfblocks()
+            );
         }
         if let Some(path) = &a.png
             && let Err(e) = hallq_display::write_png(fb, path, 4)

@@ -5,7 +5,16 @@ use std::process::Command;
 #[test]
 fn a_bad_size_is_refused() {
     let out = Command::new(env!("CARGO_BIN_EXE_hallq-display"))
-        .args(["--user", "led-3", "--password", "x", "--window", "3", "--size", "128by32"])
+        .args([
+            "--user",
+            "led-3",
+            "--password",
+            "x",
+            "--window",
+            "3",
+            "--size",
+            "128by32",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -93,18 +93,27 @@ mod tests {
     fn draws_newer_states_and_drops_older_ones() {
         let mut d = WindowDisplay::new(Framebuffer::new(128, 32), "h", "3");
         assert_eq!(d.topic(), TOPIC);
-        assert_eq!(d.on_message(TOPIC, &state(5, "A001")), Outcome::Drawn { seq: 5 });
+        assert_eq!(
+            d.on_message(TOPIC, &state(5, "A001")),
+            Outcome::Drawn { seq: 5 }
+        );
         let a001 = d.panel().clone();
         assert_eq!(d.on_message(TOPIC, &state(4, "A999")), Outcome::Stale);
         assert_eq!(d.panel(), &a001);
-        assert_eq!(d.on_message(TOPIC, &state(6, "A002")), Outcome::Drawn { seq: 6 });
+        assert_eq!(
+            d.on_message(TOPIC, &state(6, "A002")),
+            Outcome::Drawn { seq: 6 }
+        );
         assert_ne!(d.panel(), &a001);
     }
 
     #[test]
     fn ignores_other_topics_and_garbage() {
         let mut d = WindowDisplay::new(Framebuffer::new(128, 32), "h", "3");
-        assert_eq!(d.on_message("hallq/v1/h/window/5/state", &state(1, "A001")), Outcome::NotMine);
+        assert_eq!(
+            d.on_message("hallq/v1/h/window/5/state", &state(1, "A001")),
+            Outcome::NotMine
+        );
         assert_eq!(d.on_message(TOPIC, b"{oops"), Outcome::Rejected);
         assert_eq!(d.panel().lit(), 0);
     }

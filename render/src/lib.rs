@@ -66,7 +66,9 @@ pub fn draw_text<D>(target: &mut D, text: &WindowText) -> Result<(), RenderError
 where
     D: DrawTarget<Color = BinaryColor>,
 {
-    target.clear(BinaryColor::Off).map_err(RenderError::Display)?;
+    target
+        .clear(BinaryColor::Off)
+        .map_err(RenderError::Display)?;
     let area = target.bounding_box();
     let w = area.size.width as i32;
     let h = area.size.height as i32;
@@ -79,13 +81,22 @@ where
     let color = FontColor::Transparent(BinaryColor::On);
     let top = area.top_left;
     let draw = |r: &FontRenderer, s: &str, y: i32, t: &mut D| {
-        r.render_aligned(s, top + Point::new(w / 2, y), VerticalPosition::Center, HorizontalAlignment::Center, color, t)
-            .map(|_| ())
-            .map_err(|e| match e {
-                u8g2_fonts::Error::GlyphNotFound(c) => RenderError::GlyphNotFound(c),
-                u8g2_fonts::Error::DisplayError(e) => RenderError::Display(e),
-                u8g2_fonts::Error::BackgroundColorNotSupported => unreachable!("transparent background"),
-            })
+        r.render_aligned(
+            s,
+            top + Point::new(w / 2, y),
+            VerticalPosition::Center,
+            HorizontalAlignment::Center,
+            color,
+            t,
+        )
+        .map(|_| ())
+        .map_err(|e| match e {
+            u8g2_fonts::Error::GlyphNotFound(c) => RenderError::GlyphNotFound(c),
+            u8g2_fonts::Error::DisplayError(e) => RenderError::Display(e),
+            u8g2_fonts::Error::BackgroundColorNotSupported => {
+                unreachable!("transparent background")
+            }
+        })
     };
     draw(&big, &text.big, h * 9 / 32, target)?;
     draw(&small, &text.small, h * 25 / 32, target)?;

@@ -1,5 +1,4 @@
 use super::*;
-use alloc::string::ToString;
 use alloc::vec::Vec;
 use hallq_contract::TicketRef;
 
@@ -24,9 +23,21 @@ fn state(status: WindowStatus, number: Option<&str>) -> WindowState {
 #[test]
 fn text_follows_the_status() {
     let t = |s, n| window_text(&state(s, n));
-    assert_eq!(t(WindowStatus::Calling, Some("A001")), WindowText { big: "A001".into(), small: "请到3号窗口".into() });
+    assert_eq!(
+        t(WindowStatus::Calling, Some("A001")),
+        WindowText {
+            big: "A001".into(),
+            small: "请到3号窗口".into()
+        }
+    );
     assert_eq!(t(WindowStatus::Serving, Some("A001")).small, "正在办理");
-    assert_eq!(t(WindowStatus::Idle, None), WindowText { big: "3号窗口".into(), small: "欢迎光临".into() });
+    assert_eq!(
+        t(WindowStatus::Idle, None),
+        WindowText {
+            big: "3号窗口".into(),
+            small: "欢迎光临".into()
+        }
+    );
     assert_eq!(t(WindowStatus::Paused, None).small, "暂停服务");
     assert_eq!(t(WindowStatus::Closed, None).small, "窗口关闭");
 }
@@ -53,19 +64,36 @@ fn every_window_and_status_renders_in_the_fonts() {
 #[test]
 fn a_missing_glyph_is_reported_not_skipped() {
     let mut fb = Framebuffer::new(128, 32);
-    let text = WindowText { big: "A001".into(), small: "😀".into() };
-    assert_eq!(draw_text(&mut fb, &text), Err(RenderError::GlyphNotFound('😀')));
+    let text = WindowText {
+        big: "A001".into(),
+        small: "😀".into(),
+    };
+    assert_eq!(
+        draw_text(&mut fb, &text),
+        Err(RenderError::GlyphNotFound('😀'))
+    );
 }
 
 #[test]
 fn lines_are_centred_and_stacked() {
     let mut fb = Framebuffer::new(128, 32);
     draw_window(&mut fb, &state(WindowStatus::Calling, Some("A001"))).unwrap();
-    let cols: Vec<u32> = (0..128).filter(|x| (0..32).any(|y| fb.get(*x, y))).collect();
+    let cols: Vec<u32> = (0..128)
+        .filter(|x| (0..32).any(|y| fb.get(*x, y)))
+        .collect();
     let (left, right) = (cols[0], 127 - cols[cols.len() - 1]);
-    assert!(left.abs_diff(right) <= 2, "left margin {left}, right margin {right}");
-    let upper = (0..14).flat_map(|y| (0..128).map(move |x| (x, y))).filter(|(x, y)| fb.get(*x, *y)).count();
-    let lower = (18..32).flat_map(|y| (0..128).map(move |x| (x, y))).filter(|(x, y)| fb.get(*x, *y)).count();
+    assert!(
+        left.abs_diff(right) <= 2,
+        "left margin {left}, right margin {right}"
+    );
+    let upper = (0..14)
+        .flat_map(|y| (0..128).map(move |x| (x, y)))
+        .filter(|(x, y)| fb.get(*x, *y))
+        .count();
+    let lower = (18..32)
+        .flat_map(|y| (0..128).map(move |x| (x, y)))
+        .filter(|(x, y)| fb.get(*x, *y))
+        .count();
     assert!(upper > 30 && lower > 30, "upper {upper}, lower {lower}");
 }
 
@@ -89,10 +117,13 @@ fn calling_picture_matches_the_golden_image() {
     extern crate std;
     let mut fb = Framebuffer::new(128, 32);
     draw_window(&mut fb, &state(WindowStatus::Calling, Some("A001"))).unwrap();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/calling-128x32.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/golden/calling-128x32.txt"
+    );
     if std::env::var_os("HALLQ_BLESS").is_some() {
         std::fs::write(path, fb.to_ascii()).unwrap();
     }
     let golden = std::fs::read_to_string(path).unwrap();
-    assert_eq!(fb.to_ascii(), golden, "\n{}", fb.to_halfblocks().to_string());
+    assert_eq!(fb.to_ascii(), golden, "\n{}", fb.to_halfblocks());
 }

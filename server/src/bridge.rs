@@ -27,11 +27,16 @@ pub fn spawn(
     health: DeviceHealth,
 ) -> oneshot::Receiver<()> {
     let (ready_tx, ready) = oneshot::channel();
-    let (client, mut eventloop) = login.connect(&format!("hallq-server-{}", std::process::id()), None);
+    let (client, mut eventloop) =
+        login.connect(&format!("hallq-server-{}", std::process::id()), None);
     let publisher = client.clone();
     tokio::spawn(async move {
         while let Some(o) = outgoing.recv().await {
-            let qos = if o.qos == 0 { QoS::AtMostOnce } else { QoS::AtLeastOnce };
+            let qos = if o.qos == 0 {
+                QoS::AtMostOnce
+            } else {
+                QoS::AtLeastOnce
+            };
             if let Err(e) = publisher.publish(o.topic, qos, o.retain, o.payload).await {
                 tracing::error!(error = %e, "MQTT publish failed");
             }
@@ -45,7 +50,11 @@ pub fn spawn(
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     tracing::info!("server connected to the MQTT broker");
-                    let filters = [filter::pad_cmds(&hall), filter::ratings(&hall), filter::device_statuses(&hall)];
+                    let filters = [
+                        filter::pad_cmds(&hall),
+                        filter::ratings(&hall),
+                        filter::device_statuses(&hall),
+                    ];
                     pending_subacks = filters.len();
                     for f in filters {
                         if let Err(e) = client.subscribe(f, QoS::AtLeastOnce).await {
@@ -61,7 +70,9 @@ pub fn spawn(
                         let _ = r.send(());
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => incoming(&hall, &engine, &health, &p.topic, &p.payload).await,
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    incoming(&hall, &engine, &health, &p.topic, &p.payload).await
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "MQTT connection lost; retrying");
@@ -73,18 +84,34 @@ pub fn spawn(
     ready
 }
 
-async fn incoming(hall: &str, engine: &EngineHandle, health: &DeviceHealth, topic: &str, payload: &[u8]) {
+async fn incoming(
+    hall: &str,
+    engine: &EngineHandle,
+    health: &DeviceHealth,
+    topic: &str,
+    payload: &[u8],
+) {
     match Topic::parse(topic) {
-        Some((h, Topic::PadCmd(window))) if h == hall => engine.pad(window.to_owned(), payload.to_vec()).await,
-        Some((h, Topic::DeviceStatus(dev))) if h == hall => match serde_json::from_slice::<DeviceStatus>(payload) {
-            Ok(s) => {
-                tracing::info!(device = dev, online = s.online, "device status");
-                health.lock().expect("health lock").insert(dev.to_owned(), s);
+        Some((h, Topic::PadCmd(window))) if h == hall => {
+            engine.pad(window.to_owned(), payload.to_vec()).await
+        }
+        Some((h, Topic::DeviceStatus(dev))) if h == hall => {
+            match serde_json::from_slice::<DeviceStatus>(payload) {
+                Ok(s) => {
+                    tracing::info!(device = dev, online = s.online, "device status");
+                    health
+                        .lock()
+                        .expect("health lock")
+                        .insert(dev.to_owned(), s);
+                }
+                Err(e) => tracing::warn!(device = dev, error = %e, "unreadable device status"),
             }
-            Err(e) => tracing::warn!(device = dev, error = %e, "unreadable device status"),
-        },
+        }
         Some((h, Topic::Rating(window))) if h == hall => {
-            tracing::info!(window, "rating received (ratings are recorded from the next version)");
+            tracing::info!(
+                window,
+                "rating received (ratings are recorded from the next version)"
+            );
         }
         _ => tracing::warn!(topic, "message on an unexpected topic ignored"),
     }

@@ -25,7 +25,10 @@ use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType, Type};
 use rmqtt::net::Builder;
 use rmqtt::retain::{DefaultRetainStorage, RetainStorage};
 use rmqtt::server::MqttServer;
-use rmqtt::types::{AuthResult, ConnectInfo, LastWill, PublishAclResult, Retain, SubscribeAclResult, TopicFilter, TopicName};
+use rmqtt::types::{
+    AuthResult, ConnectInfo, LastWill, PublishAclResult, Retain, SubscribeAclResult, TopicFilter,
+    TopicName,
+};
 
 /// One account the broker accepts.
 #[derive(Debug, Clone)]
@@ -101,8 +104,14 @@ pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<Socke
     *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
     let guard = Arc::new(accounts);
     let register = scx.extends.hook_mgr().register();
-    for typ in [Type::ClientAuthenticate, Type::ClientSubscribeCheckAcl, Type::MessagePublishCheckAcl] {
-        register.add_priority(typ, 1000, Box::new(Guard(guard.clone()))).await;
+    for typ in [
+        Type::ClientAuthenticate,
+        Type::ClientSubscribeCheckAcl,
+        Type::MessagePublishCheckAcl,
+    ] {
+        register
+            .add_priority(typ, 1000, Box::new(Guard(guard.clone())))
+            .await;
     }
     register.start().await;
 
@@ -118,7 +127,12 @@ pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<Socke
     let local = listener.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = listener.tcp().map_err(|e| anyhow::anyhow!("{e}"))?;
     tokio::spawn(async move {
-        if let Err(e) = MqttServer::new(scx).listener_by_id(listener, 1).build().run().await {
+        if let Err(e) = MqttServer::new(scx)
+            .listener_by_id(listener, 1)
+            .build()
+            .run()
+            .await
+        {
             tracing::error!(error = %e, "embedded MQTT broker stopped");
         }
     });
@@ -160,10 +174,15 @@ impl Guard {
 impl Handler for Guard {
     async fn hook(&self, param: &Parameter, acc: Option<HookResult>) -> ReturnType {
         match param {
-            Parameter::ClientAuthenticate(c) => (false, Some(HookResult::AuthResult(self.authenticate(c)))),
+            Parameter::ClientAuthenticate(c) => {
+                (false, Some(HookResult::AuthResult(self.authenticate(c))))
+            }
             Parameter::ClientSubscribeCheckAcl(s, sub) => {
                 let user = s.id.username_ref();
-                let ok = self.0.identity(user).is_some_and(|id| id.may_subscribe(&sub.topic_filter));
+                let ok = self
+                    .0
+                    .identity(user)
+                    .is_some_and(|id| id.may_subscribe(&sub.topic_filter));
                 let r = if ok {
                     SubscribeAclResult::new_success(sub.opts.qos(), None)
                 } else {
@@ -174,7 +193,10 @@ impl Handler for Guard {
             }
             Parameter::MessagePublishCheckAcl(s, p) => {
                 let user = s.id.username_ref();
-                let ok = self.0.identity(user).is_some_and(|id| id.may_publish(&p.topic));
+                let ok = self
+                    .0
+                    .identity(user)
+                    .is_some_and(|id| id.may_publish(&p.topic));
                 let r = if ok {
                     PublishAclResult::allow()
                 } else {
@@ -201,7 +223,12 @@ impl RetainStorage for RamRetain {
         true
     }
 
-    async fn set(&self, topic: &TopicName, retain: Retain, _expiry: Option<Duration>) -> rmqtt::Result<()> {
+    async fn set(
+        &self,
+        topic: &TopicName,
+        retain: Retain,
+        _expiry: Option<Duration>,
+    ) -> rmqtt::Result<()> {
         self.0.set_with_timeout(topic, retain, None).await
     }
 
@@ -210,7 +237,11 @@ impl RetainStorage for RamRetain {
     }
 
     async fn count(&self) -> isize {
-        self.0.get_all_paginated(0, usize::MAX).await.map(|(v, _)| v.len() as isize).unwrap_or(0)
+        self.0
+            .get_all_paginated(0, usize::MAX)
+            .await
+            .map(|(v, _)| v.len() as isize)
+            .unwrap_or(0)
     }
 
     async fn max(&self) -> isize {

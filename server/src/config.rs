@@ -54,9 +54,14 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// The key on the line of `offset`, when the line is `key = …`.
 fn key_at(text: &str, offset: usize) -> String {
-    let start = text[..offset.min(text.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let line = text[start..].lines().next().unwrap_or("");
-    line.split_once('=').map(|(k, _)| k.trim().to_owned()).unwrap_or_default()
+    line.split_once('=')
+        .map(|(k, _)| k.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// The line where a validation error's value stands: the first line that
@@ -104,7 +109,10 @@ serves = ["a"]
         let text = GOOD.replace("typical_min = 10", "typical_min = \"ten\"");
         let e = parse_hall(Path::new("hall.toml"), &text).unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (10, "typical_min"), "{e}");
-        assert!(e.to_string().starts_with("hall.toml:10: typical_min:"), "{e}");
+        assert!(
+            e.to_string().starts_with("hall.toml:10: typical_min:"),
+            "{e}"
+        );
     }
 
     #[test]

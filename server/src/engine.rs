@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hallq_contract::payload::{BadCommand, Op, ServiceMetrics, WindowMetrics};
-use hallq_contract::{Call, Metrics, PadCommand, Reply, TicketRef, Topic, WindowState, WindowStatus};
+use hallq_contract::{
+    Call, Metrics, PadCommand, Reply, TicketRef, Topic, WindowState, WindowStatus,
+};
 use hallq_core::view::WindowView;
 use hallq_core::{Command, CoreError, Event, Hall, Id, Millis, Record, Ticket, TicketState};
 use serde::Serialize;
@@ -78,7 +80,10 @@ pub struct ServiceInfo {
 #[derive(Debug)]
 pub enum Input {
     /// A pad's raw command from `pad/{window}/cmd`.
-    Pad { window: String, payload: Vec<u8> },
+    Pad {
+        window: String,
+        payload: Vec<u8>,
+    },
     Issue {
         service: String,
         reply: oneshot::Sender<Result<TicketInfo, CoreError>>,
@@ -87,8 +92,12 @@ pub enum Input {
         token: String,
         reply: oneshot::Sender<Option<TicketInfo>>,
     },
-    Snapshot { reply: oneshot::Sender<HallSnapshot> },
-    Metrics { reply: oneshot::Sender<Metrics> },
+    Snapshot {
+        reply: oneshot::Sender<HallSnapshot>,
+    },
+    Metrics {
+        reply: oneshot::Sender<Metrics>,
+    },
 }
 
 /// Something to do once the batch is durable.
@@ -106,8 +115,8 @@ pub struct Sinks {
 pub struct Engine {
     hall: Hall,
     store: Box<dyn EventStore>,
-    /// `(window, command id)` → reply JSON.
-    replies: HashMap<(String, String), String>,
+    /// `(window, command id)` → (reply JSON, when), for [`REPLY_MEMORY_MS`].
+    replies: HashMap<(String, String), (String, Millis)>,
     /// Last published state per window, with `seq` zeroed.
     published: HashMap<String, WindowState>,
     sinks: Sinks,
@@ -115,25 +124,38 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("seq", &self.hall.seq()).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("seq", &self.hall.seq())
+            .finish_non_exhaustive()
     }
 }
 
 pub fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as Millis).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
 }
 
 impl Engine {
     /// Rebuilds the hall from the store.
-    pub fn load(config: hallq_core::HallConfig, mut store: Box<dyn EventStore>, sinks: Sinks) -> anyhow::Result<Engine> {
+    pub fn load(
+        config: hallq_core::HallConfig,
+        mut store: Box<dyn EventStore>,
+        sinks: Sinks,
+    ) -> anyhow::Result<Engine> {
         let records = store.records()?;
         let hall = Hall::replay(config, &records);
         let replies = store
             .replies(now_ms() - REPLY_MEMORY_MS)?
             .into_iter()
-            .map(|r| ((r.window, r.command_id), r.body))
+            .map(|r| ((r.window, r.command_id), (r.body, r.at_ms)))
             .collect();
-        tracing::info!(events = records.len(), seq = hall.seq(), "hall rebuilt from the log");
+        tracing::info!(
+            events = records.len(),
+            seq = hall.seq(),
+            "hall rebuilt from the log"
+        );
         Ok(Engine {
             hall,
             store,
@@ -167,10 +189,11 @@ impl Engine {
                 tracing::error!(error = %e, "cannot make events durable; stopping so a restart rebuilds from the log");
                 std::process::exit(70);
             }
+            // What the hall sees first (calls, window states), then the answers.
+            self.publish_records(&batch.records);
             for d in deferred {
                 d();
             }
-            self.publish_records(&batch.records);
         }
     }
 
@@ -185,7 +208,10 @@ impl Engine {
                 }));
             }
             Input::Ticket { token, reply } => {
-                let info = self.hall.ticket_by_token(&token).map(|t| self.ticket_info(t));
+                let info = self
+                    .hall
+                    .ticket_by_token(&token)
+                    .map(|t| self.ticket_info(t));
                 deferred.push(Box::new(move || {
                     let _ = reply.send(info);
                 }));
@@ -205,8 +231,14 @@ impl Engine {
         }
     }
 
-    fn issue(&mut self, now: Millis, service: &str, batch: &mut Batch) -> Result<TicketInfo, CoreError> {
-        let service = Id::parse(service).map_err(|_| CoreError::UnknownService(service.to_owned()))?;
+    fn issue(
+        &mut self,
+        now: Millis,
+        service: &str,
+        batch: &mut Batch,
+    ) -> Result<TicketInfo, CoreError> {
+        let service =
+            Id::parse(service).map_err(|_| CoreError::UnknownService(service.to_owned()))?;
         let token = uuid::Uuid::new_v4().simple().to_string();
         let records = self.hall.handle(
             now,
@@ -221,7 +253,14 @@ impl Engine {
         Ok(self.ticket_info(t))
     }
 
-    fn pad(&mut self, now: Millis, window: String, payload: &[u8], batch: &mut Batch, deferred: &mut Vec<Deferred>) {
+    fn pad(
+        &mut self,
+        now: Millis,
+        window: String,
+        payload: &[u8],
+        batch: &mut Batch,
+        deferred: &mut Vec<Deferred>,
+    ) {
         let reply_topic = Topic::PadReply(&window).to_string(self.hall.config().hall.id.as_str());
         let cmd = match PadCommand::parse(payload) {
             Ok(c) => c,
@@ -229,13 +268,20 @@ impl Engine {
                 tracing::warn!(%window, %message, "unreadable pad command dropped");
                 return;
             }
-            Err(BadCommand { id: Some(id), message }) => {
-                let reply = Reply::err(&id, "bad_request", &format!("无法识别的命令 / bad request: {message}"));
+            Err(BadCommand {
+                id: Some(id),
+                message,
+            }) => {
+                let reply = Reply::err(
+                    &id,
+                    "bad_request",
+                    &format!("无法识别的命令 / bad request: {message}"),
+                );
                 self.answer(now, window, reply_topic, id, reply, batch, deferred);
                 return;
             }
         };
-        if let Some(first) = self.replies.get(&(window.clone(), cmd.id.clone())) {
+        if let Some((first, _)) = self.replies.get(&(window.clone(), cmd.id.clone())) {
             tracing::info!(%window, id = %cmd.id, "repeated command id: first reply sent again");
             let out = Outgoing {
                 topic: reply_topic,
@@ -251,7 +297,11 @@ impl Engine {
         }
         let reply = match self.pad_command(now, &window, cmd.op) {
             Ok(records) => {
-                let ticket = records.iter().rev().find_map(|r| ticket_of(&r.event)).and_then(|id| self.hall.ticket(id));
+                let ticket = records
+                    .iter()
+                    .rev()
+                    .find_map(|r| ticket_of(&r.event))
+                    .and_then(|id| self.hall.ticket(id));
                 let ticket = ticket.map(|t| self.ticket_ref(t, true));
                 tracing::info!(%window, id = %cmd.id, ticket = ?ticket.as_ref().map(|t| &t.number), "pad command applied");
                 batch.records.extend(records);
@@ -277,7 +327,12 @@ impl Engine {
         deferred: &mut Vec<Deferred>,
     ) {
         let body = serde_json::to_string(&reply).expect("reply serializes");
-        self.replies.insert((window.clone(), id.clone()), body.clone());
+        if self.replies.len() % 4096 == 4095 {
+            self.replies
+                .retain(|_, (_, at)| *at >= now - REPLY_MEMORY_MS);
+        }
+        self.replies
+            .insert((window.clone(), id.clone()), (body.clone(), now));
         batch.replies.push(StoredReply {
             window,
             command_id: id,
@@ -344,7 +399,11 @@ impl Engine {
             ahead: place.ahead,
             estimated_wait_s: place.estimated_wait_s,
             window: t.window.as_ref().map(|w| w.to_string()),
-            window_name: t.window.as_ref().and_then(|w| cfg.window(w.as_str())).map(|w| w.name.clone()),
+            window_name: t
+                .window
+                .as_ref()
+                .and_then(|w| cfg.window(w.as_str()))
+                .map(|w| w.name.clone()),
             materials: svc.materials.clone(),
             limit_min: svc.limit_min,
         }
@@ -429,7 +488,10 @@ impl Engine {
         let hall_id = self.hall.config().hall.id.to_string();
         for v in self.hall.window_views() {
             let state = self.window_state(&v);
-            let key = WindowState { seq: 0, ..state.clone() };
+            let key = WindowState {
+                seq: 0,
+                ..state.clone()
+            };
             if self.published.get(&state.window) == Some(&key) {
                 continue;
             }
@@ -454,14 +516,25 @@ impl Engine {
         let hall_id = cfg.hall.id.to_string();
         for r in records {
             let _ = self.sinks.stream.send(stream_line("event", r));
-            if let Event::TicketCalled { ticket, window, recall } = &r.event {
+            if let Event::TicketCalled {
+                ticket,
+                window,
+                recall,
+            } = &r.event
+            {
                 let t = self.hall.ticket(*ticket).expect("called ticket exists");
                 let call = Call {
                     seq: r.seq,
                     ticket: t.number.clone(),
                     window: window.to_string(),
-                    window_name: cfg.window(window.as_str()).map(|w| w.name.clone()).unwrap_or_default(),
-                    service_name: cfg.service(t.service.as_str()).map(|s| s.name.clone()).unwrap_or_default(),
+                    window_name: cfg
+                        .window(window.as_str())
+                        .map(|w| w.name.clone())
+                        .unwrap_or_default(),
+                    service_name: cfg
+                        .service(t.service.as_str())
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default(),
                     recall: *recall,
                     at_ms: r.at_ms,
                 };

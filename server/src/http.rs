@@ -34,9 +34,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/halls/{hall}/tickets", post(take_ticket))
         .route("/api/v1/halls/{hall}/tickets/{id}", get(ticket))
         .route("/api/v1/halls/{hall}/stream", get(stream))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "没有这个地址 / no such path") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "没有这个地址 / no such path",
+            )
+        })
         .with_state(state)
 }
 
@@ -58,7 +65,11 @@ impl ApiError {
     }
 
     fn unavailable() -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "服务暂不可用 / service unavailable")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "服务暂不可用 / service unavailable",
+        )
     }
 }
 
@@ -83,7 +94,11 @@ fn check_hall(state: &AppState, hall: &str) -> Result<(), ApiError> {
     if hall == state.hall {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_hall", format!("没有这个大厅 / unknown hall {hall}")))
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_hall",
+            format!("没有这个大厅 / unknown hall {hall}"),
+        ))
     }
 }
 
@@ -93,32 +108,68 @@ struct TakeTicket {
     service: String,
 }
 
-async fn take_ticket(State(state): State<AppState>, Path(hall): Path<String>, body: Bytes) -> Result<Response, ApiError> {
+async fn take_ticket(
+    State(state): State<AppState>,
+    Path(hall): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let req: TakeTicket = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("请求格式错误 / bad request: {e}")))?;
-    let ticket = state.engine.issue(req.service).await.ok_or_else(ApiError::unavailable)??;
+    let req: TakeTicket = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("请求格式错误 / bad request: {e}"),
+        )
+    })?;
+    let ticket = state
+        .engine
+        .issue(req.service)
+        .await
+        .ok_or_else(ApiError::unavailable)??;
     Ok((StatusCode::CREATED, Json(ticket)).into_response())
 }
 
-async fn ticket(State(state): State<AppState>, Path((hall, id)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn ticket(
+    State(state): State<AppState>,
+    Path((hall, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    match state.engine.ticket(id).await.ok_or_else(ApiError::unavailable)? {
+    match state
+        .engine
+        .ticket(id)
+        .await
+        .ok_or_else(ApiError::unavailable)?
+    {
         Some(t) => Ok(Json(t).into_response()),
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_ticket", "没有这张号 / no such ticket")),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_ticket",
+            "没有这张号 / no such ticket",
+        )),
     }
 }
 
-async fn hall_snapshot(State(state): State<AppState>, Path(hall): Path<String>) -> Result<Response, ApiError> {
+async fn hall_snapshot(
+    State(state): State<AppState>,
+    Path(hall): Path<String>,
+) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let snap = state.engine.snapshot().await.ok_or_else(ApiError::unavailable)?;
+    let snap = state
+        .engine
+        .snapshot()
+        .await
+        .ok_or_else(ApiError::unavailable)?;
     let devices = state.health.lock().expect("health lock").clone();
     let mut body = serde_json::to_value(snap).expect("snapshot serializes");
     body["devices"] = serde_json::to_value(devices).expect("devices serialize");
     Ok(Json(body).into_response())
 }
 
-async fn stream(State(state): State<AppState>, Path(hall): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+async fn stream(
+    State(state): State<AppState>,
+    Path(hall): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     Ok(ws.on_upgrade(move |socket| follow(socket, state)))
 }
@@ -129,7 +180,11 @@ async fn follow(mut socket: WebSocket, state: AppState) {
     let Some(snap) = state.engine.snapshot().await else {
         return;
     };
-    if socket.send(Message::text(stream_line("snapshot", &snap))).await.is_err() {
+    if socket
+        .send(Message::text(stream_line("snapshot", &snap)))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {
@@ -159,34 +214,86 @@ async fn follow(mut socket: WebSocket, state: AppState) {
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let m = state.engine.metrics().await.ok_or_else(ApiError::unavailable)?;
+    let m = state
+        .engine
+        .metrics()
+        .await
+        .ok_or_else(ApiError::unavailable)?;
     let registry = Registry::new();
     let gauge = |name: &str, help: &str, labels: &[&str]| {
         let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-        registry.register(Box::new(g.clone())).expect("unique metric");
+        registry
+            .register(Box::new(g.clone()))
+            .expect("unique metric");
         g
     };
-    let waiting = gauge("hallq_waiting_tickets", "Tickets waiting, per service", &["service"]);
-    let longest = gauge("hallq_longest_wait_seconds", "Wait of the oldest waiting ticket", &["service"]);
-    let issued = gauge("hallq_tickets_issued_today", "Tickets issued this service day", &["service"]);
-    let open = gauge("hallq_windows_open", "Open, unpaused windows serving the service", &["service"]);
+    let waiting = gauge(
+        "hallq_waiting_tickets",
+        "Tickets waiting, per service",
+        &["service"],
+    );
+    let longest = gauge(
+        "hallq_longest_wait_seconds",
+        "Wait of the oldest waiting ticket",
+        &["service"],
+    );
+    let issued = gauge(
+        "hallq_tickets_issued_today",
+        "Tickets issued this service day",
+        &["service"],
+    );
+    let open = gauge(
+        "hallq_windows_open",
+        "Open, unpaused windows serving the service",
+        &["service"],
+    );
     for s in &m.services {
-        waiting.with_label_values(&[&s.service]).set(s.waiting.into());
-        longest.with_label_values(&[&s.service]).set(s.longest_wait_s.into());
-        issued.with_label_values(&[&s.service]).set(s.issued_today.into());
-        open.with_label_values(&[&s.service]).set(s.windows_open.into());
+        waiting
+            .with_label_values(&[&s.service])
+            .set(s.waiting.into());
+        longest
+            .with_label_values(&[&s.service])
+            .set(s.longest_wait_s.into());
+        issued
+            .with_label_values(&[&s.service])
+            .set(s.issued_today.into());
+        open.with_label_values(&[&s.service])
+            .set(s.windows_open.into());
     }
-    let served = gauge("hallq_window_served_today", "Tickets finished at the window today", &["window"]);
-    let status = gauge("hallq_window_status", "1 for the window's current status", &["window", "status"]);
+    let served = gauge(
+        "hallq_window_served_today",
+        "Tickets finished at the window today",
+        &["window"],
+    );
+    let status = gauge(
+        "hallq_window_status",
+        "1 for the window's current status",
+        &["window", "status"],
+    );
     for w in &m.windows {
-        served.with_label_values(&[&w.window]).set(w.served_today.into());
+        served
+            .with_label_values(&[&w.window])
+            .set(w.served_today.into());
         let s = serde_json::to_value(w.status).expect("status serializes");
-        status.with_label_values(&[&w.window, s.as_str().unwrap_or("")]).set(1);
+        status
+            .with_label_values(&[&w.window, s.as_str().unwrap_or("")])
+            .set(1);
     }
-    gauge("hallq_seq", "Seq of the hall's last event", &[]).with_label_values(&[] as &[&str]).set(m.seq as i64);
+    gauge("hallq_seq", "Seq of the hall's last event", &[])
+        .with_label_values(&[] as &[&str])
+        .set(m.seq as i64);
     let mut buf = Vec::new();
-    TextEncoder::new().encode(&registry.gather(), &mut buf).expect("encodes");
+    TextEncoder::new()
+        .encode(&registry.gather(), &mut buf)
+        .expect("encodes");
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response())
+}
+
+/// The OpenAPI document of this API (`docs/openapi.json`).
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

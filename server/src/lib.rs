@@ -39,7 +39,12 @@ pub enum BrokerMode {
     Embedded(SocketAddr),
     /// Use a broker that is already running (e.g. Mosquitto with the ACL
     /// that hallq's rules describe), with the server's own credentials.
-    External { host: String, port: u16, user: String, password: String },
+    External {
+        host: String,
+        port: u16,
+        user: String,
+        password: String,
+    },
 }
 
 /// How to run.
@@ -68,11 +73,16 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let store = SqliteStore::open(&opts.data_dir.join("hall.db"))?;
     let (mqtt_tx, mqtt_rx) = mpsc::unbounded_channel();
     let (stream, _) = broadcast::channel(1024);
-    let sinks = Sinks { mqtt: mqtt_tx.clone(), stream: stream.clone() };
+    let sinks = Sinks {
+        mqtt: mqtt_tx.clone(),
+        stream: stream.clone(),
+    };
     let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
     let (tx, rx) = mpsc::channel(4096);
     let handle = EngineHandle { tx };
-    std::thread::Builder::new().name("hallq-owner".into()).spawn(move || engine.run(rx))?;
+    std::thread::Builder::new()
+        .name("hallq-owner".into())
+        .spawn(move || engine.run(rx))?;
 
     let (login, mqtt_addr) = match opts.broker {
         BrokerMode::Embedded(addr) => {
@@ -80,51 +90,105 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             let user = "hallq-server".to_owned();
             let accounts = broker::Accounts::from_hall(&opts.hall, &user, &password);
             let bound = broker::start(addr, accounts).await?;
-            let host = if bound.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bound.ip().to_string() };
-            (Login { host, port: bound.port(), hall: hall_id.clone(), user, password }, bound)
+            let host = if bound.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                bound.ip().to_string()
+            };
+            (
+                Login {
+                    host,
+                    port: bound.port(),
+                    hall: hall_id.clone(),
+                    user,
+                    password,
+                },
+                bound,
+            )
         }
-        BrokerMode::External { host, port, user, password } => {
+        BrokerMode::External {
+            host,
+            port,
+            user,
+            password,
+        } => {
             let addr = tokio::net::lookup_host((host.as_str(), port))
                 .await?
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("cannot resolve MQTT host {host}"))?;
-            (Login { host, port, hall: hall_id.clone(), user, password }, addr)
+            (
+                Login {
+                    host,
+                    port,
+                    hall: hall_id.clone(),
+                    user,
+                    password,
+                },
+                addr,
+            )
         }
     };
     let health = bridge::DeviceHealth::default();
     let subscribed = bridge::spawn(login, handle.clone(), mqtt_rx, health.clone());
-    if tokio::time::timeout(Duration::from_secs(10), subscribed).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), subscribed)
+        .await
+        .is_err()
+    {
         tracing::warn!("the MQTT broker did not answer within 10 s; pads are heard once it does");
     }
     spawn_metrics(handle.clone(), hall_id.clone(), mqtt_tx, stream.clone());
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
     let http_addr = listener.local_addr()?;
-    let app = http::app(http::AppState { hall: hall_id, engine: handle.clone(), stream, health });
+    let app = http::app(http::AppState {
+        hall: hall_id,
+        engine: handle.clone(),
+        stream,
+        health,
+    });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
-    Ok(Running { http: http_addr, mqtt: mqtt_addr, engine: handle })
+    Ok(Running {
+        http: http_addr,
+        mqtt: mqtt_addr,
+        engine: handle,
+    })
 }
 
 /// Publishes `metrics` (retained, QoS 0) once a second while it changes.
-fn spawn_metrics(engine: EngineHandle, hall: String, mqtt: mpsc::UnboundedSender<Outgoing>, stream: broadcast::Sender<String>) {
+fn spawn_metrics(
+    engine: EngineHandle,
+    hall: String,
+    mqtt: mpsc::UnboundedSender<Outgoing>,
+    stream: broadcast::Sender<String>,
+) {
     tokio::spawn(async move {
         let topic = Topic::Metrics.to_string(&hall);
         let mut last = None;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            let Some(m) = engine.metrics().await else { return };
-            let key = hallq_contract::Metrics { at_ms: 0, ..m.clone() };
+            let Some(m) = engine.metrics().await else {
+                return;
+            };
+            let key = hallq_contract::Metrics {
+                at_ms: 0,
+                ..m.clone()
+            };
             if last.as_ref() == Some(&key) {
                 continue;
             }
             let _ = stream.send(stream_line("metrics", &m));
             let payload = serde_json::to_vec(&m).expect("metrics serialize");
-            let _ = mqtt.send(Outgoing { topic: topic.clone(), payload, retain: true, qos: 0 });
+            let _ = mqtt.send(Outgoing {
+                topic: topic.clone(),
+                payload,
+                retain: true,
+                qos: 0,
+            });
             last = Some(key);
         }
     });

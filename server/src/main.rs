@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use hallq_server::{BrokerMode, Options, config};
 
 #[derive(Debug, Parser)]
-#[command(name = "hallq", version, about = "hallq 政务服务大厅排队叫号 / service hall queue broker")]
+#[command(
+    name = "hallq",
+    version,
+    about = "hallq 政务服务大厅排队叫号 / service hall queue broker"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -45,7 +49,8 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,rmqtt=warn,rmqtt_net=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rmqtt=warn,rmqtt_net=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -63,20 +68,37 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Cmd::Serve { hall, data, http, mqtt, broker_url } => {
+        Cmd::Serve {
+            hall,
+            data,
+            http,
+            mqtt,
+            broker_url,
+        } => {
             let hall = config::load_hall(&hall)?;
             let broker = match broker_url {
                 Some(url) => parse_broker_url(&url)?,
                 None => BrokerMode::Embedded(mqtt),
             };
-            let running = hallq_server::start(Options { hall, data_dir: data, http, broker }).await?;
+            let running = hallq_server::start(Options {
+                hall,
+                data_dir: data,
+                http,
+                broker,
+            })
+            .await?;
             // One machine-readable line for scripts and tests.
             println!(
                 "{}",
                 serde_json::json!({"ready": true, "http": running.http.to_string(), "mqtt": running.mqtt.to_string()})
             );
             tracing::info!(http = %running.http, mqtt = %running.mqtt, "hallq is up");
-            tokio::signal::ctrl_c().await?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r?,
+                _ = term.recv() => {}
+            }
             tracing::info!("stopping");
             std::process::exit(0);
         }
@@ -85,9 +107,15 @@ async fn main() -> anyhow::Result<()> {
 
 /// `mqtt://user:password@host:port`.
 fn parse_broker_url(url: &str) -> anyhow::Result<BrokerMode> {
-    let rest = url.strip_prefix("mqtt://").context("broker URL must start with mqtt://")?;
-    let (cred, hostport) = rest.rsplit_once('@').context("broker URL needs user:password@")?;
-    let (user, password) = cred.split_once(':').context("broker URL needs user:password@")?;
+    let rest = url
+        .strip_prefix("mqtt://")
+        .context("broker URL must start with mqtt://")?;
+    let (cred, hostport) = rest
+        .rsplit_once('@')
+        .context("broker URL needs user:password@")?;
+    let (user, password) = cred
+        .split_once(':')
+        .context("broker URL needs user:password@")?;
     let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "1883"));
     Ok(BrokerMode::External {
         host: host.to_owned(),

@@ -83,13 +83,22 @@ impl SqliteStore {
 
 impl EventStore for SqliteStore {
     fn records(&mut self) -> Result<Vec<Record>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT seq, at_ms, body FROM events ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at_ms, body FROM events ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (seq, at_ms, body) = row?;
             let seq = seq as u64;
-            let event = serde_json::from_str(&body).map_err(|source| StoreError::Corrupt { seq, source })?;
+            let event = serde_json::from_str(&body)
+                .map_err(|source| StoreError::Corrupt { seq, source })?;
             out.push(Record { seq, at_ms, event });
         }
         Ok(out)
@@ -113,7 +122,8 @@ impl EventStore for SqliteStore {
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
-            let mut ev = tx.prepare_cached("INSERT INTO events (seq, at_ms, body) VALUES (?1, ?2, ?3)")?;
+            let mut ev =
+                tx.prepare_cached("INSERT INTO events (seq, at_ms, body) VALUES (?1, ?2, ?3)")?;
             for r in &batch.records {
                 let body = serde_json::to_string(&r.event).expect("events serialize");
                 ev.execute(params![r.seq as i64, r.at_ms, body])?;
@@ -173,8 +183,15 @@ mod tests {
             at_ms: 1,
             event: Event::DayStarted { day: 1 },
         };
-        s.append(&Batch { records: vec![rec(1)], replies: vec![] }).unwrap();
-        let err = s.append(&Batch { records: vec![rec(2), rec(1)], replies: vec![] });
+        s.append(&Batch {
+            records: vec![rec(1)],
+            replies: vec![],
+        })
+        .unwrap();
+        let err = s.append(&Batch {
+            records: vec![rec(2), rec(1)],
+            replies: vec![],
+        });
         assert!(err.is_err());
         assert_eq!(s.records().unwrap(), vec![rec(1)]);
     }

@@ -24,7 +24,11 @@ pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --workspace` (or `cargo test --workspace`)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` (or `cargo test --workspace`)",
+        path.display()
+    );
     path
 }
 
@@ -56,13 +60,20 @@ impl Server {
             .arg("--data")
             .arg(data)
             .args(["--http", "127.0.0.1:0", "--mqtt", mqtt])
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG")
+                    .unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into()),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .expect("start hallq");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("ready line");
-        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("hallq did not start ({e}): {line:?}"));
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("ready line");
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("hallq did not start ({e}): {line:?}"));
         Server {
             child,
             http: ready["http"].as_str().unwrap().parse().unwrap(),
@@ -116,13 +127,24 @@ impl Server {
         s.read_to_string(&mut raw).expect("read http");
         let (head, body) = raw.split_once("\r\n\r\n").expect("http response");
         let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        };
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
     /// Takes a ticket, asserting 201.
     pub fn take(&self, service: &str) -> Value {
-        let (status, body) = self.http("POST", &format!("/api/v1/halls/{HALL}/tickets"), Some(&format!(r#"{{"service":"{service}"}}"#)));
+        let (status, body) = self.http(
+            "POST",
+            &format!("/api/v1/halls/{HALL}/tickets"),
+            Some(&format!(r#"{{"service":"{service}"}}"#)),
+        );
         assert_eq!(status, 201, "{body}");
         body
     }
@@ -165,7 +187,8 @@ pub struct Watcher {
 impl Watcher {
     /// Subscribes to `filters` and returns once the subscriptions are granted.
     pub async fn new(login: &Login, filters: &[String]) -> Watcher {
-        let (client, mut ev) = login.connect(&format!("watch-{}-{}", login.user, rand_suffix()), None);
+        let (client, mut ev) =
+            login.connect(&format!("watch-{}-{}", login.user, rand_suffix()), None);
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready) = tokio::sync::oneshot::channel();
         let sub = client.clone();
@@ -180,7 +203,10 @@ impl Watcher {
                         }
                     }
                     Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                        let granted = ack.return_codes.iter().all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)));
+                        let granted = ack
+                            .return_codes
+                            .iter()
+                            .all(|c| matches!(c, rumqttc::SubscribeReasonCode::Success(_)));
                         if let Some(r) = ready_tx.take() {
                             let _ = r.send(granted);
                         }
@@ -196,9 +222,15 @@ impl Watcher {
                 }
             }
         });
-        let granted = tokio::time::timeout(Duration::from_secs(5), ready).await.expect("suback in time").unwrap();
+        let granted = tokio::time::timeout(Duration::from_secs(5), ready)
+            .await
+            .expect("suback in time")
+            .unwrap();
         assert!(granted, "subscription refused");
-        Watcher { rx, _client: client }
+        Watcher {
+            rx,
+            _client: client,
+        }
     }
 
     /// The next message on `topic` whose JSON satisfies `want`, within 5 s.
@@ -225,7 +257,10 @@ impl Watcher {
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 /// The full topic of a contract topic in the demo hall.

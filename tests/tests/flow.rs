@@ -18,13 +18,21 @@ async fn a_ticket_is_called_shown_and_survives_kill_9() {
     assert!(first["estimated_wait_s"].as_u64().unwrap() > 0);
     assert_eq!(first["materials"].as_array().unwrap().len(), 5);
     let second = server.take("business");
-    assert_eq!((second["number"].as_str(), second["ahead"].as_u64()), (Some("A002"), Some(1)));
+    assert_eq!(
+        (second["number"].as_str(), second["ahead"].as_u64()),
+        (Some("A002"), Some(1))
+    );
 
     let state3 = topic(Topic::WindowState("3"));
     let calls = topic(Topic::Calls);
-    let mut voice = Watcher::new(&server.device("voice-1"), &[calls.clone()]).await;
+    let mut voice = Watcher::new(&server.device("voice-1"), std::slice::from_ref(&calls)).await;
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    let open = pad.send(Op::Open { clerk: Some("zhang".into()) }).await.unwrap();
+    let open = pad
+        .send(Op::Open {
+            clerk: Some("zhang".into()),
+        })
+        .await
+        .unwrap();
     assert!(open.ok, "{open:?}");
     let reply = pad.send(Op::CallNext { service: None }).await.unwrap();
     assert!(reply.ok, "{reply:?}");
@@ -33,20 +41,30 @@ async fn a_ticket_is_called_shown_and_survives_kill_9() {
     assert_eq!(ticket.materials.len(), 5, "the pad sees the materials list");
 
     let call = voice.expect(&calls, |_| true).await;
-    assert_eq!((call["ticket"].as_str(), call["window"].as_str()), (Some("A001"), Some("3")));
+    assert_eq!(
+        (call["ticket"].as_str(), call["window"].as_str()),
+        (Some("A001"), Some("3"))
+    );
     assert_eq!(call["window_name"], "3号窗口");
     assert_eq!(call["service_name"], "商事登记");
     assert_eq!(call["recall"], false);
 
     // A display that connects now learns everything from the retained state.
-    let mut led = Watcher::new(&server.device("led-3"), &[state3.clone()]).await;
+    let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
     let shown = led.expect(&state3, |_| true).await;
     assert_eq!(shown["status"], "calling");
     assert_eq!(shown["ticket"]["number"], "A001");
     assert_eq!(shown["waiting"], 1);
     let seq_before = shown["seq"].as_u64().unwrap();
 
-    let (_, t) = server.http("GET", &format!("/api/v1/halls/{HALL}/tickets/{}", second["id"].as_str().unwrap()), None);
+    let (_, t) = server.http(
+        "GET",
+        &format!(
+            "/api/v1/halls/{HALL}/tickets/{}",
+            second["id"].as_str().unwrap()
+        ),
+        None,
+    );
     assert_eq!(t["ahead"], 0, "A001 left the queue, so A002 is first");
 
     let data = server.data.clone();
@@ -54,15 +72,36 @@ async fn a_ticket_is_called_shown_and_survives_kill_9() {
     server.kill9();
 
     let server = Server::start(&data);
-    let (status, t) = server.http("GET", &format!("/api/v1/halls/{HALL}/tickets/{}", first["id"].as_str().unwrap()), None);
+    let (status, t) = server.http(
+        "GET",
+        &format!(
+            "/api/v1/halls/{HALL}/tickets/{}",
+            first["id"].as_str().unwrap()
+        ),
+        None,
+    );
     assert_eq!(status, 200);
-    assert_eq!((t["status"].as_str(), t["window"].as_str()), (Some("called"), Some("3")));
-    let mut led = Watcher::new(&server.device("led-3"), &[state3.clone()]).await;
+    assert_eq!(
+        (t["status"].as_str(), t["window"].as_str()),
+        (Some("called"), Some("3"))
+    );
+    let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
     let shown = led.expect(&state3, |_| true).await;
-    assert_eq!((shown["status"].as_str(), shown["ticket"]["number"].as_str()), (Some("calling"), Some("A001")));
+    assert_eq!(
+        (shown["status"].as_str(), shown["ticket"]["number"].as_str()),
+        (Some("calling"), Some("A001"))
+    );
     assert_eq!(shown["clerk"], "zhang");
-    assert_eq!(shown["seq"].as_u64().unwrap(), seq_before, "no change of the hall, same seq");
-    assert_eq!(server.take("business")["number"], "A003", "numbering goes on after a crash");
+    assert_eq!(
+        shown["seq"].as_u64().unwrap(),
+        seq_before,
+        "no change of the hall, same seq"
+    );
+    assert_eq!(
+        server.take("business")["number"],
+        "A003",
+        "numbering goes on after a crash"
+    );
 
     // And the counter goes on where it stopped.
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
@@ -70,7 +109,16 @@ async fn a_ticket_is_called_shown_and_survives_kill_9() {
     assert!(pad.send(Op::Finish).await.unwrap().ok);
     let next = pad.send(Op::CallNext { service: None }).await.unwrap();
     assert_eq!(next.ticket.unwrap().number, "A002");
-    let done = server.http("GET", &format!("/api/v1/halls/{HALL}/tickets/{}", first["id"].as_str().unwrap()), None).1;
+    let done = server
+        .http(
+            "GET",
+            &format!(
+                "/api/v1/halls/{HALL}/tickets/{}",
+                first["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .1;
     assert_eq!(done["status"], "done");
 }
 
@@ -82,13 +130,20 @@ async fn a_repeated_command_id_gets_the_first_reply_and_changes_nothing() {
     server.take("social");
     let mut pad = Pad::connect(&server.device("pad-9"), "9").await.unwrap();
     assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
-    let cmd = hallq_contract::PadCommand { id: "pad9-000001".into(), op: Op::CallNext { service: None } };
+    let cmd = hallq_contract::PadCommand {
+        id: "pad9-000001".into(),
+        op: Op::CallNext { service: None },
+    };
     let first = pad.send_command(&cmd).await.unwrap();
     let seq = server.hall()["seq"].as_u64().unwrap();
     let again = pad.send_command(&cmd).await.unwrap();
     assert_eq!(first, again);
     assert_eq!(first.ticket.unwrap().number, "D001");
-    assert_eq!(server.hall()["seq"].as_u64().unwrap(), seq, "the repeat changed the hall");
+    assert_eq!(
+        server.hall()["seq"].as_u64().unwrap(),
+        seq,
+        "the repeat changed the hall"
+    );
 
     // Also across a crash: the reply is in the log.
     let data = server.data.clone();
@@ -99,7 +154,12 @@ async fn a_repeated_command_id_gets_the_first_reply_and_changes_nothing() {
     let after = pad.send_command(&cmd).await.unwrap();
     assert_eq!(after, again);
     let services = &server.hall()["services"];
-    let social = services.as_array().unwrap().iter().find(|s| s["service"] == "social").unwrap();
+    let social = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["service"] == "social")
+        .unwrap();
     assert_eq!(social["waiting"], 1, "D002 still waits");
 }
 
@@ -111,7 +171,11 @@ async fn the_stream_sends_a_snapshot_then_changes() {
     let url = format!("ws://{}/api/v1/halls/{HALL}/stream", server.http);
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let mut next = async || -> Value {
-        let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         serde_json::from_str(msg.to_text().unwrap()).unwrap()
     };
     let snap = next().await;

@@ -16,13 +16,30 @@ fn bad_requests_get_json_errors_and_change_nothing() {
         ("", 400, "bad_request"),
     ] {
         let (s, b) = server.http("POST", &tickets, Some(body));
-        assert_eq!((s, b["error"]["code"].as_str()), (status, Some(code)), "{body}: {b}");
-        assert!(b["error"]["message"].as_str().unwrap().contains(" / "), "bilingual message: {b}");
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {b}"
+        );
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains(" / "),
+            "bilingual message: {b}"
+        );
     }
-    let (s, b) = server.http("POST", "/api/v1/halls/elsewhere/tickets", Some(r#"{"service":"business"}"#));
-    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("unknown_hall")));
+    let (s, b) = server.http(
+        "POST",
+        "/api/v1/halls/elsewhere/tickets",
+        Some(r#"{"service":"business"}"#),
+    );
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (404, Some("unknown_hall"))
+    );
     let (s, b) = server.http("GET", &format!("{tickets}/0000"), None);
-    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("unknown_ticket")));
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (404, Some("unknown_ticket"))
+    );
     assert_eq!(server.hall()["seq"], seq);
     let (s, b) = server.http("GET", "/healthz", None);
     assert_eq!((s, b["ok"].as_bool()), (200, Some(true)));
@@ -36,9 +53,45 @@ fn prometheus_metrics_follow_the_queue() {
     server.take("social");
     let mut s = std::net::TcpStream::connect(server.http).unwrap();
     use std::io::{Read, Write};
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    assert!(text.contains("hallq_waiting_tickets{service=\"social\"} 2"), "{text}");
-    assert!(text.contains("hallq_window_status{status=\"closed\",window=\"9\"} 1"), "{text}");
+    assert!(
+        text.contains("hallq_waiting_tickets{service=\"social\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("hallq_window_status{status=\"closed\",window=\"9\"} 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_openapi_document_describes_the_served_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (status, doc) = server.http("GET", "/api/v1/openapi.json", None);
+    assert_eq!(status, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 7);
+    for path in paths.keys() {
+        let concrete = path.replace("{hall}", HALL).replace("{id}", "x");
+        if concrete.ends_with("/stream") {
+            continue; // needs a WebSocket upgrade
+        }
+        let method = if concrete.ends_with("/tickets") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let (s, b) = server.http(method, &concrete, Some("{}"));
+        assert!(
+            b["error"]["code"] != "not_found",
+            "{path} is documented but not served ({s})"
+        );
+    }
 }

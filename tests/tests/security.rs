@@ -10,9 +10,30 @@ use hallq_pad::Pad;
 use hallq_tests::{Server, Watcher, topic};
 use rumqttc::{Event, Packet, QoS};
 
-fn mosquitto_pub(server: &Server, user: &str, password: &str, topic: &str, msg: &str) -> std::process::Output {
+fn mosquitto_pub(
+    server: &Server,
+    user: &str,
+    password: &str,
+    topic: &str,
+    msg: &str,
+) -> std::process::Output {
     Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &server.mqtt.port().to_string(), "-u", user, "-P", password, "-q", "1", "-t", topic, "-m", msg])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.mqtt.port().to_string(),
+            "-u",
+            user,
+            "-P",
+            password,
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            msg,
+        ])
         .output()
         .expect("mosquitto_pub (apt-get install mosquitto-clients)")
 }
@@ -24,10 +45,18 @@ async fn wrong_credentials_are_refused_and_change_nothing() {
     server.take("business");
     let seq = server.hall()["seq"].clone();
     let cmd = topic(Topic::PadCmd("3"));
-    for (user, pass) in [("pad-3", "wrong-password"), ("nobody", "demo-pad-3-pass"), ("pad-3", "")] {
+    for (user, pass) in [
+        ("pad-3", "wrong-password"),
+        ("nobody", "demo-pad-3-pass"),
+        ("pad-3", ""),
+    ] {
         let out = mosquitto_pub(&server, user, pass, &cmd, r#"{"id":"x1","op":"open"}"#);
         assert!(!out.status.success(), "{user}/{pass} was let in");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("refused"), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refused"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(server.hall()["seq"], seq);
 }
@@ -39,12 +68,26 @@ async fn a_pad_cannot_command_another_window() {
     server.take("business");
     let seq = server.hall()["seq"].clone();
     // pad-3's valid credentials, window 5's topic.
-    let out = mosquitto_pub(&server, "pad-3", "demo-pad-3-pass", &topic(Topic::PadCmd("5")), r#"{"id":"evil","op":"open"}"#);
-    assert!(out.status.success(), "MQTT 3.1.1 acknowledges and silently drops a refused publish");
+    let out = mosquitto_pub(
+        &server,
+        "pad-3",
+        "demo-pad-3-pass",
+        &topic(Topic::PadCmd("5")),
+        r#"{"id":"evil","op":"open"}"#,
+    );
+    assert!(
+        out.status.success(),
+        "MQTT 3.1.1 acknowledges and silently drops a refused publish"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let hall = server.hall();
     assert_eq!(hall["seq"], seq, "the hall changed");
-    let w5 = hall["windows"].as_array().unwrap().iter().find(|w| w["window"] == "5").unwrap();
+    let w5 = hall["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "5")
+        .unwrap();
     assert_eq!(w5["status"], "closed");
     // And pad-3 can still do its own work.
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
@@ -57,17 +100,37 @@ async fn nobody_but_the_server_publishes_state_or_calls() {
     let server = Server::start(dir.path());
     let state3 = topic(Topic::WindowState("3"));
     let calls = topic(Topic::Calls);
-    let mut wall = Watcher::new(&server.device("led-wall"), &[hallq_contract::topic::filter::window_states("xuchang"), calls.clone()]).await;
+    let mut wall = Watcher::new(
+        &server.device("led-wall"),
+        &[
+            hallq_contract::topic::filter::window_states("xuchang"),
+            calls.clone(),
+        ],
+    )
+    .await;
     wall.drain(Duration::from_millis(300)).await;
     let forged = r#"{"window":"3","name":"3号窗口","status":"calling","ticket":{"number":"X999"},"waiting":0,"seq":999999}"#;
-    for (user, pass) in [("led-3", "demo-led-3-pass"), ("pad-3", "demo-pad-3-pass"), ("manager", "demo-manager-pass")] {
+    for (user, pass) in [
+        ("led-3", "demo-led-3-pass"),
+        ("pad-3", "demo-pad-3-pass"),
+        ("manager", "demo-manager-pass"),
+    ] {
         mosquitto_pub(&server, user, pass, &state3, forged);
-        mosquitto_pub(&server, user, pass, &calls, r#"{"seq":1,"ticket":"X999","window":"3","window_name":"3号窗口","service_name":"x","recall":false,"at_ms":0}"#);
+        mosquitto_pub(
+            &server,
+            user,
+            pass,
+            &calls,
+            r#"{"seq":1,"ticket":"X999","window":"3","window_name":"3号窗口","service_name":"x","recall":false,"at_ms":0}"#,
+        );
     }
     let seen = wall.drain(Duration::from_millis(500)).await;
-    assert!(seen.is_empty(), "forged messages reached a display: {seen:?}");
+    assert!(
+        seen.is_empty(),
+        "forged messages reached a display: {seen:?}"
+    );
     // A display connecting now still gets the server's retained state, not a forgery.
-    let mut led = Watcher::new(&server.device("led-3"), &[state3.clone()]).await;
+    let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
     let shown = led.expect(&state3, |_| true).await;
     assert_eq!(shown["status"], "closed");
 }
@@ -80,9 +143,17 @@ async fn a_will_on_a_foreign_topic_is_refused_at_login() {
     let mut opts = rumqttc::MqttOptions::new("forger", "127.0.0.1", server.mqtt.port());
     opts.set_credentials(&login.user, &login.password);
     let forged = r#"{"window":"3","name":"3号窗口","status":"calling","ticket":{"number":"X999"},"waiting":0,"seq":999999}"#;
-    opts.set_last_will(rumqttc::LastWill::new(topic(Topic::WindowState("3")), forged, QoS::AtLeastOnce, true));
+    opts.set_last_will(rumqttc::LastWill::new(
+        topic(Topic::WindowState("3")),
+        forged,
+        QoS::AtLeastOnce,
+        true,
+    ));
     let (_client, mut ev) = rumqttc::AsyncClient::new(opts, 10);
-    match tokio::time::timeout(Duration::from_secs(5), ev.poll()).await.unwrap() {
+    match tokio::time::timeout(Duration::from_secs(5), ev.poll())
+        .await
+        .unwrap()
+    {
         Err(rumqttc::ConnectionError::ConnectionRefused(_)) => {}
         Ok(Event::Incoming(Packet::ConnAck(a))) => panic!("forged will accepted: {a:?}"),
         other => panic!("unexpected {other:?}"),
@@ -100,10 +171,21 @@ async fn a_pad_cannot_read_another_windows_replies() {
     let (client, mut ev) = login.connect("snoop", None);
     let mut refused = None;
     for _ in 0..10 {
-        match tokio::time::timeout(Duration::from_secs(5), ev.poll()).await.unwrap().unwrap() {
-            Event::Incoming(Packet::ConnAck(_)) => client.subscribe(topic(Topic::PadReply("5")), QoS::AtLeastOnce).await.unwrap(),
+        match tokio::time::timeout(Duration::from_secs(5), ev.poll())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Event::Incoming(Packet::ConnAck(_)) => client
+                .subscribe(topic(Topic::PadReply("5")), QoS::AtLeastOnce)
+                .await
+                .unwrap(),
             Event::Incoming(Packet::SubAck(a)) => {
-                refused = Some(a.return_codes.iter().all(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)));
+                refused = Some(
+                    a.return_codes
+                        .iter()
+                        .all(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure)),
+                );
                 break;
             }
             _ => {}
