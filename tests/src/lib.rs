@@ -54,12 +54,18 @@ impl Server {
 
     /// Starts the server with its MQTT broker on `mqtt`.
     pub fn start_on(data: &Path, mqtt: &str) -> Server {
+        Server::start_with(data, &["--mqtt", mqtt])
+    }
+
+    /// Starts the server with extra `serve` arguments.
+    pub fn start_with(data: &Path, args: &[&str]) -> Server {
         let mut child = Command::new(binary("hallq"))
             .args(["serve", "--hall"])
             .arg(demo_hall())
             .arg("--data")
             .arg(data)
-            .args(["--http", "127.0.0.1:0", "--mqtt", mqtt])
+            .args(["--http", "127.0.0.1:0"])
+            .args(args)
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG")

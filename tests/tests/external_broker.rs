@@ -1,0 +1,102 @@
+//! The server behind an external Mosquitto instead of its embedded broker:
+//! the same contract, the same flow.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use hallq_contract::Topic;
+use hallq_contract::payload::Op;
+use hallq_pad::Pad;
+use hallq_tests::{Server, Watcher, topic};
+
+struct Mosquitto(Child);
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Mosquitto with password logins for the server and two demo devices.
+fn mosquitto(dir: &Path) -> (Mosquitto, u16) {
+    let passwd = dir.join("passwd");
+    for (i, (user, pass)) in [
+        ("hallq-server", "server-secret-1"),
+        ("pad-3", "demo-pad-3-pass"),
+        ("led-3", "demo-led-3-pass"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut cmd = Command::new("mosquitto_passwd");
+        if i == 0 {
+            cmd.arg("-c");
+        }
+        let ok = cmd
+            .arg("-b")
+            .arg(&passwd)
+            .args([user, pass])
+            .status()
+            .expect("mosquitto_passwd (apt-get install mosquitto)");
+        assert!(ok.success());
+    }
+    let port = free_port();
+    let conf = dir.join("mosquitto.conf");
+    // `user root`: Mosquitto started as root would drop to its own user and
+    // then could not read the password file in our private temp folder.
+    std::fs::write(
+        &conf,
+        format!("user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nset_tcp_nodelay true\npersistence false\n", passwd.display()),
+    )
+    .unwrap();
+    let exe = if Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    };
+    let child = Command::new(exe)
+        .arg("-c")
+        .arg(&conf)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto (apt-get install mosquitto)");
+    let broker = Mosquitto(child);
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (broker, port);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("mosquitto did not start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_runs_against_an_external_mosquitto() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, port) = mosquitto(dir.path());
+    let url = format!("mqtt://hallq-server:server-secret-1@127.0.0.1:{port}");
+    let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
+    assert_eq!(server.mqtt.port(), port);
+    server.take("business");
+    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
+    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    let reply = pad.send(Op::CallNext { service: None }).await.unwrap();
+    assert_eq!(reply.ticket.unwrap().number, "A001");
+    let state3 = topic(Topic::WindowState("3"));
+    let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
+    let shown = led.expect(&state3, |_| true).await;
+    assert_eq!(
+        (shown["status"].as_str(), shown["ticket"]["number"].as_str()),
+        (Some("calling"), Some("A001"))
+    );
+}
