@@ -45,21 +45,25 @@ pub struct Identity<'a> {
 }
 
 impl Identity<'_> {
-    /// May this client publish on `topic`?
+    /// May this client publish on `topic`? Only on contract topics within
+    /// [`Identity::writable`].
     pub fn may_publish(&self, topic: &str) -> bool {
-        let Some((hall, t)) = Topic::parse(topic) else {
-            return false;
-        };
-        if hall != self.hall {
-            return false;
-        }
-        match (self.role, t) {
-            (_, Topic::DeviceStatus(d)) => d == self.device,
-            (Role::Server, _) => true,
-            (Role::Pad, Topic::PadCmd(w)) | (Role::RatingPad, Topic::Rating(w)) => {
-                self.window == Some(w)
-            }
-            _ => false,
+        Topic::parse(topic).is_some_and(|(hall, _)| hall == self.hall)
+            && self
+                .writable()
+                .iter()
+                .any(|allowed| filter_covers(allowed, topic))
+    }
+
+    /// The filters this client may publish on.
+    pub fn writable(&self) -> Vec<alloc::string::String> {
+        let h = self.hall;
+        let own_status = Topic::DeviceStatus(self.device).to_string(h);
+        match (self.role, self.window) {
+            (Role::Server, _) => vec![alloc::format!("{}#", prefix(h))],
+            (Role::Pad, Some(w)) => vec![own_status, Topic::PadCmd(w).to_string(h)],
+            (Role::RatingPad, Some(w)) => vec![own_status, Topic::Rating(w).to_string(h)],
+            _ => vec![own_status],
         }
     }
 

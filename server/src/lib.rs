@@ -9,6 +9,7 @@
 //! - [`broker`]: the embedded MQTT broker with the contract's permissions.
 //! - [`bridge`]: the server's MQTT client (embedded or external broker).
 //! - [`http`]: the HTTP + WebSocket API.
+//! - [`mosquitto`]: the same permissions as Mosquitto ACL and password files.
 //!
 //! [`start`] wires them together and returns the bound addresses, so tests
 //! and the demo can run a whole server on port 0.
@@ -18,6 +19,7 @@ pub mod broker;
 pub mod config;
 pub mod engine;
 pub mod http;
+pub mod mosquitto;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -38,6 +38,19 @@ enum Cmd {
         #[arg(long, env = "HALLQ_BROKER_URL")]
         broker_url: Option<String>,
     },
+    /// Write Mosquitto's ACL and password files for the hall (external broker).
+    Mosquitto {
+        #[arg(long, default_value = "halls/demo.toml")]
+        hall: PathBuf,
+        /// Folder to write `acl` and `passwd` into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The server's own MQTT account on that broker.
+        #[arg(long, default_value = "hallq-server")]
+        server_user: String,
+        #[arg(long, env = "HALLQ_SERVER_PASSWORD")]
+        server_password: String,
+    },
     /// Check a hall file and print what it holds.
     Check {
         #[arg(default_value = "halls/demo.toml")]
@@ -65,6 +78,39 @@ async fn main() -> anyhow::Result<()> {
                 c.services.len(),
                 c.windows.len(),
                 c.devices.len()
+            );
+            Ok(())
+        }
+        Cmd::Mosquitto {
+            hall,
+            out,
+            server_user,
+            server_password,
+        } => {
+            let c = config::load_hall(&hall)?;
+            std::fs::create_dir_all(&out)?;
+            let (acl, passwd) = (out.join("acl"), out.join("passwd"));
+            std::fs::write(&acl, hallq_server::mosquitto::acl_file(&c, &server_user))?;
+            std::fs::write(
+                &passwd,
+                hallq_server::mosquitto::password_file(&c, &server_user, &server_password),
+            )?;
+            let hashed = std::process::Command::new("mosquitto_passwd")
+                .arg("-U")
+                .arg(&passwd)
+                .status()
+                .is_ok_and(|s| s.success());
+            println!("wrote {} and {}", acl.display(), passwd.display());
+            if !hashed {
+                println!(
+                    "passwords are in plain text: run `mosquitto_passwd -U {}` to hash them",
+                    passwd.display()
+                );
+            }
+            println!(
+                "mosquitto.conf: allow_anonymous false / password_file {} / acl_file {}",
+                passwd.display(),
+                acl.display()
             );
             Ok(())
         }

@@ -8,7 +8,8 @@ use std::time::Duration;
 use hallq_contract::Topic;
 use hallq_contract::payload::Op;
 use hallq_pad::Pad;
-use hallq_tests::{Server, Watcher, topic};
+use hallq_tests::{Server, Watcher, binary, demo_hall, topic};
+use rumqttc::QoS;
 
 struct Mosquitto(Child);
 
@@ -27,36 +28,35 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Mosquitto with password logins for the server and two demo devices.
+/// Mosquitto configured with the files `hallq mosquitto` writes.
 fn mosquitto(dir: &Path) -> (Mosquitto, u16) {
+    let out = Command::new(binary("hallq"))
+        .args(["mosquitto", "--hall"])
+        .arg(demo_hall())
+        .arg("--out")
+        .arg(dir)
+        .args(["--server-password", "server-secret-1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let passwd = dir.join("passwd");
-    for (i, (user, pass)) in [
-        ("hallq-server", "server-secret-1"),
-        ("pad-3", "demo-pad-3-pass"),
-        ("led-3", "demo-led-3-pass"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        let mut cmd = Command::new("mosquitto_passwd");
-        if i == 0 {
-            cmd.arg("-c");
-        }
-        let ok = cmd
-            .arg("-b")
-            .arg(&passwd)
-            .args([user, pass])
-            .status()
-            .expect("mosquitto_passwd (apt-get install mosquitto)");
-        assert!(ok.success());
-    }
+    assert!(
+        !std::fs::read_to_string(&passwd)
+            .unwrap()
+            .contains("demo-pad-3-pass"),
+        "passwords were not hashed"
+    );
     let port = free_port();
     let conf = dir.join("mosquitto.conf");
     // `user root`: Mosquitto started as root would drop to its own user and
     // then could not read the password file in our private temp folder.
     std::fs::write(
         &conf,
-        format!("user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nset_tcp_nodelay true\npersistence false\n", passwd.display()),
+        format!("user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\nset_tcp_nodelay true\npersistence false\n", passwd.display(), dir.join("acl").display()),
     )
     .unwrap();
     let exe = if Path::new("/usr/sbin/mosquitto").exists() {
@@ -99,4 +99,40 @@ async fn the_server_runs_against_an_external_mosquitto() {
         (shown["status"].as_str(), shown["ticket"]["number"].as_str()),
         (Some("calling"), Some("A001"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_acl_holds_in_mosquitto() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, port) = mosquitto(dir.path());
+    let url = format!("mqtt://hallq-server:server-secret-1@127.0.0.1:{port}");
+    let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
+    server.take("business");
+    let seq = server.hall()["seq"].clone();
+    // pad-3 on window 5's topic, and on the state topic.
+    let pad3 = server.device("pad-3");
+    let (client, mut ev) = pad3.connect("acl-probe", None);
+    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+    client
+        .publish(
+            topic(Topic::PadCmd("5")),
+            QoS::AtLeastOnce,
+            false,
+            r#"{"id":"e1","op":"open"}"#,
+        )
+        .await
+        .unwrap();
+    client.publish(topic(Topic::WindowState("3")), QoS::AtLeastOnce, true, r#"{"window":"3","name":"x","status":"calling","ticket":{"number":"X9"},"waiting":0,"seq":99999}"#).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(server.hall()["seq"], seq, "window 5 was commanded by pad-3");
+    let state3 = topic(Topic::WindowState("3"));
+    let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
+    assert_eq!(
+        led.expect(&state3, |_| true).await["status"],
+        "closed",
+        "a forged state reached the display"
+    );
+    // The pad's own window works.
+    let mut pad = Pad::connect(&pad3, "3").await.unwrap();
+    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
 }

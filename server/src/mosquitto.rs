@@ -1,0 +1,103 @@
+//! The hall's permissions as Mosquitto files, for halls that run an external
+//! broker: an ACL file (from the same rules the embedded broker enforces,
+//! [`hallq_contract::Identity`]) and a password file.
+//!
+//! The password file is written in Mosquitto's plain `user:password` form;
+//! `mosquitto_passwd -U FILE` hashes it in place (done for you when
+//! `mosquitto_passwd` is on the PATH).
+
+use std::fmt::Write;
+
+use hallq_contract::{Identity, Role};
+use hallq_core::HallConfig;
+
+use crate::broker::role_of;
+
+/// Mosquitto `acl_file` contents: one `user` block per device and one for
+/// the server. Mosquitto checks a will against the same write rules, so a
+/// device's will can only be its own status.
+pub fn acl_file(hall: &HallConfig, server_user: &str) -> String {
+    let h = hall.hall.id.as_str();
+    let mut out = format!(
+        "# hallq ACL for hall {h} ({}), generated from the hall file.\n",
+        hall.hall.name
+    );
+    let server = Identity {
+        hall: h,
+        device: server_user,
+        role: Role::Server,
+        window: None,
+    };
+    let devices = hall.devices.iter().map(|d| Identity {
+        hall: h,
+        device: d.id.as_str(),
+        role: role_of(d.role),
+        window: d.window.as_ref().map(|w| w.as_str()),
+    });
+    for id in std::iter::once(server).chain(devices) {
+        let _ = writeln!(out, "\nuser {}", id.device);
+        let (read, write) = (id.readable(), id.writable());
+        for t in &write {
+            let access = if read.contains(t) {
+                "readwrite"
+            } else {
+                "write"
+            };
+            let _ = writeln!(out, "topic {access} {t}");
+        }
+        for t in read.iter().filter(|t| !write.contains(t)) {
+            let _ = writeln!(out, "topic read {t}");
+        }
+    }
+    out
+}
+
+/// Mosquitto password file in plain text (`user:password` lines).
+pub fn password_file(hall: &HallConfig, server_user: &str, server_password: &str) -> String {
+    let mut out = format!("{server_user}:{server_password}\n");
+    for d in &hall.devices {
+        let _ = writeln!(out, "{}:{}", d.id, d.password);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo() -> HallConfig {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml");
+        crate::config::load_hall(&path).unwrap()
+    }
+
+    #[test]
+    fn a_pad_block_allows_its_window_only() {
+        let acl = acl_file(&demo(), "hallq-server");
+        let block: Vec<&str> = acl
+            .split("\n\n")
+            .find(|b| b.starts_with("user pad-3\n"))
+            .unwrap()
+            .lines()
+            .collect();
+        assert_eq!(
+            block,
+            [
+                "user pad-3",
+                "topic readwrite hallq/v1/xuchang/device/pad-3/status",
+                "topic write hallq/v1/xuchang/pad/3/cmd",
+                "topic read hallq/v1/xuchang/calls",
+                "topic read hallq/v1/xuchang/window/+/state",
+                "topic read hallq/v1/xuchang/pad/3/reply",
+            ]
+        );
+        assert!(acl.contains("user hallq-server\ntopic readwrite hallq/v1/xuchang/#\n"));
+    }
+
+    #[test]
+    fn every_device_has_a_password_line() {
+        let c = demo();
+        let p = password_file(&c, "hallq-server", "s3cret-server");
+        assert_eq!(p.lines().count(), c.devices.len() + 1);
+        assert!(p.contains("\npad-3:demo-pad-3-pass\n"));
+    }
+}
