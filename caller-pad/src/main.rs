@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::Parser;
-use hallq_client::Login;
+use hallq_client::LoginArgs;
 use hallq_pad::{Pad, describe, op_from_words};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -14,20 +14,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
     after_help = "Commands: call-next [SERVICE], recall, no-show, start, finish, pause REASON, resume, open [CLERK], close.\nWithout a command: interactive (n=叫号 r=重呼 x=过号 s=开始 f=办结 p=暂停 c=恢复 o=开窗 q=退出)."
 )]
 struct Args {
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    #[arg(long, default_value_t = 1883)]
-    port: u16,
-    #[arg(long, default_value = "xuchang")]
-    hall: String,
+    /// `--user` defaults to pad-{window}.
+    #[command(flatten)]
+    login: LoginArgs,
     /// The window this pad belongs to.
     #[arg(long)]
     window: String,
-    /// The device id (MQTT username); default pad-{window}.
-    #[arg(long)]
-    user: Option<String>,
-    #[arg(long, env = "HALLQ_PASSWORD")]
-    password: String,
     /// A command and its words; none for interactive mode.
     command: Vec<String>,
 }
@@ -35,14 +27,8 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let user = a.user.unwrap_or_else(|| format!("pad-{}", a.window));
-    let login = Login {
-        host: a.host,
-        port: a.port,
-        hall: a.hall,
-        user,
-        password: a.password,
-    };
+    let window = a.window.clone();
+    let login = a.login.login(|| format!("pad-{window}"));
     let mut pad = Pad::connect(&login, &a.window).await?;
     if !a.command.is_empty() {
         let words: Vec<&str> = a.command.iter().map(String::as_str).collect();

@@ -19,6 +19,36 @@ pub struct Login {
     pub password: String,
 }
 
+/// The command-line options every device program shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoginArgs {
+    /// The broker's host (the hallq server, or the hall's broker).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 1883)]
+    pub port: u16,
+    #[arg(long, default_value = "xuchang")]
+    pub hall: String,
+    /// The device id (MQTT username).
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long, env = "HALLQ_PASSWORD")]
+    pub password: String,
+}
+
+impl LoginArgs {
+    /// The login, with `default_user` when `--user` was not given.
+    pub fn login(self, default_user: impl FnOnce() -> String) -> Login {
+        Login {
+            host: self.host,
+            port: self.port,
+            hall: self.hall,
+            user: self.user.unwrap_or_else(default_user),
+            password: self.password,
+        }
+    }
+}
+
 /// A device's own status: the will it leaves and what it says when up.
 #[derive(Debug, Clone)]
 pub struct Presence {

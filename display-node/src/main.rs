@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use hallq_client::Login;
+use hallq_client::LoginArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -11,17 +11,9 @@ use hallq_client::Login;
     about = "hallq 窗口显示屏 / window LED display"
 )]
 struct Args {
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    #[arg(long, default_value_t = 1883)]
-    port: u16,
-    #[arg(long, default_value = "xuchang")]
-    hall: String,
-    /// The device id (MQTT username), e.g. led-3.
-    #[arg(long)]
-    user: String,
-    #[arg(long, env = "HALLQ_PASSWORD")]
-    password: String,
+    /// `--user` defaults to led-{window}.
+    #[command(flatten)]
+    login: LoginArgs,
     /// The window this display hangs above.
     #[arg(long)]
     window: String,
@@ -51,13 +43,8 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
-    let login = Login {
-        host: a.host,
-        port: a.port,
-        hall: a.hall,
-        user: a.user,
-        password: a.password,
-    };
+    let window = a.window.clone();
+    let login = a.login.login(|| format!("led-{window}"));
     let (w, h) = a.size;
     hallq_display::follow(login, a.window, w, h, |state, fb| {
         if !a.quiet {

@@ -118,6 +118,30 @@ impl Server {
         self.login(user, &password)
     }
 
+    /// Runs `mosquitto_pub` (QoS 1) as a device of the demo hall would.
+    pub fn mosquitto_pub(
+        &self,
+        user: &str,
+        password: &str,
+        topic: &str,
+        msg: &str,
+    ) -> std::process::Output {
+        Command::new("mosquitto_pub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.mqtt.port().to_string(),
+                "-u",
+                user,
+                "-P",
+                password,
+            ])
+            .args(["-q", "1", "-t", topic, "-m", msg])
+            .output()
+            .expect("mosquitto_pub (apt-get install mosquitto-clients)")
+    }
+
     /// An HTTP request; returns the status and the JSON body (Null if none).
     pub fn http(&self, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
         let mut s = TcpStream::connect(self.http).expect("connect http");

@@ -35,20 +35,8 @@ fn sub(server: &Server, user: &str, pass: &str, topics: &[String]) -> Child {
 }
 
 fn pub_cmd(server: &Server, window: &str, msg: &str) {
-    let out = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.mqtt.port().to_string(),
-            "-u",
-            &format!("pad-{window}"),
-            "-P",
-            &format!("demo-pad-{window}-pass"),
-        ])
-        .args(["-q", "1", "-t", &topic(Topic::PadCmd(window)), "-m", msg])
-        .output()
-        .unwrap();
+    let (user, pass) = (format!("pad-{window}"), format!("demo-pad-{window}-pass"));
+    let out = server.mosquitto_pub(&user, &pass, &topic(Topic::PadCmd(window)), msg);
     assert!(
         out.status.success(),
         "{}",

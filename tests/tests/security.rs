@@ -1,7 +1,6 @@
 //! No stranger can make the hall call a number: wrong credentials, another
 //! window's topic, a forged state or will — each changes nothing.
 
-use std::process::Command;
 use std::time::Duration;
 
 use hallq_contract::Topic;
@@ -9,34 +8,6 @@ use hallq_contract::payload::Op;
 use hallq_pad::Pad;
 use hallq_tests::{Server, Watcher, topic};
 use rumqttc::{Event, Packet, QoS};
-
-fn mosquitto_pub(
-    server: &Server,
-    user: &str,
-    password: &str,
-    topic: &str,
-    msg: &str,
-) -> std::process::Output {
-    Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.mqtt.port().to_string(),
-            "-u",
-            user,
-            "-P",
-            password,
-            "-q",
-            "1",
-            "-t",
-            topic,
-            "-m",
-            msg,
-        ])
-        .output()
-        .expect("mosquitto_pub (apt-get install mosquitto-clients)")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_are_refused_and_change_nothing() {
@@ -50,7 +21,7 @@ async fn wrong_credentials_are_refused_and_change_nothing() {
         ("nobody", "demo-pad-3-pass"),
         ("pad-3", ""),
     ] {
-        let out = mosquitto_pub(&server, user, pass, &cmd, r#"{"id":"x1","op":"open"}"#);
+        let out = server.mosquitto_pub(user, pass, &cmd, r#"{"id":"x1","op":"open"}"#);
         assert!(!out.status.success(), "{user}/{pass} was let in");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("refused"),
@@ -68,8 +39,7 @@ async fn a_pad_cannot_command_another_window() {
     server.take("business");
     let seq = server.hall()["seq"].clone();
     // pad-3's valid credentials, window 5's topic.
-    let out = mosquitto_pub(
-        &server,
+    let out = server.mosquitto_pub(
         "pad-3",
         "demo-pad-3-pass",
         &topic(Topic::PadCmd("5")),
@@ -115,9 +85,8 @@ async fn nobody_but_the_server_publishes_state_or_calls() {
         ("pad-3", "demo-pad-3-pass"),
         ("manager", "demo-manager-pass"),
     ] {
-        mosquitto_pub(&server, user, pass, &state3, forged);
-        mosquitto_pub(
-            &server,
+        server.mosquitto_pub(user, pass, &state3, forged);
+        server.mosquitto_pub(
             user,
             pass,
             &calls,
