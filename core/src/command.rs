@@ -2,67 +2,96 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Millis;
+use crate::config::Policy;
 use crate::id::Id;
 
 /// One request to change the hall. Window commands come from a clerk's pad;
-/// `IssueTicket` from a kiosk, the phone page or the HTTP API.
+/// tickets and bookings from a kiosk, the phone page or the HTTP API;
+/// profiles from the manager; `Tick` from the edge's timer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
     /// Take a ticket. `token` is the ticket's public, unguessable handle,
-    /// made by the edge (the core has no randomness).
+    /// made by the edge (the core has no randomness). `citizen` is the
+    /// hashed ID number, when given (quota per ID).
     IssueTicket {
         service: Id,
         token: String,
+        class: Option<Id>,
+        citizen: Option<String>,
     },
-    /// Call the longest-waiting ticket among the window's services, or
-    /// among one of them when `service` is given.
-    CallNext {
+    /// Call the next ticket by the window's work profile, or of one of its
+    /// services when `service` is given.
+    CallNext { window: Id, service: Option<Id> },
+    /// Call a given ticket: one this window holds, or a waiting one out of
+    /// order (then `reason` is required and logged).
+    CallTicket {
         window: Id,
-        service: Option<Id>,
+        number: String,
+        reason: Option<String>,
     },
-    Recall {
+    Recall { window: Id },
+    NoShow { window: Id },
+    Start { window: Id },
+    Finish { window: Id },
+    /// Park the current ticket at this window, to call it back later.
+    Hold { window: Id },
+    /// Hand the current ticket on to a service's queue or a window.
+    Transfer {
         window: Id,
+        to_service: Option<Id>,
+        to_window: Option<Id>,
+        note: String,
     },
-    NoShow {
+    Open { window: Id, clerk: Option<String> },
+    Close { window: Id },
+    Pause { window: Id, reason: String },
+    Resume { window: Id },
+    /// The manager switches a window's work profile.
+    SetProfile {
         window: Id,
+        serves: Vec<Id>,
+        policy: Policy,
+        weights: Vec<u32>,
     },
-    Start {
-        window: Id,
+    /// 好差评: one grade (1–5) for a finished ticket, by token or number.
+    Rate {
+        ticket: String,
+        window: Option<Id>,
+        score: u8,
     },
-    Finish {
-        window: Id,
+    /// Book a slot (`slot_ms` is its start).
+    Book {
+        token: String,
+        service: Id,
+        slot_ms: Millis,
+        citizen: String,
     },
-    Open {
-        window: Id,
-        clerk: Option<String>,
-    },
-    Close {
-        window: Id,
-    },
-    Pause {
-        window: Id,
-        reason: String,
-    },
-    Resume {
-        window: Id,
-    },
+    /// Check a booking in: a ticket (with `token`) in the booking class.
+    CheckIn { booking: String, token: String },
+    /// Time passed: cards, missed bookings, a new day.
+    Tick,
 }
 
 impl Command {
     /// The window a counter command is for.
     pub fn window(&self) -> Option<&Id> {
         match self {
-            Command::IssueTicket { .. } => None,
             Command::CallNext { window, .. }
+            | Command::CallTicket { window, .. }
             | Command::Recall { window }
             | Command::NoShow { window }
             | Command::Start { window }
             | Command::Finish { window }
+            | Command::Hold { window }
+            | Command::Transfer { window, .. }
             | Command::Open { window, .. }
             | Command::Close { window }
             | Command::Pause { window, .. }
-            | Command::Resume { window } => Some(window),
+            | Command::Resume { window }
+            | Command::SetProfile { window, .. } => Some(window),
+            _ => None,
         }
     }
 }

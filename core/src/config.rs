@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::{Hours, WeekHours};
 use crate::id::Id;
 
 /// Everything the rules need to know about one hall.
@@ -19,6 +20,121 @@ pub struct HallConfig {
     pub windows: Vec<Window>,
     #[serde(default)]
     pub devices: Vec<Device>,
+    /// Priority classes, highest precedence first. Tickets without a class
+    /// come after all of them; FIFO within a class.
+    #[serde(default)]
+    pub classes: Vec<PriorityClass>,
+    #[serde(default)]
+    pub rules: Rules,
+    /// Opening hours; without them the hall is always open.
+    #[serde(default)]
+    pub hours: Option<Hours>,
+    #[serde(default)]
+    pub booking: BookingRules,
+}
+
+/// A priority class (elderly, disabled, military, booking …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityClass {
+    pub id: Id,
+    pub name: String,
+    /// Only a booking check-in gives this class; a kiosk cannot ask for it.
+    #[serde(default)]
+    pub booking_only: bool,
+}
+
+/// What happens to a called ticket whose citizen does not come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoShowPolicy {
+    /// The ticket ends as a no-show.
+    Drop,
+    /// Once, the ticket goes back into the queue `no_show_put_back_places`
+    /// places from the front; the second time it ends.
+    PutBack,
+}
+
+/// The hall's counter and supervision rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rules {
+    /// Recalls allowed per ticket.
+    pub recall_limit: u32,
+    /// Seconds between two calls of the same ticket.
+    pub recall_interval_s: u32,
+    pub no_show: NoShowPolicy,
+    pub no_show_put_back_places: u32,
+    /// Keep waiting tickets (and their numbering) overnight instead of
+    /// expiring them and restarting at 001.
+    pub carry_over: bool,
+    /// Waiting time that gives a yellow card (电子监察), minutes.
+    pub wait_yellow_min: u32,
+    /// Waiting time that gives a red card, minutes.
+    pub wait_red_min: u32,
+    /// Share of a service's time limit, in percent, that gives a yellow card
+    /// while serving; past the limit a red card.
+    pub service_warn_percent: u32,
+    /// Tickets one ID number may take per day (against ticket touts); 0: no limit.
+    pub ticket_quota_per_id: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            recall_limit: 3,
+            recall_interval_s: 10,
+            no_show: NoShowPolicy::Drop,
+            no_show_put_back_places: 3,
+            carry_over: false,
+            wait_yellow_min: 30,
+            wait_red_min: 60,
+            service_warn_percent: 80,
+            ticket_quota_per_id: 5,
+        }
+    }
+}
+
+/// Bookings (网上预约) and the credit rule (信用).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookingRules {
+    /// Length of a booking slot, minutes; slots start at multiples of it
+    /// after midnight.
+    pub slot_min: u32,
+    /// Bookings per service and slot.
+    pub per_slot: u32,
+    /// How many days ahead one can book.
+    pub horizon_days: u32,
+    /// Check-in opens this many minutes before the slot.
+    pub early_min: u32,
+    /// Check-in up to this many minutes after the slot's start keeps the
+    /// booking class; later, the ticket is an ordinary one.
+    pub late_grace_min: u32,
+    /// The class a checked-in booking gets.
+    pub class: Option<Id>,
+    /// No-shows (bookings missed, tickets not answered) that stop booking…
+    pub no_show_limit: u32,
+    /// …when they fall within this many days…
+    pub no_show_days: u32,
+    /// …for this many days after the last one.
+    pub ban_days: u32,
+}
+
+impl Default for BookingRules {
+    fn default() -> BookingRules {
+        BookingRules {
+            slot_min: 30,
+            per_slot: 4,
+            horizon_days: 7,
+            early_min: 30,
+            late_grace_min: 15,
+            class: None,
+            no_show_limit: 3,
+            no_show_days: 30,
+            ban_days: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +177,13 @@ pub struct Service {
     /// Required materials, told once and in full (一次性告知).
     #[serde(default)]
     pub materials: Vec<String>,
+    /// Tickets per day; 0: no cap.
+    #[serde(default)]
+    pub daily_cap: u32,
+    /// The service's own weekly hours, replacing the hall's (e.g. Saturday
+    /// mornings only for some services).
+    #[serde(default)]
+    pub hours: Option<WeekHours>,
 }
 
 /// One counter window and its work profile.
@@ -74,8 +197,29 @@ pub struct Window {
     pub zone: Option<Id>,
     /// The services this window calls, in its order of preference.
     pub serves: Vec<Id>,
+    /// How it chooses among them.
+    #[serde(default)]
+    pub policy: Policy,
+    /// With `weighted`: calls per round for each service of `serves`
+    /// (e.g. `[2, 1]`: two of the first for one of the second).
+    #[serde(default)]
+    pub weights: Vec<u32>,
     #[serde(default)]
     pub note: String,
+}
+
+/// A window's work profile policy. Priority classes always come first; the
+/// policy chooses among services for tickets of the same class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// The ticket that has waited longest, whatever its service.
+    #[default]
+    LongestWait,
+    /// The first service in `serves` that has anyone waiting.
+    Strict,
+    /// Services in proportion to `weights`.
+    Weighted,
 }
 
 /// What a device is; it decides what the device may publish and subscribe.
@@ -126,6 +270,17 @@ impl HallConfig {
 
     pub fn window(&self, id: &str) -> Option<&Window> {
         self.windows.iter().find(|w| w.id.as_str() == id)
+    }
+
+    /// The precedence rank of a class: 0 is first; no class comes last.
+    pub fn rank(&self, class: Option<&Id>) -> usize {
+        class
+            .and_then(|c| self.classes.iter().position(|k| &k.id == c))
+            .unwrap_or(self.classes.len())
+    }
+
+    pub fn class(&self, id: &str) -> Option<&PriorityClass> {
+        self.classes.iter().find(|c| c.id.as_str() == id)
     }
 
     pub fn device(&self, id: &str) -> Option<&Device> {
@@ -183,6 +338,25 @@ impl HallConfig {
                 ));
             }
         }
+        let mut classes = BTreeSet::new();
+        for (i, c) in self.classes.iter().enumerate() {
+            if !classes.insert(c.id.as_str()) {
+                return Err(err(format!("classes[{i}].id"), c.id.as_str(), "duplicate class id"));
+            }
+        }
+        if let Some(c) = &self.booking.class
+            && !classes.contains(c.as_str())
+        {
+            return Err(err("booking.class".into(), c.as_str(), "unknown priority class"));
+        }
+        if self.booking.slot_min == 0 || 24 * 60 % self.booking.slot_min != 0 {
+            let v = self.booking.slot_min.to_string();
+            return Err(err("booking.slot_min".into(), &v, "a slot must divide the day (e.g. 15, 30, 60)"));
+        }
+        if self.rules.wait_yellow_min > self.rules.wait_red_min {
+            let v = self.rules.wait_yellow_min.to_string();
+            return Err(err("rules.wait_yellow_min".into(), &v, "the yellow card must come before the red"));
+        }
         let zones: BTreeSet<&str> = self.zones.iter().map(|z| z.id.as_str()).collect();
         let mut windows = BTreeSet::new();
         for (i, w) in self.windows.iter().enumerate() {
@@ -208,6 +382,9 @@ impl HallConfig {
                         "unknown service",
                     ));
                 }
+            }
+            if w.policy == Policy::Weighted && (w.weights.len() != w.serves.len() || w.weights.contains(&0)) {
+                return Err(err(format!("windows[{i}].weights"), w.id.as_str(), "weighted: one weight of at least 1 per served service"));
             }
             if let Some(z) = &w.zone
                 && !zones.contains(z.as_str())

@@ -18,9 +18,7 @@ pub enum CoreError {
     WindowAlreadyOpen,
     #[error("请先处理当前号 / finish the current ticket first")]
     TicketInProgress,
-    #[error(
-        "号已叫，请先开始办理或过号 / the called ticket must be started or marked no-show first"
-    )]
+    #[error("号已叫，请先开始办理或过号 / the called ticket must be started or marked no-show first")]
     TicketCalled,
     #[error("当前号尚未开始办理 / the current ticket has not started")]
     NotStarted,
@@ -30,12 +28,52 @@ pub enum CoreError {
     ServiceNotServed(String),
     #[error("未知窗口 {0} / unknown window {0}")]
     UnknownWindow(String),
-    #[error("暂停须注明原因 / a pause needs a reason")]
+    #[error("须注明原因 / a reason is required")]
     ReasonRequired,
     #[error("号码已存在 / duplicate ticket token")]
     DuplicateToken,
     #[error("暂不支持 {0} / {0} is not supported yet")]
     Unsupported(&'static str),
+    #[error("重呼次数已满 / this ticket was recalled too often")]
+    RecallLimit,
+    #[error("重呼过快，请稍候 / too soon to recall again")]
+    RecallTooSoon,
+    #[error("不在取号时间 / tickets are not issued now")]
+    OutsideHours,
+    #[error("今日号已取完 / today's tickets for this service are gone")]
+    DailyCapReached,
+    #[error("此证件今日取号已达上限 / this ID number has taken its tickets for today")]
+    QuotaExceeded,
+    #[error("没有这张号 / no such ticket")]
+    UnknownTicket,
+    #[error("此号不在等候 / this ticket is not waiting")]
+    NotWaiting,
+    #[error("此号由其他窗口负责 / another window holds this ticket")]
+    NotOwner,
+    #[error("转办须指定事项或窗口之一 / a transfer needs one service or one other window")]
+    BadTransfer,
+    #[error("未知优先类别 {0} / unknown priority class {0}")]
+    UnknownClass(String),
+    #[error("此号已评价 / this ticket was rated already")]
+    AlreadyRated,
+    #[error("办结后方可评价 / only a finished ticket can be rated")]
+    NotFinished,
+    #[error("评价须为 1 到 5 / a rating is 1 to 5")]
+    BadScore,
+    #[error("因多次爽约，暂停预约 / bookings are suspended after repeated no-shows")]
+    BookingBanned,
+    #[error("该时段已约满 / this slot is full")]
+    SlotFull,
+    #[error("无效的预约时段 / not a bookable slot")]
+    BadSlot,
+    #[error("没有这个预约 / no such booking")]
+    UnknownBooking,
+    #[error("预约已使用或已失效 / this booking was used or has lapsed")]
+    BookingClosed,
+    #[error("未到签到时间 / too early to check in")]
+    TooEarly,
+    #[error("工作配置无效：{0} / invalid work profile: {0}")]
+    BadProfile(&'static str),
 }
 
 impl CoreError {
@@ -57,6 +95,26 @@ impl CoreError {
             CoreError::ReasonRequired => "reason_required",
             CoreError::DuplicateToken => "duplicate_token",
             CoreError::Unsupported(_) => "not_supported",
+            CoreError::RecallLimit => "recall_limit",
+            CoreError::RecallTooSoon => "recall_too_soon",
+            CoreError::OutsideHours => "outside_hours",
+            CoreError::DailyCapReached => "daily_cap",
+            CoreError::QuotaExceeded => "quota_exceeded",
+            CoreError::UnknownTicket => "unknown_ticket",
+            CoreError::NotWaiting => "not_waiting",
+            CoreError::NotOwner => "not_owner",
+            CoreError::BadTransfer => "bad_transfer",
+            CoreError::UnknownClass(_) => "unknown_class",
+            CoreError::AlreadyRated => "already_rated",
+            CoreError::NotFinished => "not_finished",
+            CoreError::BadScore => "bad_score",
+            CoreError::BookingBanned => "booking_banned",
+            CoreError::SlotFull => "slot_full",
+            CoreError::BadSlot => "bad_slot",
+            CoreError::UnknownBooking => "unknown_booking",
+            CoreError::BookingClosed => "booking_closed",
+            CoreError::TooEarly => "too_early",
+            CoreError::BadProfile(_) => "bad_profile",
         }
     }
 }

@@ -1,56 +1,124 @@
 //! What happened: the only thing stored. The state is a fold of these.
+//!
+//! Fields added after the first version carry `#[serde(default)]`, so a log
+//! written by an older hallq still replays.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Millis;
+use crate::config::Policy;
 use crate::id::{Id, TicketId};
+
+/// What a card is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardKind {
+    /// A citizen has waited too long.
+    Wait,
+    /// A service has taken too long.
+    Service,
+}
+
+/// 黄牌 / 红牌.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardLevel {
+    Yellow,
+    Red,
+}
 
 /// One change of the hall.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// A new service day: numbering restarts; tickets still waiting from an
-    /// earlier day end as expired.
-    DayStarted {
-        day: i64,
-    },
+    /// A new service day: numbering restarts and tickets still waiting from
+    /// an earlier day end as expired — unless the hall carries them over.
+    DayStarted { day: i64 },
     TicketIssued {
         ticket: TicketId,
         token: String,
         service: Id,
         number: String,
+        /// Priority class; none for an ordinary ticket.
+        #[serde(default)]
+        class: Option<Id>,
+        /// The citizen's hashed ID number, when one was given.
+        #[serde(default)]
+        citizen: Option<String>,
+        /// The booking it was checked in from.
+        #[serde(default)]
+        booking: Option<String>,
     },
     TicketCalled {
         ticket: TicketId,
         window: Id,
         recall: bool,
+        /// Why it was called out of order, when it was.
+        #[serde(default)]
+        reason: Option<String>,
     },
-    TicketNoShow {
+    TicketNoShow { ticket: TicketId, window: Id },
+    /// A no-show put back into the queue once.
+    TicketPutBack { ticket: TicketId, window: Id, places: u32 },
+    /// Parked at the window, to be called back later.
+    TicketHeld { ticket: TicketId, window: Id },
+    /// Handed on; the ticket keeps its owner (首问负责) and its place.
+    TicketTransferred {
         ticket: TicketId,
         window: Id,
+        to_service: Option<Id>,
+        to_window: Option<Id>,
+        note: String,
     },
-    ServiceStarted {
-        ticket: TicketId,
-        window: Id,
-    },
+    ServiceStarted { ticket: TicketId, window: Id },
     ServiceFinished {
         ticket: TicketId,
         window: Id,
+        /// Seconds served after the session it was taken in had closed (延时服务).
+        #[serde(default)]
+        overtime_s: u32,
     },
-    WindowOpened {
+    TicketRated {
+        ticket: TicketId,
         window: Id,
         clerk: Option<String>,
+        /// 5 非常满意 … 1 非常不满意.
+        score: u8,
     },
-    WindowClosed {
+    /// 电子监察: a wait or a service passed its warning share or its limit.
+    CardIssued {
+        ticket: TicketId,
+        kind: CardKind,
+        level: CardLevel,
+        service: Id,
+        window: Option<Id>,
+        clerk: Option<String>,
+    },
+    WindowOpened { window: Id, clerk: Option<String> },
+    WindowClosed { window: Id },
+    WindowPaused { window: Id, reason: String },
+    WindowResumed { window: Id },
+    /// The manager switched a window's work profile.
+    WindowProfileSet {
         window: Id,
+        serves: Vec<Id>,
+        policy: Policy,
+        weights: Vec<u32>,
     },
-    WindowPaused {
-        window: Id,
-        reason: String,
+    BookingMade {
+        booking: String,
+        service: Id,
+        slot_ms: Millis,
+        citizen: String,
     },
-    WindowResumed {
-        window: Id,
+    BookingCheckedIn {
+        booking: String,
+        ticket: TicketId,
+        /// Past the grace period: an ordinary ticket, not the booking class.
+        late: bool,
     },
+    /// Nobody checked in before the slot ended.
+    BookingMissed { booking: String },
 }
 
 /// An event with its place in the log and its time.
@@ -67,15 +135,37 @@ impl Event {
     /// The window this event changes, if any.
     pub fn window(&self) -> Option<&Id> {
         match self {
-            Event::DayStarted { .. } | Event::TicketIssued { .. } => None,
             Event::TicketCalled { window, .. }
             | Event::TicketNoShow { window, .. }
+            | Event::TicketPutBack { window, .. }
+            | Event::TicketHeld { window, .. }
+            | Event::TicketTransferred { window, .. }
             | Event::ServiceStarted { window, .. }
             | Event::ServiceFinished { window, .. }
             | Event::WindowOpened { window, .. }
             | Event::WindowClosed { window }
             | Event::WindowPaused { window, .. }
-            | Event::WindowResumed { window } => Some(window),
+            | Event::WindowResumed { window }
+            | Event::WindowProfileSet { window, .. } => Some(window),
+            _ => None,
+        }
+    }
+
+    /// The ticket this event is about, if any.
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Event::TicketIssued { ticket, .. }
+            | Event::TicketCalled { ticket, .. }
+            | Event::TicketNoShow { ticket, .. }
+            | Event::TicketPutBack { ticket, .. }
+            | Event::TicketHeld { ticket, .. }
+            | Event::TicketTransferred { ticket, .. }
+            | Event::ServiceStarted { ticket, .. }
+            | Event::ServiceFinished { ticket, .. }
+            | Event::TicketRated { ticket, .. }
+            | Event::CardIssued { ticket, .. }
+            | Event::BookingCheckedIn { ticket, .. } => Some(*ticket),
+            _ => None,
         }
     }
 }

@@ -1,18 +1,18 @@
-//! The hall's state and its rules: `handle` decides, `apply` folds.
-//!
-//! `handle` first decides every event a command causes without touching the
-//! state, then applies them; so a refused command changes nothing, and
-//! replaying the stored records through `apply` rebuilds the same state.
+//! The hall's state and how each event changes it (`apply`). The rules that
+//! decide events are in `decide.rs`; queues in `queue.rs`; cards in
+//! `supervision.rs`; bookings and citizens' records in `booking.rs`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::command::Command;
-use crate::config::HallConfig;
-use crate::error::CoreError;
-use crate::event::{Event, Record};
+use crate::booking::{Booking, BookingState, Citizen};
+use crate::calendar::Day;
+use crate::config::{HallConfig, Policy};
+use crate::event::{CardKind, CardLevel, Event, Record};
 use crate::id::{Id, TicketId};
+use crate::queue::QueueKey;
+use crate::supervision::Deadline;
 use crate::{DAY_MS, Millis};
 
 /// Where a ticket is in its life. The last three are final.
@@ -22,6 +22,8 @@ pub enum TicketState {
     Waiting,
     Called,
     Serving,
+    /// Parked at a window (`held_by`), to be called back.
+    Held,
     Done,
     NoShow,
     /// Still waiting when its service day ended.
@@ -30,11 +32,15 @@ pub enum TicketState {
 
 impl TicketState {
     pub fn is_final(self) -> bool {
-        matches!(
-            self,
-            TicketState::Done | TicketState::NoShow | TicketState::Expired
-        )
+        matches!(self, TicketState::Done | TicketState::NoShow | TicketState::Expired)
     }
+}
+
+/// The first clerk who took the ticket stays responsible (首问负责).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    pub window: Id,
+    pub clerk: Option<String>,
 }
 
 /// One ticket.
@@ -43,20 +49,44 @@ pub struct Ticket {
     pub id: TicketId,
     /// The public handle (URL of the phone page).
     pub token: String,
+    /// The service it is queued for now (a transfer may change it).
     pub service: Id,
     /// "A001".
     pub number: String,
+    pub class: Option<Id>,
+    /// Hashed ID number, when given. Never shown.
+    #[serde(skip)]
+    pub citizen: Option<String>,
+    pub booking: Option<String>,
     /// The service day it was issued on.
-    pub day: i64,
+    pub day: Day,
     pub state: TicketState,
     /// The window it is (or was last) with.
     pub window: Option<Id>,
+    /// A window it was transferred to, waiting there.
+    pub sent_to: Option<Id>,
+    pub owner: Option<Owner>,
+    /// The clerk of the window that last called it.
+    pub clerk: Option<String>,
     pub issued_ms: Millis,
     pub called_ms: Option<Millis>,
     pub started_ms: Option<Millis>,
     pub ended_ms: Option<Millis>,
     /// How many times it was called again.
     pub recalls: u32,
+    /// Put back once after a no-show.
+    pub put_back: bool,
+    pub transfers: u32,
+    pub overtime_s: u32,
+    pub rating: Option<u8>,
+    pub wait_card: Option<CardLevel>,
+    pub service_card: Option<CardLevel>,
+    /// Its key in a queue while waiting.
+    #[serde(skip)]
+    pub(crate) key: Option<QueueKey>,
+    /// Its entries in the hall's deadlines.
+    #[serde(skip)]
+    pub(crate) scheduled: Vec<Deadline>,
 }
 
 /// A window's status, as in CONTRACT.md's WindowState.
@@ -70,7 +100,7 @@ pub enum WindowStatus {
     Paused,
 }
 
-/// A window's live state.
+/// A window's live state, work profile included.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WindowRuntime {
     pub open: bool,
@@ -80,34 +110,51 @@ pub struct WindowRuntime {
     pub current: Option<TicketId>,
     /// Tickets finished at this window today.
     pub served_today: u32,
+    pub serves: Vec<Id>,
+    pub policy: Policy,
+    pub weights: Vec<u32>,
+    /// Calls per service since the profile was set (weighted policy).
+    pub calls: BTreeMap<Id, u64>,
+    /// Tickets transferred to this window, in order.
+    #[serde(skip)]
+    pub(crate) direct: BTreeSet<QueueKey>,
+    /// Tickets parked here.
+    pub held: BTreeSet<TicketId>,
 }
 
 /// The whole hall.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hall {
-    config: HallConfig,
+    pub(crate) config: HallConfig,
     /// Seq of the last applied record.
-    seq: u64,
-    day: Option<i64>,
-    /// Last number issued per service on `day`.
-    numbers: BTreeMap<Id, u32>,
-    tickets: BTreeMap<TicketId, Ticket>,
-    tokens: HashMap<String, TicketId>,
-    /// Waiting tickets per service, oldest first; ids ascend, so a ticket's
-    /// place is a binary search.
-    queues: BTreeMap<Id, VecDeque<TicketId>>,
-    windows: BTreeMap<Id, WindowRuntime>,
-    next_ticket: u64,
+    pub(crate) seq: u64,
+    pub(crate) day: Option<Day>,
+    /// Last number issued per service on `day` (with carry-over: ever).
+    pub(crate) numbers: BTreeMap<Id, u32>,
+    /// Tickets issued per service on `day`.
+    pub(crate) issued: BTreeMap<Id, u32>,
+    pub(crate) tickets: BTreeMap<TicketId, Ticket>,
+    pub(crate) tokens: HashMap<String, TicketId>,
+    /// Numbers of the current day (all of them with carry-over).
+    pub(crate) by_number: HashMap<String, TicketId>,
+    /// Waiting tickets per service, in calling order.
+    pub(crate) queues: BTreeMap<Id, BTreeSet<QueueKey>>,
+    pub(crate) windows: BTreeMap<Id, WindowRuntime>,
+    pub(crate) next_ticket: u64,
+    /// When a card or a booking is next due.
+    pub(crate) deadlines: BTreeSet<Deadline>,
+    pub(crate) bookings: HashMap<String, Booking>,
+    /// Bookings per (service, slot start).
+    pub(crate) slots: BTreeMap<(Id, Millis), u32>,
+    pub(crate) citizens: HashMap<String, Citizen>,
+    /// Cards per (clerk, service, kind, level), all time.
+    pub(crate) cards: BTreeMap<(Option<String>, Id, CardKind, CardLevel), u32>,
 }
 
 impl Hall {
     /// An empty hall (before any record). The config must be valid.
     pub fn new(config: HallConfig) -> Hall {
-        let queues = config
-            .services
-            .iter()
-            .map(|s| (s.id.clone(), VecDeque::new()))
-            .collect();
+        let queues = config.services.iter().map(|s| (s.id.clone(), BTreeSet::new())).collect();
         let windows = config
             .windows
             .iter()
@@ -118,6 +165,12 @@ impl Hall {
                     clerk: None,
                     current: None,
                     served_today: 0,
+                    serves: w.serves.clone(),
+                    policy: w.policy,
+                    weights: w.weights.clone(),
+                    calls: BTreeMap::new(),
+                    direct: BTreeSet::new(),
+                    held: BTreeSet::new(),
                 };
                 (w.id.clone(), rt)
             })
@@ -127,11 +180,18 @@ impl Hall {
             seq: 0,
             day: None,
             numbers: BTreeMap::new(),
+            issued: BTreeMap::new(),
             tickets: BTreeMap::new(),
             tokens: HashMap::new(),
+            by_number: HashMap::new(),
             queues,
             windows,
             next_ticket: 1,
+            deadlines: BTreeSet::new(),
+            bookings: HashMap::new(),
+            slots: BTreeMap::new(),
+            citizens: HashMap::new(),
+            cards: BTreeMap::new(),
         }
     }
 
@@ -154,7 +214,7 @@ impl Hall {
     }
 
     /// The current service day, once a ticket was issued.
-    pub fn day(&self) -> Option<i64> {
+    pub fn day(&self) -> Option<Day> {
         self.day
     }
 
@@ -164,6 +224,11 @@ impl Hall {
 
     pub fn ticket_by_token(&self, token: &str) -> Option<&Ticket> {
         self.tokens.get(token).and_then(|id| self.tickets.get(id))
+    }
+
+    /// A ticket of the current day by its number ("A001").
+    pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
+        self.by_number.get(number).and_then(|id| self.tickets.get(id))
     }
 
     pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
@@ -178,30 +243,41 @@ impl Hall {
         self.windows.iter()
     }
 
-    /// Waiting tickets of one service, oldest first.
+    pub fn booking(&self, token: &str) -> Option<&Booking> {
+        self.bookings.get(token)
+    }
+
+    /// Waiting tickets of one service, in calling order.
     pub fn queue(&self, service: &str) -> impl Iterator<Item = &Ticket> {
         self.queues
             .get(service)
             .into_iter()
             .flatten()
-            .filter_map(|id| self.tickets.get(id))
+            .filter_map(|k| self.tickets.get(&k.ticket))
     }
 
-    /// How many tickets wait ahead of a waiting ticket of a service.
-    pub fn ahead_of(&self, service: &str, ticket: TicketId) -> usize {
-        self.queues
-            .get(service)
-            .map_or(0, |q| q.binary_search(&ticket).unwrap_or_else(|i| i))
+    /// Tickets transferred to a window and waiting there.
+    pub fn direct_queue(&self, window: &str) -> impl Iterator<Item = &Ticket> {
+        self.windows
+            .get(window)
+            .into_iter()
+            .flat_map(|w| w.direct.iter())
+            .filter_map(|k| self.tickets.get(&k.ticket))
     }
 
     /// How many tickets of a service wait.
     pub fn waiting(&self, service: &str) -> usize {
-        self.queues.get(service).map_or(0, VecDeque::len)
+        self.queues.get(service).map_or(0, |q| q.len())
     }
 
     /// Tickets issued for a service on the current service day.
     pub fn issued_today(&self, service: &str) -> u32 {
-        self.numbers.get(service).copied().unwrap_or(0)
+        self.issued.get(service).copied().unwrap_or(0)
+    }
+
+    /// Cards given, per (clerk, service, kind, level), since the log began.
+    pub fn card_counts(&self) -> &BTreeMap<(Option<String>, Id, CardKind, CardLevel), u32> {
+        &self.cards
     }
 
     pub fn status(&self, window: &str) -> Option<WindowStatus> {
@@ -222,184 +298,9 @@ impl Hall {
     }
 
     /// The service day of a moment, in the hall's local time.
-    pub fn day_of(&self, now: Millis) -> i64 {
+    pub fn day_of(&self, now: Millis) -> Day {
         let offset = i64::from(self.config.hall.utc_offset_minutes) * 60_000;
         (now + offset).div_euclid(DAY_MS)
-    }
-
-    /// Decides what a command causes, applies it, and returns the new records.
-    /// On error nothing changed.
-    pub fn handle(&mut self, now: Millis, cmd: Command) -> Result<Vec<Record>, CoreError> {
-        let events = self.decide(now, cmd)?;
-        let records: Vec<Record> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, event)| Record {
-                seq: self.seq + 1 + i as u64,
-                at_ms: now,
-                event,
-            })
-            .collect();
-        for r in &records {
-            self.apply(r);
-        }
-        Ok(records)
-    }
-
-    fn decide(&self, now: Millis, cmd: Command) -> Result<Vec<Event>, CoreError> {
-        if let Command::IssueTicket { service, token } = cmd {
-            return self.decide_issue(now, service, token);
-        }
-        let window = cmd.window().expect("counter command").clone();
-        let rt = self
-            .windows
-            .get(&window)
-            .ok_or_else(|| CoreError::UnknownWindow(window.to_string()))?;
-        let current = rt.current.and_then(|id| self.tickets.get(&id));
-        if !rt.open && !matches!(cmd, Command::Open { .. }) {
-            return Err(CoreError::WindowClosed);
-        }
-        let ev = |e: Event| Ok(vec![e]);
-        match cmd {
-            Command::IssueTicket { .. } => unreachable!("handled above"),
-            Command::Open { clerk, .. } => {
-                if rt.open {
-                    return Err(CoreError::WindowAlreadyOpen);
-                }
-                ev(Event::WindowOpened { window, clerk })
-            }
-            Command::Close { .. } => {
-                if current.is_some() {
-                    return Err(CoreError::TicketInProgress);
-                }
-                ev(Event::WindowClosed { window })
-            }
-            Command::Pause { reason, .. } => {
-                if reason.trim().is_empty() {
-                    return Err(CoreError::ReasonRequired);
-                }
-                if rt.paused.is_some() {
-                    return Err(CoreError::WindowPaused);
-                }
-                if current.is_some() {
-                    return Err(CoreError::TicketInProgress);
-                }
-                ev(Event::WindowPaused { window, reason })
-            }
-            Command::Resume { .. } => {
-                if rt.paused.is_none() {
-                    return Err(CoreError::WindowNotPaused);
-                }
-                ev(Event::WindowResumed { window })
-            }
-            Command::CallNext { service, .. } => {
-                if rt.paused.is_some() {
-                    return Err(CoreError::WindowPaused);
-                }
-                let mut events = Vec::new();
-                if let Some(t) = current {
-                    if t.state == TicketState::Called {
-                        return Err(CoreError::TicketCalled);
-                    }
-                    // Serving: the clerk moved on without pressing finish.
-                    events.push(Event::ServiceFinished {
-                        ticket: t.id,
-                        window: window.clone(),
-                    });
-                }
-                let ticket = self.pick_next(&window, service.as_ref())?;
-                events.push(Event::TicketCalled {
-                    ticket,
-                    window,
-                    recall: false,
-                });
-                Ok(events)
-            }
-            Command::Recall { .. } => match current {
-                Some(t) if t.state == TicketState::Called => ev(Event::TicketCalled {
-                    ticket: t.id,
-                    window,
-                    recall: true,
-                }),
-                Some(_) => Err(CoreError::TicketInProgress),
-                None => Err(CoreError::NoCurrentTicket),
-            },
-            Command::NoShow { .. } => match current {
-                Some(t) if t.state == TicketState::Called => ev(Event::TicketNoShow {
-                    ticket: t.id,
-                    window,
-                }),
-                Some(_) => Err(CoreError::TicketInProgress),
-                None => Err(CoreError::NoCurrentTicket),
-            },
-            Command::Start { .. } => match current {
-                Some(t) if t.state == TicketState::Called => ev(Event::ServiceStarted {
-                    ticket: t.id,
-                    window,
-                }),
-                Some(_) => Err(CoreError::TicketInProgress),
-                None => Err(CoreError::NoCurrentTicket),
-            },
-            Command::Finish { .. } => match current {
-                Some(t) if t.state == TicketState::Serving => ev(Event::ServiceFinished {
-                    ticket: t.id,
-                    window,
-                }),
-                Some(_) => Err(CoreError::NotStarted),
-                None => Err(CoreError::NoCurrentTicket),
-            },
-        }
-    }
-
-    fn decide_issue(
-        &self,
-        now: Millis,
-        service: Id,
-        token: String,
-    ) -> Result<Vec<Event>, CoreError> {
-        let svc = self
-            .config
-            .service(service.as_str())
-            .ok_or_else(|| CoreError::UnknownService(service.to_string()))?;
-        if token.is_empty() || self.tokens.contains_key(&token) {
-            return Err(CoreError::DuplicateToken);
-        }
-        let today = self.day_of(now);
-        let mut events = Vec::new();
-        let last = if self.day == Some(today) {
-            self.numbers.get(&service).copied().unwrap_or(0)
-        } else {
-            events.push(Event::DayStarted { day: today });
-            0
-        };
-        events.push(Event::TicketIssued {
-            ticket: TicketId(self.next_ticket),
-            token,
-            service,
-            number: format!("{}{:03}", svc.prefix, last + 1),
-        });
-        Ok(events)
-    }
-
-    /// The longest-waiting ticket among the services the window serves.
-    fn pick_next(&self, window: &Id, only: Option<&Id>) -> Result<TicketId, CoreError> {
-        let w = self.config.window(window.as_str()).expect("known window");
-        if let Some(s) = only {
-            if self.config.service(s.as_str()).is_none() {
-                return Err(CoreError::UnknownService(s.to_string()));
-            }
-            if !w.serves.contains(s) {
-                return Err(CoreError::ServiceNotServed(s.to_string()));
-            }
-        }
-        w.serves
-            .iter()
-            .filter(|s| only.is_none_or(|o| o == *s))
-            .filter_map(|s| self.queues.get(s)?.front())
-            .filter_map(|id| self.tickets.get(id))
-            .min_by_key(|t| (t.issued_ms, t.id))
-            .map(|t| t.id)
-            .ok_or(CoreError::QueueEmpty)
     }
 
     /// Folds one record into the state. Records must come in seq order.
@@ -407,76 +308,131 @@ impl Hall {
         self.seq = r.seq;
         let now = r.at_ms;
         match &r.event {
-            Event::DayStarted { day } => {
-                self.day = Some(*day);
-                self.numbers.clear();
-                for w in self.windows.values_mut() {
-                    w.served_today = 0;
-                }
-                for q in self.queues.values_mut() {
-                    for id in q.drain(..) {
-                        if let Some(t) = self.tickets.get_mut(&id) {
-                            t.state = TicketState::Expired;
-                            t.ended_ms = Some(now);
-                        }
-                    }
-                }
-            }
+            Event::DayStarted { day } => self.start_day(*day, now),
             Event::TicketIssued {
                 ticket,
                 token,
                 service,
                 number,
+                class,
+                citizen,
+                booking,
             } => {
-                let n = self.numbers.entry(service.clone()).or_insert(0);
-                *n += 1;
+                *self.numbers.entry(service.clone()).or_insert(0) += 1;
+                *self.issued.entry(service.clone()).or_insert(0) += 1;
                 self.next_ticket = ticket.0 + 1;
                 self.tokens.insert(token.clone(), *ticket);
-                self.queues
-                    .entry(service.clone())
-                    .or_default()
-                    .push_back(*ticket);
-                self.tickets.insert(
-                    *ticket,
-                    Ticket {
-                        id: *ticket,
-                        token: token.clone(),
-                        service: service.clone(),
-                        number: number.clone(),
-                        day: self.day.unwrap_or(0),
-                        state: TicketState::Waiting,
-                        window: None,
-                        issued_ms: now,
-                        called_ms: None,
-                        started_ms: None,
-                        ended_ms: None,
-                        recalls: 0,
-                    },
-                );
+                self.by_number.insert(number.clone(), *ticket);
+                if let Some(c) = citizen {
+                    self.citizens.entry(c.clone()).or_default().took_ticket(self.day.unwrap_or(0));
+                }
+                let t = Ticket {
+                    id: *ticket,
+                    token: token.clone(),
+                    service: service.clone(),
+                    number: number.clone(),
+                    class: class.clone(),
+                    citizen: citizen.clone(),
+                    booking: booking.clone(),
+                    day: self.day.unwrap_or(0),
+                    state: TicketState::Waiting,
+                    window: None,
+                    sent_to: None,
+                    owner: None,
+                    clerk: None,
+                    issued_ms: now,
+                    called_ms: None,
+                    started_ms: None,
+                    ended_ms: None,
+                    recalls: 0,
+                    put_back: false,
+                    transfers: 0,
+                    overtime_s: 0,
+                    rating: None,
+                    wait_card: None,
+                    service_card: None,
+                    key: None,
+                    scheduled: Vec::new(),
+                };
+                self.tickets.insert(*ticket, t);
+                self.enqueue(*ticket, None);
             }
             Event::TicketCalled {
                 ticket,
                 window,
                 recall,
+                ..
             } => {
+                self.dequeue(*ticket);
+                let clerk = self.windows.get(window).and_then(|w| w.clerk.clone());
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.current = Some(*ticket);
+                    w.held.remove(ticket);
+                }
+                let mut service = None;
                 if let Some(t) = self.tickets.get_mut(ticket) {
                     if *recall {
                         t.recalls += 1;
-                    } else if let Some(q) = self.queues.get_mut(&t.service)
-                        && let Ok(i) = q.binary_search(ticket)
-                    {
-                        q.remove(i);
+                    } else {
+                        service = Some(t.service.clone());
+                        t.sent_to = None;
                     }
                     t.state = TicketState::Called;
                     t.window = Some(window.clone());
                     t.called_ms = Some(now);
+                    t.clerk = clerk.clone();
+                    t.owner.get_or_insert(Owner {
+                        window: window.clone(),
+                        clerk,
+                    });
                 }
-                if let Some(w) = self.windows.get_mut(window) {
-                    w.current = Some(*ticket);
+                if let (Some(s), Some(w)) = (service, self.windows.get_mut(window)) {
+                    *w.calls.entry(s).or_insert(0) += 1;
                 }
             }
             Event::TicketNoShow { ticket, window } => {
-                self.end_ticket(*ticket, window, TicketState::NoShow, now);
+                self.release(*ticket, window);
+                self.end_ticket(*ticket, TicketState::NoShow, now);
+                let day = self.day.unwrap_or(0);
+                if let Some(c) = self.tickets.get(ticket).and_then(|t| t.citizen.clone()) {
+                    self.citizens.entry(c).or_default().no_show(day);
+                }
+            }
+            Event::TicketPutBack { ticket, window, places } => {
+                self.release(*ticket, window);
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.put_back = true;
+                    t.state = TicketState::Waiting;
+                }
+                self.enqueue(*ticket, Some(*places));
+            }
+            Event::TicketHeld { ticket, window } => {
+                self.release(*ticket, window);
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.held.insert(*ticket);
+                }
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.state = TicketState::Held;
+                }
+            }
+            Event::TicketTransferred {
+                ticket,
+                window,
+                to_service,
+                to_window,
+                ..
+            } => {
+                self.release(*ticket, window);
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.state = TicketState::Waiting;
+                    t.transfers += 1;
+                    t.started_ms = None;
+                    if let Some(s) = to_service {
+                        t.service = s.clone();
+                    }
+                    t.sent_to = to_window.clone();
+                }
+                self.enqueue(*ticket, None);
             }
             Event::ServiceStarted { ticket, .. } => {
                 if let Some(t) = self.tickets.get_mut(ticket) {
@@ -484,11 +440,40 @@ impl Hall {
                     t.started_ms = Some(now);
                 }
             }
-            Event::ServiceFinished { ticket, window } => {
-                self.end_ticket(*ticket, window, TicketState::Done, now);
+            Event::ServiceFinished {
+                ticket,
+                window,
+                overtime_s,
+            } => {
+                self.release(*ticket, window);
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.overtime_s = *overtime_s;
+                }
+                self.end_ticket(*ticket, TicketState::Done, now);
                 if let Some(w) = self.windows.get_mut(window) {
                     w.served_today += 1;
                 }
+            }
+            Event::TicketRated { ticket, score, .. } => {
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.rating = Some(*score);
+                }
+            }
+            Event::CardIssued {
+                ticket,
+                kind,
+                level,
+                service,
+                clerk,
+                ..
+            } => {
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    match kind {
+                        CardKind::Wait => t.wait_card = Some(*level),
+                        CardKind::Service => t.service_card = Some(*level),
+                    }
+                }
+                *self.cards.entry((clerk.clone(), service.clone(), *kind, *level)).or_insert(0) += 1;
             }
             Event::WindowOpened { window, clerk } => {
                 if let Some(w) = self.windows.get_mut(window) {
@@ -513,18 +498,99 @@ impl Hall {
                     w.paused = None;
                 }
             }
+            Event::WindowProfileSet {
+                window,
+                serves,
+                policy,
+                weights,
+            } => {
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.serves = serves.clone();
+                    w.policy = *policy;
+                    w.weights = weights.clone();
+                    w.calls.clear();
+                }
+            }
+            Event::BookingMade {
+                booking,
+                service,
+                slot_ms,
+                citizen,
+            } => {
+                *self.slots.entry((service.clone(), *slot_ms)).or_insert(0) += 1;
+                self.bookings.insert(
+                    booking.clone(),
+                    Booking {
+                        service: service.clone(),
+                        slot_ms: *slot_ms,
+                        citizen: citizen.clone(),
+                        state: BookingState::Booked,
+                        ticket: None,
+                    },
+                );
+                self.schedule_booking(booking);
+            }
+            Event::BookingCheckedIn { booking, ticket, .. } => {
+                if let Some(b) = self.bookings.get_mut(booking) {
+                    b.state = BookingState::CheckedIn;
+                    b.ticket = Some(*ticket);
+                }
+                self.unschedule_booking(booking);
+            }
+            Event::BookingMissed { booking } => {
+                let day = self.day_of(now);
+                if let Some(b) = self.bookings.get_mut(booking) {
+                    b.state = BookingState::Missed;
+                    self.citizens.entry(b.citizen.clone()).or_default().no_show(day);
+                }
+                self.unschedule_booking(booking);
+            }
+        }
+        if let Some(t) = r.event.ticket() {
+            self.schedule(t);
         }
     }
 
-    fn end_ticket(&mut self, ticket: TicketId, window: &Id, state: TicketState, now: Millis) {
-        if let Some(t) = self.tickets.get_mut(&ticket) {
-            t.state = state;
-            t.ended_ms = Some(now);
+    fn start_day(&mut self, day: Day, now: Millis) {
+        self.day = Some(day);
+        self.issued.clear();
+        for w in self.windows.values_mut() {
+            w.served_today = 0;
         }
+        if self.config.rules.carry_over {
+            return;
+        }
+        self.numbers.clear();
+        self.by_number.clear();
+        let waiting: Vec<TicketId> = self
+            .tickets
+            .values()
+            .filter(|t| matches!(t.state, TicketState::Waiting | TicketState::Held))
+            .map(|t| t.id)
+            .collect();
+        for id in waiting {
+            self.dequeue(id);
+            for w in self.windows.values_mut() {
+                w.held.remove(&id);
+            }
+            self.end_ticket(id, TicketState::Expired, now);
+            self.schedule(id);
+        }
+    }
+
+    /// Takes a ticket off its window.
+    fn release(&mut self, ticket: TicketId, window: &Id) {
         if let Some(w) = self.windows.get_mut(window)
             && w.current == Some(ticket)
         {
             w.current = None;
+        }
+    }
+
+    fn end_ticket(&mut self, ticket: TicketId, state: TicketState, now: Millis) {
+        if let Some(t) = self.tickets.get_mut(&ticket) {
+            t.state = state;
+            t.ended_ms = Some(now);
         }
     }
 }

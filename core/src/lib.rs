@@ -17,24 +17,33 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the hall's layout (services, windows, zones, devices) as data.
+//! - [`config`]: the hall's layout (services, windows, zones, devices,
+//!   classes, rules, hours, bookings) as data; [`calendar`]: days and hours.
 //! - [`id`]: validated identifiers.
 //! - [`command`], [`event`]: what goes in, what comes out.
-//! - [`hall`]: the state and its rules.
+//! - [`hall`]: the state and how events change it; `decide.rs`: the rules.
+//! - [`queue`]: queues, classes, work profiles: who is called next.
+//! - [`supervision`]: cards and deadlines (the edge wakes the core with `Tick`).
+//! - [`booking`]: bookings and citizens' records (hashed ID numbers only).
 //! - [`view`]: read-only projections (ticket place, window state, metrics).
 
+pub mod booking;
+pub mod calendar;
 pub mod command;
 pub mod config;
+mod decide;
 pub mod error;
 pub mod event;
 pub mod hall;
 pub mod id;
+pub mod queue;
+pub mod supervision;
 pub mod view;
 
 pub use command::Command;
-pub use config::{ConfigError, DeviceRole, HallConfig};
+pub use config::{ConfigError, DeviceRole, HallConfig, NoShowPolicy, Policy};
 pub use error::CoreError;
-pub use event::{Event, Record};
+pub use event::{CardKind, CardLevel, Event, Record};
 pub use hall::{Hall, Ticket, TicketState, WindowRuntime, WindowStatus};
 pub use id::{Id, TicketId};
 

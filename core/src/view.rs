@@ -55,19 +55,18 @@ impl Hall {
                 estimated_wait_s: 0,
             };
         }
-        let ahead = self.ahead_of(ticket.service.as_str(), ticket.id) as u32;
+        let ahead = self.ahead_of(ticket.id) as u32;
         let svc = self
             .config()
             .service(ticket.service.as_str())
             .expect("known service");
         let open = self.windows_open_for(&ticket.service);
-        let servers = if open > 0 {
+        let servers = if ticket.sent_to.is_some() {
+            1
+        } else if open > 0 {
             open
         } else {
-            self.config()
-                .windows_serving(ticket.service.as_str())
-                .count()
-                .max(1) as u32
+            self.windows_serving(&ticket.service).count().max(1) as u32
         };
         // Half a service for the ticket in front of the window, then one per ticket ahead.
         let typical_s = svc.typical_min * 60;
@@ -78,11 +77,15 @@ impl Hall {
         }
     }
 
+    /// Windows whose current work profile includes a service.
+    pub fn windows_serving<'a>(&'a self, service: &'a Id) -> impl Iterator<Item = &'a Id> {
+        self.windows().filter(move |(_, rt)| rt.serves.contains(service)).map(|(id, _)| id)
+    }
+
     fn windows_open_for(&self, service: &Id) -> u32 {
-        self.config()
-            .windows_serving(service.as_str())
+        self.windows_serving(service)
             .filter(|w| {
-                self.status(w.id.as_str())
+                self.status(w.as_str())
                     .is_some_and(|s| !matches!(s, WindowStatus::Closed | WindowStatus::Paused))
             })
             .count() as u32
@@ -93,11 +96,8 @@ impl Hall {
         let cfg = self.config().window(id)?;
         let rt = self.window(id)?;
         let current = rt.current.and_then(|t| self.ticket(t));
-        let waiting = cfg
-            .serves
-            .iter()
-            .map(|s| self.waiting(s.as_str()) as u32)
-            .sum();
+        let waiting = rt.serves.iter().map(|s| self.waiting(s.as_str()) as u32).sum::<u32>()
+            + self.direct_queue(id).count() as u32;
         Some(WindowView {
             window: cfg.id.clone(),
             name: cfg.name.clone(),

@@ -158,8 +158,7 @@ fn refused_commands_change_nothing() {
         (
             Command::IssueTicket {
                 service: id("zz"),
-                token: "t".into(),
-            },
+                token: "t".into(), class: None, citizen: None },
             "unknown_service",
         ),
     ];

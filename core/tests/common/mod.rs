@@ -50,8 +50,7 @@ impl Sim {
         let token = format!("tok{}", self.tokens);
         self.run(Command::IssueTicket {
             service: id(service),
-            token: token.clone(),
-        })
+            token: token.clone(), class: None, citizen: None })
         .unwrap();
         self.hall.ticket_by_token(&token).unwrap().number.clone()
     }

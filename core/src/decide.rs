@@ -1,0 +1,414 @@
+//! The rules: what each command causes. `decide` never changes the state;
+//! `handle` decides, then applies, so a refused command changes nothing.
+
+use crate::calendar::{self, Day};
+use crate::command::Command;
+use crate::config::{Policy, Service};
+use crate::error::CoreError;
+use crate::event::{Event, Record};
+use crate::hall::{Hall, Ticket, TicketState};
+use crate::id::{Id, TicketId};
+use crate::{Millis, booking::BookingState};
+
+impl Hall {
+    /// Decides what a command causes, applies it, and returns the new records
+    /// (none for a `Tick` with nothing due). On error nothing changed.
+    pub fn handle(&mut self, now: Millis, cmd: Command) -> Result<Vec<Record>, CoreError> {
+        let events = self.decide(now, cmd)?;
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| Record {
+                seq: self.seq + 1 + i as u64,
+                at_ms: now,
+                event,
+            })
+            .collect();
+        for r in &records {
+            self.apply(r);
+        }
+        Ok(records)
+    }
+
+    fn decide(&self, now: Millis, cmd: Command) -> Result<Vec<Event>, CoreError> {
+        match cmd {
+            Command::IssueTicket {
+                service,
+                token,
+                class,
+                citizen,
+            } => {
+                if let Some(c) = &class {
+                    let known = self.config.class(c.as_str()).ok_or_else(|| CoreError::UnknownClass(c.to_string()))?;
+                    if known.booking_only {
+                        return Err(CoreError::UnknownClass(c.to_string()));
+                    }
+                }
+                let svc = self.service(&service)?;
+                if !self.open_for_tickets(svc, now) {
+                    return Err(CoreError::OutsideHours);
+                }
+                self.decide_issue(now, svc, token, class, citizen, None)
+            }
+            Command::Book {
+                token,
+                service,
+                slot_ms,
+                citizen,
+            } => self.decide_book(now, token, service, slot_ms, citizen),
+            Command::CheckIn { booking, token } => self.decide_check_in(now, booking, token),
+            Command::Rate { ticket, window, score } => self.decide_rate(&ticket, window.as_ref(), score),
+            Command::Tick => Ok(self.decide_tick(now)),
+            counter => self.decide_counter(now, counter),
+        }
+    }
+
+    fn service(&self, id: &Id) -> Result<&Service, CoreError> {
+        self.config.service(id.as_str()).ok_or_else(|| CoreError::UnknownService(id.to_string()))
+    }
+
+    /// Whether a kiosk may issue a ticket for a service now: within a session
+    /// of the day and before its cut-off.
+    pub fn open_for_tickets(&self, service: &Service, now: Millis) -> bool {
+        let Some(hours) = &self.config.hours else { return true };
+        let (day, minute) = calendar::local(now, self.config.hall.utc_offset_minutes);
+        hours
+            .sessions(service.hours.as_ref(), day)
+            .iter()
+            .any(|s| s.open_min <= minute && minute + hours.cutoff_min < s.close_min)
+    }
+
+    /// Seconds a ticket is being served past the close of the session it
+    /// was taken in (延时服务).
+    fn overtime_s(&self, t: &Ticket, now: Millis) -> u32 {
+        let Some(hours) = &self.config.hours else { return 0 };
+        let offset = self.config.hall.utc_offset_minutes;
+        let (day, minute) = calendar::local(t.issued_ms, offset);
+        let service = self.config.service(t.service.as_str()).and_then(|s| s.hours.as_ref());
+        let close = hours
+            .sessions(service, day)
+            .iter()
+            .find(|s| minute < s.close_min)
+            .map(|s| calendar::at(day, s.close_min, offset));
+        close.map_or(0, |c| ((now - c).max(0) / 1000) as u32)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide_issue(
+        &self,
+        now: Millis,
+        svc: &Service,
+        token: String,
+        class: Option<Id>,
+        citizen: Option<String>,
+        booking: Option<String>,
+    ) -> Result<Vec<Event>, CoreError> {
+        if token.is_empty() || self.tokens.contains_key(&token) {
+            return Err(CoreError::DuplicateToken);
+        }
+        let today = self.day_of(now);
+        let mut events = Vec::new();
+        let new_day = self.day.is_none_or(|d| d < today);
+        if new_day {
+            events.push(Event::DayStarted { day: today });
+        }
+        let issued = if new_day { 0 } else { self.issued_today(svc.id.as_str()) };
+        if svc.daily_cap > 0 && issued >= svc.daily_cap {
+            return Err(CoreError::DailyCapReached);
+        }
+        let quota = self.config.rules.ticket_quota_per_id;
+        if let Some(c) = &citizen
+            && quota > 0
+            && self.citizens.get(c).is_some_and(|r| r.tickets_on(today) >= quota)
+        {
+            return Err(CoreError::QuotaExceeded);
+        }
+        let restart = new_day && !self.config.rules.carry_over;
+        let last = if restart { 0 } else { self.numbers.get(&svc.id).copied().unwrap_or(0) };
+        events.push(Event::TicketIssued {
+            ticket: TicketId(self.next_ticket),
+            token,
+            service: svc.id.clone(),
+            number: format!("{}{:03}", svc.prefix, last + 1),
+            class,
+            citizen,
+            booking,
+        });
+        Ok(events)
+    }
+
+    fn decide_book(&self, now: Millis, token: String, service: Id, slot_ms: Millis, citizen: String) -> Result<Vec<Event>, CoreError> {
+        let svc = self.service(&service)?;
+        if token.is_empty() || self.bookings.contains_key(&token) {
+            return Err(CoreError::DuplicateToken);
+        }
+        let rules = &self.config.booking;
+        let offset = self.config.hall.utc_offset_minutes;
+        let (day, minute) = calendar::local(slot_ms, offset);
+        let today = self.day_of(now);
+        let aligned = slot_ms % 60_000 == 0 && minute % rules.slot_min == 0;
+        let ahead = slot_ms > now && day <= today + Day::from(rules.horizon_days);
+        let open = self.config.hours.as_ref().is_none_or(|h| {
+            h.sessions(svc.hours.as_ref(), day)
+                .iter()
+                .any(|s| s.open_min <= minute && minute + rules.slot_min <= s.close_min)
+        });
+        if !(aligned && ahead && open) {
+            return Err(CoreError::BadSlot);
+        }
+        if self.citizens.get(&citizen).and_then(|c| c.banned_until(today, rules)).is_some() {
+            return Err(CoreError::BookingBanned);
+        }
+        if self.slots.get(&(service.clone(), slot_ms)).copied().unwrap_or(0) >= rules.per_slot {
+            return Err(CoreError::SlotFull);
+        }
+        Ok(vec![Event::BookingMade {
+            booking: token,
+            service,
+            slot_ms,
+            citizen,
+        }])
+    }
+
+    fn decide_check_in(&self, now: Millis, booking: String, token: String) -> Result<Vec<Event>, CoreError> {
+        let b = self.bookings.get(&booking).ok_or(CoreError::UnknownBooking)?;
+        let rules = &self.config.booking;
+        if b.state != BookingState::Booked || now >= b.slot_ms + i64::from(rules.slot_min) * 60_000 {
+            return Err(CoreError::BookingClosed);
+        }
+        if now < b.slot_ms - i64::from(rules.early_min) * 60_000 {
+            return Err(CoreError::TooEarly);
+        }
+        let late = now > b.slot_ms + i64::from(rules.late_grace_min) * 60_000;
+        let class = if late { None } else { rules.class.clone() };
+        let svc = self.service(&b.service)?;
+        let mut events = self.decide_issue(now, svc, token, class, Some(b.citizen.clone()), Some(booking.clone()))?;
+        let ticket = TicketId(self.next_ticket);
+        events.push(Event::BookingCheckedIn { booking, ticket, late });
+        Ok(events)
+    }
+
+    fn decide_rate(&self, ticket: &str, window: Option<&Id>, score: u8) -> Result<Vec<Event>, CoreError> {
+        if !(1..=5).contains(&score) {
+            return Err(CoreError::BadScore);
+        }
+        let t = self
+            .ticket_by_token(ticket)
+            .or_else(|| self.ticket_by_number(ticket))
+            .ok_or(CoreError::UnknownTicket)?;
+        if t.state != TicketState::Done {
+            return Err(CoreError::NotFinished);
+        }
+        if t.rating.is_some() {
+            return Err(CoreError::AlreadyRated);
+        }
+        if window.is_some_and(|w| t.window.as_ref() != Some(w)) {
+            return Err(CoreError::NotOwner);
+        }
+        Ok(vec![Event::TicketRated {
+            ticket: t.id,
+            window: t.window.clone().expect("a finished ticket has its window"),
+            clerk: t.clerk.clone(),
+            score,
+        }])
+    }
+
+    fn decide_counter(&self, now: Millis, cmd: Command) -> Result<Vec<Event>, CoreError> {
+        let window = cmd.window().expect("counter command").clone();
+        let rt = self
+            .windows
+            .get(&window)
+            .ok_or_else(|| CoreError::UnknownWindow(window.to_string()))?;
+        let current = rt.current.and_then(|id| self.tickets.get(&id));
+        if !rt.open && !matches!(cmd, Command::Open { .. } | Command::SetProfile { .. }) {
+            return Err(CoreError::WindowClosed);
+        }
+        let one = |e: Event| Ok(vec![e]);
+        let called = || match current {
+            Some(t) if t.state == TicketState::Called => Ok(t),
+            Some(_) => Err(CoreError::TicketInProgress),
+            None => Err(CoreError::NoCurrentTicket),
+        };
+        match cmd {
+            Command::Open { clerk, .. } => {
+                if rt.open {
+                    return Err(CoreError::WindowAlreadyOpen);
+                }
+                one(Event::WindowOpened { window, clerk })
+            }
+            Command::Close { .. } => {
+                if current.is_some() || !rt.held.is_empty() {
+                    return Err(CoreError::TicketInProgress);
+                }
+                one(Event::WindowClosed { window })
+            }
+            Command::Pause { reason, .. } => {
+                if reason.trim().is_empty() {
+                    return Err(CoreError::ReasonRequired);
+                }
+                if rt.paused.is_some() {
+                    return Err(CoreError::WindowPaused);
+                }
+                if current.is_some() {
+                    return Err(CoreError::TicketInProgress);
+                }
+                one(Event::WindowPaused { window, reason })
+            }
+            Command::Resume { .. } => {
+                if rt.paused.is_none() {
+                    return Err(CoreError::WindowNotPaused);
+                }
+                one(Event::WindowResumed { window })
+            }
+            Command::CallNext { service, .. } => {
+                let mut events = self.before_call(now, &window, current)?;
+                let ticket = self.pick_next(&window, service.as_ref())?;
+                events.push(Event::TicketCalled {
+                    ticket,
+                    window,
+                    recall: false,
+                    reason: None,
+                });
+                Ok(events)
+            }
+            Command::CallTicket { number, reason, .. } => {
+                let mut events = self.before_call(now, &window, current)?;
+                let t = self.ticket_by_number(&number).ok_or(CoreError::UnknownTicket)?;
+                let reason = reason.filter(|r| !r.trim().is_empty());
+                match t.state {
+                    TicketState::Held if rt.held.contains(&t.id) => {}
+                    TicketState::Held => return Err(CoreError::NotOwner),
+                    TicketState::Waiting => {
+                        if reason.is_none() {
+                            return Err(CoreError::ReasonRequired);
+                        }
+                        let mine = t.sent_to.as_ref() == Some(&window) || (t.sent_to.is_none() && rt.serves.contains(&t.service));
+                        if !mine {
+                            return Err(CoreError::ServiceNotServed(t.service.to_string()));
+                        }
+                    }
+                    _ => return Err(CoreError::NotWaiting),
+                }
+                events.push(Event::TicketCalled {
+                    ticket: t.id,
+                    window,
+                    recall: false,
+                    reason,
+                });
+                Ok(events)
+            }
+            Command::Recall { .. } => {
+                let t = called()?;
+                let rules = &self.config.rules;
+                if t.recalls >= rules.recall_limit {
+                    return Err(CoreError::RecallLimit);
+                }
+                if t.called_ms.is_some_and(|c| now - c < i64::from(rules.recall_interval_s) * 1000) {
+                    return Err(CoreError::RecallTooSoon);
+                }
+                one(Event::TicketCalled {
+                    ticket: t.id,
+                    window,
+                    recall: true,
+                    reason: None,
+                })
+            }
+            Command::NoShow { .. } => {
+                let t = called()?;
+                let rules = &self.config.rules;
+                if rules.no_show == crate::config::NoShowPolicy::PutBack && !t.put_back {
+                    one(Event::TicketPutBack {
+                        ticket: t.id,
+                        window,
+                        places: rules.no_show_put_back_places,
+                    })
+                } else {
+                    one(Event::TicketNoShow { ticket: t.id, window })
+                }
+            }
+            Command::Start { .. } => one(Event::ServiceStarted {
+                ticket: called()?.id,
+                window,
+            }),
+            Command::Finish { .. } => match current {
+                Some(t) if t.state == TicketState::Serving => one(Event::ServiceFinished {
+                    ticket: t.id,
+                    window,
+                    overtime_s: self.overtime_s(t, now),
+                }),
+                Some(_) => Err(CoreError::NotStarted),
+                None => Err(CoreError::NoCurrentTicket),
+            },
+            Command::Hold { .. } => {
+                let t = current.ok_or(CoreError::NoCurrentTicket)?;
+                one(Event::TicketHeld { ticket: t.id, window })
+            }
+            Command::Transfer {
+                to_service,
+                to_window,
+                note,
+                ..
+            } => {
+                let t = current.ok_or(CoreError::NoCurrentTicket)?;
+                match (&to_service, &to_window) {
+                    (Some(s), None) => {
+                        self.service(s)?;
+                    }
+                    (None, Some(w)) if w != &window => {
+                        if !self.windows.contains_key(w) {
+                            return Err(CoreError::UnknownWindow(w.to_string()));
+                        }
+                    }
+                    _ => return Err(CoreError::BadTransfer),
+                }
+                one(Event::TicketTransferred {
+                    ticket: t.id,
+                    window,
+                    to_service,
+                    to_window,
+                    note,
+                })
+            }
+            Command::SetProfile {
+                serves,
+                policy,
+                weights,
+                ..
+            } => {
+                if serves.is_empty() {
+                    return Err(CoreError::BadProfile("no service"));
+                }
+                for s in &serves {
+                    self.service(s)?;
+                }
+                if policy == Policy::Weighted && (weights.len() != serves.len() || weights.contains(&0)) {
+                    return Err(CoreError::BadProfile("one weight of at least 1 per service"));
+                }
+                one(Event::WindowProfileSet {
+                    window,
+                    serves,
+                    policy,
+                    weights,
+                })
+            }
+            _ => unreachable!("not a counter command"),
+        }
+    }
+
+    /// Before calling: the window must be free to call; a ticket still being
+    /// served is finished first (the clerk moved on without pressing finish).
+    fn before_call(&self, now: Millis, window: &Id, current: Option<&Ticket>) -> Result<Vec<Event>, CoreError> {
+        if self.windows.get(window).is_some_and(|w| w.paused.is_some()) {
+            return Err(CoreError::WindowPaused);
+        }
+        match current {
+            Some(t) if t.state == TicketState::Called => Err(CoreError::TicketCalled),
+            Some(t) => Ok(vec![Event::ServiceFinished {
+                ticket: t.id,
+                window: window.clone(),
+                overtime_s: self.overtime_s(t, now),
+            }]),
+            None => Ok(Vec::new()),
+        }
+    }
+}
