@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: dir.path().to_owned(),
         http: "127.0.0.1:0".parse()?,
         broker: BrokerMode::Embedded("127.0.0.1:0".parse()?),
+        always_open: true,
     })
     .await?;
     let login = |user: &str, password: &str| Login {

@@ -28,6 +28,15 @@ pub struct TicketRef {
     /// Required materials (一次性告知), so the pad can show them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub materials: Vec<String>,
+    /// Priority class (e.g. `elderly`, `booking`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Who first took it and stays responsible (首问负责): the clerk, or the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The service's time limit in minutes (限时办结).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_min: Option<u32>,
 }
 
 /// `window/{win}/state`, retained: enough for a rebooted display to show the
@@ -140,6 +149,15 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service: Option<String>,
     },
+    /// Call a given ticket: one held at this window, or a waiting one out of
+    /// order (then with a `reason`, which is logged).
+    Call {
+        ticket: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// Park the current ticket at this window, to call it back with `call`.
+    Hold,
     Recall,
     NoShow,
     Start,
@@ -216,6 +234,21 @@ pub struct WindowMetrics {
     pub served_today: u32,
 }
 
+/// A yellow or red card still in force (电子监察).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardMetric {
+    pub ticket: String,
+    pub service: String,
+    /// `wait` or `service`.
+    pub kind: String,
+    /// `yellow` or `red`.
+    pub level: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clerk: Option<String>,
+}
+
 /// `metrics`, retained, at least once a second while anything changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metrics {
@@ -224,6 +257,14 @@ pub struct Metrics {
     pub waiting: u32,
     pub services: Vec<ServiceMetrics>,
     pub windows: Vec<WindowMetrics>,
+    /// Cards on tickets still waiting or being served.
+    #[serde(default)]
+    pub cards: Vec<CardMetric>,
+    /// Yellow and red cards given today.
+    #[serde(default)]
+    pub yellow_today: u32,
+    #[serde(default)]
+    pub red_today: u32,
 }
 
 #[cfg(test)]
@@ -327,6 +368,9 @@ mod tests {
                 service: Some("a".into()),
                 service_name: None,
                 materials: vec!["身份证".into()],
+                class: None,
+                owner: None,
+                limit_min: Some(30),
             }),
         );
         let json = serde_json::to_string(&ok).unwrap();

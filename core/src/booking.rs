@@ -55,7 +55,11 @@ impl Citizen {
 
     /// Tickets taken on a day.
     pub fn tickets_on(&self, day: Day) -> u32 {
-        if self.ticket_day == day { self.tickets_that_day } else { 0 }
+        if self.ticket_day == day {
+            self.tickets_that_day
+        } else {
+            0
+        }
     }
 
     /// The first day they may book again, when booking is suspended on `today`.

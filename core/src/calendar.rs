@@ -58,10 +58,16 @@ impl TryFrom<String> for Date {
     fn try_from(s: String) -> Result<Date, String> {
         let bad = || format!("invalid date {s:?}: expected YYYY-MM-DD");
         let mut parts = s.split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(y), Some(m), Some(d), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(bad());
         };
-        let (y, m, d): (i64, u32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        let (y, m, d): (i64, u32, u32) = (
+            y.parse().map_err(|_| bad())?,
+            m.parse().map_err(|_| bad())?,
+            d.parse().map_err(|_| bad())?,
+        );
         if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
             return Err(bad());
         }
@@ -101,13 +107,22 @@ impl TryFrom<String> for Session {
         if open_min >= close_min {
             return Err(bad());
         }
-        Ok(Session { open_min, close_min })
+        Ok(Session {
+            open_min,
+            close_min,
+        })
     }
 }
 
 impl From<Session> for String {
     fn from(s: Session) -> String {
-        format!("{:02}:{:02}-{:02}:{:02}", s.open_min / 60, s.open_min % 60, s.close_min / 60, s.close_min % 60)
+        format!(
+            "{:02}:{:02}-{:02}:{:02}",
+            s.open_min / 60,
+            s.open_min % 60,
+            s.close_min / 60,
+            s.close_min % 60
+        )
     }
 }
 
@@ -186,7 +201,10 @@ impl Hours {
 /// Local minute of the day and local day of a moment.
 pub fn local(now: Millis, utc_offset_minutes: i32) -> (Day, u32) {
     let local = now + i64::from(utc_offset_minutes) * 60_000;
-    (local.div_euclid(DAY_MS), (local.rem_euclid(DAY_MS) / 60_000) as u32)
+    (
+        local.div_euclid(DAY_MS),
+        (local.rem_euclid(DAY_MS) / 60_000) as u32,
+    )
 }
 
 /// The moment a local minute of a local day begins.
@@ -205,7 +223,10 @@ mod tests {
         assert_eq!(d.weekday(), 4, "a Friday");
         assert_eq!(Date(0).to_string(), "1970-01-01");
         assert_eq!(Date(0).weekday(), 3, "a Thursday");
-        assert_eq!(Date::try_from("2028-02-29".to_owned()).unwrap().to_string(), "2028-02-29");
+        assert_eq!(
+            Date::try_from("2028-02-29".to_owned()).unwrap().to_string(),
+            "2028-02-29"
+        );
         for bad in ["2026-02-30", "2026-13-01", "26-1-1x", "today"] {
             assert!(Date::try_from(bad.to_owned()).is_err(), "{bad}");
         }
@@ -225,7 +246,10 @@ mod tests {
     fn local_time_in_beijing() {
         // 2026-11-27 08:30 +08:00
         let (day, minute) = local(1_795_739_400_000, 480);
-        assert_eq!((Date(day).to_string(), minute), ("2026-11-27".to_owned(), 510));
+        assert_eq!(
+            (Date(day).to_string(), minute),
+            ("2026-11-27".to_owned(), 510)
+        );
         assert_eq!(at(day, minute, 480), 1_795_739_400_000);
     }
 }

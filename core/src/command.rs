@@ -23,7 +23,10 @@ pub enum Command {
     },
     /// Call the next ticket by the window's work profile, or of one of its
     /// services when `service` is given.
-    CallNext { window: Id, service: Option<Id> },
+    CallNext {
+        window: Id,
+        service: Option<Id>,
+    },
     /// Call a given ticket: one this window holds, or a waiting one out of
     /// order (then `reason` is required and logged).
     CallTicket {
@@ -31,12 +34,22 @@ pub enum Command {
         number: String,
         reason: Option<String>,
     },
-    Recall { window: Id },
-    NoShow { window: Id },
-    Start { window: Id },
-    Finish { window: Id },
+    Recall {
+        window: Id,
+    },
+    NoShow {
+        window: Id,
+    },
+    Start {
+        window: Id,
+    },
+    Finish {
+        window: Id,
+    },
     /// Park the current ticket at this window, to call it back later.
-    Hold { window: Id },
+    Hold {
+        window: Id,
+    },
     /// Hand the current ticket on to a service's queue or a window.
     Transfer {
         window: Id,
@@ -44,10 +57,20 @@ pub enum Command {
         to_window: Option<Id>,
         note: String,
     },
-    Open { window: Id, clerk: Option<String> },
-    Close { window: Id },
-    Pause { window: Id, reason: String },
-    Resume { window: Id },
+    Open {
+        window: Id,
+        clerk: Option<String>,
+    },
+    Close {
+        window: Id,
+    },
+    Pause {
+        window: Id,
+        reason: String,
+    },
+    Resume {
+        window: Id,
+    },
     /// The manager switches a window's work profile.
     SetProfile {
         window: Id,
@@ -69,7 +92,10 @@ pub enum Command {
         citizen: String,
     },
     /// Check a booking in: a ticket (with `token`) in the booking class.
-    CheckIn { booking: String, token: String },
+    CheckIn {
+        booking: String,
+        token: String,
+    },
     /// Time passed: cards, missed bookings, a new day.
     Tick,
 }

@@ -341,21 +341,37 @@ impl HallConfig {
         let mut classes = BTreeSet::new();
         for (i, c) in self.classes.iter().enumerate() {
             if !classes.insert(c.id.as_str()) {
-                return Err(err(format!("classes[{i}].id"), c.id.as_str(), "duplicate class id"));
+                return Err(err(
+                    format!("classes[{i}].id"),
+                    c.id.as_str(),
+                    "duplicate class id",
+                ));
             }
         }
         if let Some(c) = &self.booking.class
             && !classes.contains(c.as_str())
         {
-            return Err(err("booking.class".into(), c.as_str(), "unknown priority class"));
+            return Err(err(
+                "booking.class".into(),
+                c.as_str(),
+                "unknown priority class",
+            ));
         }
         if self.booking.slot_min == 0 || 24 * 60 % self.booking.slot_min != 0 {
             let v = self.booking.slot_min.to_string();
-            return Err(err("booking.slot_min".into(), &v, "a slot must divide the day (e.g. 15, 30, 60)"));
+            return Err(err(
+                "booking.slot_min".into(),
+                &v,
+                "a slot must divide the day (e.g. 15, 30, 60)",
+            ));
         }
         if self.rules.wait_yellow_min > self.rules.wait_red_min {
             let v = self.rules.wait_yellow_min.to_string();
-            return Err(err("rules.wait_yellow_min".into(), &v, "the yellow card must come before the red"));
+            return Err(err(
+                "rules.wait_yellow_min".into(),
+                &v,
+                "the yellow card must come before the red",
+            ));
         }
         let zones: BTreeSet<&str> = self.zones.iter().map(|z| z.id.as_str()).collect();
         let mut windows = BTreeSet::new();
@@ -383,8 +399,14 @@ impl HallConfig {
                     ));
                 }
             }
-            if w.policy == Policy::Weighted && (w.weights.len() != w.serves.len() || w.weights.contains(&0)) {
-                return Err(err(format!("windows[{i}].weights"), w.id.as_str(), "weighted: one weight of at least 1 per served service"));
+            if w.policy == Policy::Weighted
+                && (w.weights.len() != w.serves.len() || w.weights.contains(&0))
+            {
+                return Err(err(
+                    format!("windows[{i}].weights"),
+                    w.id.as_str(),
+                    "weighted: one weight of at least 1 per served service",
+                ));
             }
             if let Some(z) = &w.zone
                 && !zones.contains(z.as_str())

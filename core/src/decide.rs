@@ -39,7 +39,10 @@ impl Hall {
                 citizen,
             } => {
                 if let Some(c) = &class {
-                    let known = self.config.class(c.as_str()).ok_or_else(|| CoreError::UnknownClass(c.to_string()))?;
+                    let known = self
+                        .config
+                        .class(c.as_str())
+                        .ok_or_else(|| CoreError::UnknownClass(c.to_string()))?;
                     if known.booking_only {
                         return Err(CoreError::UnknownClass(c.to_string()));
                     }
@@ -57,20 +60,28 @@ impl Hall {
                 citizen,
             } => self.decide_book(now, token, service, slot_ms, citizen),
             Command::CheckIn { booking, token } => self.decide_check_in(now, booking, token),
-            Command::Rate { ticket, window, score } => self.decide_rate(&ticket, window.as_ref(), score),
+            Command::Rate {
+                ticket,
+                window,
+                score,
+            } => self.decide_rate(&ticket, window.as_ref(), score),
             Command::Tick => Ok(self.decide_tick(now)),
             counter => self.decide_counter(now, counter),
         }
     }
 
     fn service(&self, id: &Id) -> Result<&Service, CoreError> {
-        self.config.service(id.as_str()).ok_or_else(|| CoreError::UnknownService(id.to_string()))
+        self.config
+            .service(id.as_str())
+            .ok_or_else(|| CoreError::UnknownService(id.to_string()))
     }
 
     /// Whether a kiosk may issue a ticket for a service now: within a session
     /// of the day and before its cut-off.
     pub fn open_for_tickets(&self, service: &Service, now: Millis) -> bool {
-        let Some(hours) = &self.config.hours else { return true };
+        let Some(hours) = &self.config.hours else {
+            return true;
+        };
         let (day, minute) = calendar::local(now, self.config.hall.utc_offset_minutes);
         hours
             .sessions(service.hours.as_ref(), day)
@@ -81,10 +92,15 @@ impl Hall {
     /// Seconds a ticket is being served past the close of the session it
     /// was taken in (延时服务).
     fn overtime_s(&self, t: &Ticket, now: Millis) -> u32 {
-        let Some(hours) = &self.config.hours else { return 0 };
+        let Some(hours) = &self.config.hours else {
+            return 0;
+        };
         let offset = self.config.hall.utc_offset_minutes;
         let (day, minute) = calendar::local(t.issued_ms, offset);
-        let service = self.config.service(t.service.as_str()).and_then(|s| s.hours.as_ref());
+        let service = self
+            .config
+            .service(t.service.as_str())
+            .and_then(|s| s.hours.as_ref());
         let close = hours
             .sessions(service, day)
             .iter()
@@ -112,19 +128,30 @@ impl Hall {
         if new_day {
             events.push(Event::DayStarted { day: today });
         }
-        let issued = if new_day { 0 } else { self.issued_today(svc.id.as_str()) };
+        let issued = if new_day {
+            0
+        } else {
+            self.issued_today(svc.id.as_str())
+        };
         if svc.daily_cap > 0 && issued >= svc.daily_cap {
             return Err(CoreError::DailyCapReached);
         }
         let quota = self.config.rules.ticket_quota_per_id;
         if let Some(c) = &citizen
             && quota > 0
-            && self.citizens.get(c).is_some_and(|r| r.tickets_on(today) >= quota)
+            && self
+                .citizens
+                .get(c)
+                .is_some_and(|r| r.tickets_on(today) >= quota)
         {
             return Err(CoreError::QuotaExceeded);
         }
         let restart = new_day && !self.config.rules.carry_over;
-        let last = if restart { 0 } else { self.numbers.get(&svc.id).copied().unwrap_or(0) };
+        let last = if restart {
+            0
+        } else {
+            self.numbers.get(&svc.id).copied().unwrap_or(0)
+        };
         events.push(Event::TicketIssued {
             ticket: TicketId(self.next_ticket),
             token,
@@ -137,7 +164,14 @@ impl Hall {
         Ok(events)
     }
 
-    fn decide_book(&self, now: Millis, token: String, service: Id, slot_ms: Millis, citizen: String) -> Result<Vec<Event>, CoreError> {
+    fn decide_book(
+        &self,
+        now: Millis,
+        token: String,
+        service: Id,
+        slot_ms: Millis,
+        citizen: String,
+    ) -> Result<Vec<Event>, CoreError> {
         let svc = self.service(&service)?;
         if token.is_empty() || self.bookings.contains_key(&token) {
             return Err(CoreError::DuplicateToken);
@@ -156,10 +190,21 @@ impl Hall {
         if !(aligned && ahead && open) {
             return Err(CoreError::BadSlot);
         }
-        if self.citizens.get(&citizen).and_then(|c| c.banned_until(today, rules)).is_some() {
+        if self
+            .citizens
+            .get(&citizen)
+            .and_then(|c| c.banned_until(today, rules))
+            .is_some()
+        {
             return Err(CoreError::BookingBanned);
         }
-        if self.slots.get(&(service.clone(), slot_ms)).copied().unwrap_or(0) >= rules.per_slot {
+        if self
+            .slots
+            .get(&(service.clone(), slot_ms))
+            .copied()
+            .unwrap_or(0)
+            >= rules.per_slot
+        {
             return Err(CoreError::SlotFull);
         }
         Ok(vec![Event::BookingMade {
@@ -170,10 +215,19 @@ impl Hall {
         }])
     }
 
-    fn decide_check_in(&self, now: Millis, booking: String, token: String) -> Result<Vec<Event>, CoreError> {
-        let b = self.bookings.get(&booking).ok_or(CoreError::UnknownBooking)?;
+    fn decide_check_in(
+        &self,
+        now: Millis,
+        booking: String,
+        token: String,
+    ) -> Result<Vec<Event>, CoreError> {
+        let b = self
+            .bookings
+            .get(&booking)
+            .ok_or(CoreError::UnknownBooking)?;
         let rules = &self.config.booking;
-        if b.state != BookingState::Booked || now >= b.slot_ms + i64::from(rules.slot_min) * 60_000 {
+        if b.state != BookingState::Booked || now >= b.slot_ms + i64::from(rules.slot_min) * 60_000
+        {
             return Err(CoreError::BookingClosed);
         }
         if now < b.slot_ms - i64::from(rules.early_min) * 60_000 {
@@ -182,13 +236,29 @@ impl Hall {
         let late = now > b.slot_ms + i64::from(rules.late_grace_min) * 60_000;
         let class = if late { None } else { rules.class.clone() };
         let svc = self.service(&b.service)?;
-        let mut events = self.decide_issue(now, svc, token, class, Some(b.citizen.clone()), Some(booking.clone()))?;
+        let mut events = self.decide_issue(
+            now,
+            svc,
+            token,
+            class,
+            Some(b.citizen.clone()),
+            Some(booking.clone()),
+        )?;
         let ticket = TicketId(self.next_ticket);
-        events.push(Event::BookingCheckedIn { booking, ticket, late });
+        events.push(Event::BookingCheckedIn {
+            booking,
+            ticket,
+            late,
+        });
         Ok(events)
     }
 
-    fn decide_rate(&self, ticket: &str, window: Option<&Id>, score: u8) -> Result<Vec<Event>, CoreError> {
+    fn decide_rate(
+        &self,
+        ticket: &str,
+        window: Option<&Id>,
+        score: u8,
+    ) -> Result<Vec<Event>, CoreError> {
         if !(1..=5).contains(&score) {
             return Err(CoreError::BadScore);
         }
@@ -273,7 +343,9 @@ impl Hall {
             }
             Command::CallTicket { number, reason, .. } => {
                 let mut events = self.before_call(now, &window, current)?;
-                let t = self.ticket_by_number(&number).ok_or(CoreError::UnknownTicket)?;
+                let t = self
+                    .ticket_by_number(&number)
+                    .ok_or(CoreError::UnknownTicket)?;
                 let reason = reason.filter(|r| !r.trim().is_empty());
                 match t.state {
                     TicketState::Held if rt.held.contains(&t.id) => {}
@@ -282,7 +354,8 @@ impl Hall {
                         if reason.is_none() {
                             return Err(CoreError::ReasonRequired);
                         }
-                        let mine = t.sent_to.as_ref() == Some(&window) || (t.sent_to.is_none() && rt.serves.contains(&t.service));
+                        let mine = t.sent_to.as_ref() == Some(&window)
+                            || (t.sent_to.is_none() && rt.serves.contains(&t.service));
                         if !mine {
                             return Err(CoreError::ServiceNotServed(t.service.to_string()));
                         }
@@ -303,7 +376,9 @@ impl Hall {
                 if t.recalls >= rules.recall_limit {
                     return Err(CoreError::RecallLimit);
                 }
-                if t.called_ms.is_some_and(|c| now - c < i64::from(rules.recall_interval_s) * 1000) {
+                if t.called_ms
+                    .is_some_and(|c| now - c < i64::from(rules.recall_interval_s) * 1000)
+                {
                     return Err(CoreError::RecallTooSoon);
                 }
                 one(Event::TicketCalled {
@@ -323,7 +398,10 @@ impl Hall {
                         places: rules.no_show_put_back_places,
                     })
                 } else {
-                    one(Event::TicketNoShow { ticket: t.id, window })
+                    one(Event::TicketNoShow {
+                        ticket: t.id,
+                        window,
+                    })
                 }
             }
             Command::Start { .. } => one(Event::ServiceStarted {
@@ -341,7 +419,10 @@ impl Hall {
             },
             Command::Hold { .. } => {
                 let t = current.ok_or(CoreError::NoCurrentTicket)?;
-                one(Event::TicketHeld { ticket: t.id, window })
+                one(Event::TicketHeld {
+                    ticket: t.id,
+                    window,
+                })
             }
             Command::Transfer {
                 to_service,
@@ -381,8 +462,12 @@ impl Hall {
                 for s in &serves {
                     self.service(s)?;
                 }
-                if policy == Policy::Weighted && (weights.len() != serves.len() || weights.contains(&0)) {
-                    return Err(CoreError::BadProfile("one weight of at least 1 per service"));
+                if policy == Policy::Weighted
+                    && (weights.len() != serves.len() || weights.contains(&0))
+                {
+                    return Err(CoreError::BadProfile(
+                        "one weight of at least 1 per service",
+                    ));
                 }
                 one(Event::WindowProfileSet {
                     window,
@@ -397,7 +482,12 @@ impl Hall {
 
     /// Before calling: the window must be free to call; a ticket still being
     /// served is finished first (the clerk moved on without pressing finish).
-    fn before_call(&self, now: Millis, window: &Id, current: Option<&Ticket>) -> Result<Vec<Event>, CoreError> {
+    fn before_call(
+        &self,
+        now: Millis,
+        window: &Id,
+        current: Option<&Ticket>,
+    ) -> Result<Vec<Event>, CoreError> {
         if self.windows.get(window).is_some_and(|w| w.paused.is_some()) {
             return Err(CoreError::WindowPaused);
         }

@@ -18,7 +18,9 @@ pub enum CoreError {
     WindowAlreadyOpen,
     #[error("请先处理当前号 / finish the current ticket first")]
     TicketInProgress,
-    #[error("号已叫，请先开始办理或过号 / the called ticket must be started or marked no-show first")]
+    #[error(
+        "号已叫，请先开始办理或过号 / the called ticket must be started or marked no-show first"
+    )]
     TicketCalled,
     #[error("当前号尚未开始办理 / the current ticket has not started")]
     NotStarted,

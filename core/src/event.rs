@@ -33,7 +33,9 @@ pub enum CardLevel {
 pub enum Event {
     /// A new service day: numbering restarts and tickets still waiting from
     /// an earlier day end as expired — unless the hall carries them over.
-    DayStarted { day: i64 },
+    DayStarted {
+        day: i64,
+    },
     TicketIssued {
         ticket: TicketId,
         token: String,
@@ -57,11 +59,21 @@ pub enum Event {
         #[serde(default)]
         reason: Option<String>,
     },
-    TicketNoShow { ticket: TicketId, window: Id },
+    TicketNoShow {
+        ticket: TicketId,
+        window: Id,
+    },
     /// A no-show put back into the queue once.
-    TicketPutBack { ticket: TicketId, window: Id, places: u32 },
+    TicketPutBack {
+        ticket: TicketId,
+        window: Id,
+        places: u32,
+    },
     /// Parked at the window, to be called back later.
-    TicketHeld { ticket: TicketId, window: Id },
+    TicketHeld {
+        ticket: TicketId,
+        window: Id,
+    },
     /// Handed on; the ticket keeps its owner (首问负责) and its place.
     TicketTransferred {
         ticket: TicketId,
@@ -70,7 +82,10 @@ pub enum Event {
         to_window: Option<Id>,
         note: String,
     },
-    ServiceStarted { ticket: TicketId, window: Id },
+    ServiceStarted {
+        ticket: TicketId,
+        window: Id,
+    },
     ServiceFinished {
         ticket: TicketId,
         window: Id,
@@ -94,10 +109,20 @@ pub enum Event {
         window: Option<Id>,
         clerk: Option<String>,
     },
-    WindowOpened { window: Id, clerk: Option<String> },
-    WindowClosed { window: Id },
-    WindowPaused { window: Id, reason: String },
-    WindowResumed { window: Id },
+    WindowOpened {
+        window: Id,
+        clerk: Option<String>,
+    },
+    WindowClosed {
+        window: Id,
+    },
+    WindowPaused {
+        window: Id,
+        reason: String,
+    },
+    WindowResumed {
+        window: Id,
+    },
     /// The manager switched a window's work profile.
     WindowProfileSet {
         window: Id,
@@ -118,7 +143,9 @@ pub enum Event {
         late: bool,
     },
     /// Nobody checked in before the slot ended.
-    BookingMissed { booking: String },
+    BookingMissed {
+        booking: String,
+    },
 }
 
 /// An event with its place in the log and its time.

@@ -32,7 +32,10 @@ pub enum TicketState {
 
 impl TicketState {
     pub fn is_final(self) -> bool {
-        matches!(self, TicketState::Done | TicketState::NoShow | TicketState::Expired)
+        matches!(
+            self,
+            TicketState::Done | TicketState::NoShow | TicketState::Expired
+        )
     }
 }
 
@@ -154,7 +157,11 @@ pub struct Hall {
 impl Hall {
     /// An empty hall (before any record). The config must be valid.
     pub fn new(config: HallConfig) -> Hall {
-        let queues = config.services.iter().map(|s| (s.id.clone(), BTreeSet::new())).collect();
+        let queues = config
+            .services
+            .iter()
+            .map(|s| (s.id.clone(), BTreeSet::new()))
+            .collect();
         let windows = config
             .windows
             .iter()
@@ -228,7 +235,9 @@ impl Hall {
 
     /// A ticket of the current day by its number ("A001").
     pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
-        self.by_number.get(number).and_then(|id| self.tickets.get(id))
+        self.by_number
+            .get(number)
+            .and_then(|id| self.tickets.get(id))
     }
 
     pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
@@ -324,7 +333,10 @@ impl Hall {
                 self.tokens.insert(token.clone(), *ticket);
                 self.by_number.insert(number.clone(), *ticket);
                 if let Some(c) = citizen {
-                    self.citizens.entry(c.clone()).or_default().took_ticket(self.day.unwrap_or(0));
+                    self.citizens
+                        .entry(c.clone())
+                        .or_default()
+                        .took_ticket(self.day.unwrap_or(0));
                 }
                 let t = Ticket {
                     id: *ticket,
@@ -398,7 +410,11 @@ impl Hall {
                     self.citizens.entry(c).or_default().no_show(day);
                 }
             }
-            Event::TicketPutBack { ticket, window, places } => {
+            Event::TicketPutBack {
+                ticket,
+                window,
+                places,
+            } => {
                 self.release(*ticket, window);
                 if let Some(t) = self.tickets.get_mut(ticket) {
                     t.put_back = true;
@@ -473,7 +489,10 @@ impl Hall {
                         CardKind::Service => t.service_card = Some(*level),
                     }
                 }
-                *self.cards.entry((clerk.clone(), service.clone(), *kind, *level)).or_insert(0) += 1;
+                *self
+                    .cards
+                    .entry((clerk.clone(), service.clone(), *kind, *level))
+                    .or_insert(0) += 1;
             }
             Event::WindowOpened { window, clerk } => {
                 if let Some(w) = self.windows.get_mut(window) {
@@ -530,7 +549,9 @@ impl Hall {
                 );
                 self.schedule_booking(booking);
             }
-            Event::BookingCheckedIn { booking, ticket, .. } => {
+            Event::BookingCheckedIn {
+                booking, ticket, ..
+            } => {
                 if let Some(b) = self.bookings.get_mut(booking) {
                     b.state = BookingState::CheckedIn;
                     b.ticket = Some(*ticket);
@@ -541,7 +562,10 @@ impl Hall {
                 let day = self.day_of(now);
                 if let Some(b) = self.bookings.get_mut(booking) {
                     b.state = BookingState::Missed;
-                    self.citizens.entry(b.citizen.clone()).or_default().no_show(day);
+                    self.citizens
+                        .entry(b.citizen.clone())
+                        .or_default()
+                        .no_show(day);
                 }
                 self.unschedule_booking(booking);
             }

@@ -31,7 +31,9 @@ impl Hall {
     /// Puts a waiting ticket into its queue (its service's, or the window it
     /// was sent to); `put_back` places it behind that many tickets.
     pub(crate) fn enqueue(&mut self, id: TicketId, put_back: Option<u32>) {
-        let Some(t) = self.tickets.get(&id) else { return };
+        let Some(t) = self.tickets.get(&id) else {
+            return;
+        };
         let rank = self.config.rank(t.class.as_ref());
         let queue = match &t.sent_to {
             Some(w) => self.windows.get(w).map(|w| &w.direct),
@@ -39,16 +41,23 @@ impl Hall {
         };
         let pos = match (put_back, queue) {
             (Some(places), Some(q)) => {
-                let same_class = q.iter().filter(|k| k.rank == rank);
+                let mut same_class = q.iter().filter(|k| k.rank == rank);
                 match same_class.clone().nth(places.saturating_sub(1) as usize) {
                     Some(k) if places > 0 => k.pos + 1,
-                    Some(_) => same_class.clone().next().map_or(0, |k| k.pos.saturating_sub(1)),
-                    None => same_class.last().map_or(id.0 << POS_SHIFT, |k| k.pos + 1),
+                    Some(_) => same_class
+                        .clone()
+                        .next()
+                        .map_or(0, |k| k.pos.saturating_sub(1)),
+                    None => same_class.next_back().map_or(id.0 << POS_SHIFT, |k| k.pos + 1),
                 }
             }
             _ => id.0 << POS_SHIFT,
         };
-        let key = QueueKey { rank, pos, ticket: id };
+        let key = QueueKey {
+            rank,
+            pos,
+            ticket: id,
+        };
         let sent_to = t.sent_to.clone();
         let service = t.service.clone();
         let set = match &sent_to {
@@ -65,7 +74,9 @@ impl Hall {
 
     /// Takes a ticket out of whatever queue holds it.
     pub(crate) fn dequeue(&mut self, id: TicketId) {
-        let Some(t) = self.tickets.get_mut(&id) else { return };
+        let Some(t) = self.tickets.get_mut(&id) else {
+            return;
+        };
         let Some(key) = t.key.take() else { return };
         let set = match &t.sent_to {
             Some(w) => self.windows.get_mut(w).map(|w| &mut w.direct),
@@ -79,7 +90,9 @@ impl Hall {
     /// How many tickets are ahead of a waiting ticket in its queue. Counts
     /// from both ends at once, so a new ticket at the back costs nothing.
     pub fn ahead_of(&self, id: TicketId) -> usize {
-        let Some(t) = self.tickets.get(&id) else { return 0 };
+        let Some(t) = self.tickets.get(&id) else {
+            return 0;
+        };
         let Some(key) = t.key else { return 0 };
         let set = match &t.sent_to {
             Some(w) => self.windows.get(w).map(|w| &w.direct),
@@ -91,7 +104,10 @@ impl Hall {
 
     /// The ticket a window calls next by its work profile.
     pub(crate) fn pick_next(&self, window: &Id, only: Option<&Id>) -> Result<TicketId, CoreError> {
-        let rt = self.windows.get(window).ok_or_else(|| CoreError::UnknownWindow(window.to_string()))?;
+        let rt = self
+            .windows
+            .get(window)
+            .ok_or_else(|| CoreError::UnknownWindow(window.to_string()))?;
         if let Some(s) = only {
             if self.config.service(s.as_str()).is_none() {
                 return Err(CoreError::UnknownService(s.to_string()));
@@ -101,7 +117,9 @@ impl Hall {
             }
         }
         // Tickets sent to this window by a colleague come first.
-        if let Some(k) = rt.direct.iter().find(|k| only.is_none_or(|s| self.tickets.get(&k.ticket).is_some_and(|t| &t.service == s))) {
+        if let Some(k) = rt.direct.iter().find(|k| {
+            only.is_none_or(|s| self.tickets.get(&k.ticket).is_some_and(|t| &t.service == s))
+        }) {
             return Ok(k.ticket);
         }
         let heads: Vec<(usize, &QueueKey)> = rt
@@ -111,7 +129,11 @@ impl Hall {
             .filter(|(_, s)| only.is_none_or(|o| o == *s))
             .filter_map(|(i, s)| Some((i, self.queues.get(s)?.first()?)))
             .collect();
-        let best_rank = heads.iter().map(|(_, k)| k.rank).min().ok_or(CoreError::QueueEmpty)?;
+        let best_rank = heads
+            .iter()
+            .map(|(_, k)| k.rank)
+            .min()
+            .ok_or(CoreError::QueueEmpty)?;
         let mut eligible = heads.into_iter().filter(|(_, k)| k.rank == best_rank);
         let chosen = match rt.policy {
             Policy::LongestWait => eligible.min_by_key(|(_, k)| k.pos),
@@ -154,7 +176,11 @@ mod tests {
 
     #[test]
     fn rank_counts_from_either_end() {
-        let key = |p: u64| QueueKey { rank: 0, pos: p, ticket: TicketId(p) };
+        let key = |p: u64| QueueKey {
+            rank: 0,
+            pos: p,
+            ticket: TicketId(p),
+        };
         let set: BTreeSet<QueueKey> = (1..=9).map(key).collect();
         for p in 1..=9 {
             assert_eq!(rank_in(&set, &key(p)), (p - 1) as usize);

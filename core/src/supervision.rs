@@ -18,7 +18,11 @@ pub struct Deadline {
 /// What falls due.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Due {
-    Card { ticket: TicketId, kind: CardKind, level: CardLevel },
+    Card {
+        ticket: TicketId,
+        kind: CardKind,
+        level: CardLevel,
+    },
     /// A booking nobody checked in for lapses.
     Booking(String),
 }
@@ -27,7 +31,9 @@ impl Hall {
     /// When the hall next needs a `Tick` (a card, a lapsed booking, midnight).
     pub fn next_deadline(&self) -> Option<Millis> {
         let due = self.deadlines.first().map(|d| d.at);
-        let midnight = self.day.map(|d| crate::calendar::at(d + 1, 0, self.config.hall.utc_offset_minutes));
+        let midnight = self
+            .day
+            .map(|d| crate::calendar::at(d + 1, 0, self.config.hall.utc_offset_minutes));
         match (due, midnight) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -36,7 +42,9 @@ impl Hall {
 
     /// Recomputes a ticket's card deadlines from its state.
     pub(crate) fn schedule(&mut self, id: TicketId) {
-        let Some(t) = self.tickets.get_mut(&id) else { return };
+        let Some(t) = self.tickets.get_mut(&id) else {
+            return;
+        };
         for d in t.scheduled.drain(..) {
             self.deadlines.remove(&d);
         }
@@ -44,7 +52,10 @@ impl Hall {
         let mut due = Vec::new();
         match t.state {
             TicketState::Waiting => {
-                let levels = [(CardLevel::Yellow, rules.wait_yellow_min), (CardLevel::Red, rules.wait_red_min)];
+                let levels = [
+                    (CardLevel::Yellow, rules.wait_yellow_min),
+                    (CardLevel::Red, rules.wait_red_min),
+                ];
                 for (level, min) in levels {
                     if t.wait_card.is_none_or(|c| c < level) {
                         due.push((t.issued_ms + i64::from(min) * 60_000, CardKind::Wait, level));
@@ -67,7 +78,14 @@ impl Hall {
             _ => {}
         }
         for (at, kind, level) in due {
-            let d = Deadline { at, due: Due::Card { ticket: id, kind, level } };
+            let d = Deadline {
+                at,
+                due: Due::Card {
+                    ticket: id,
+                    kind,
+                    level,
+                },
+            };
             t.scheduled.push(d.clone());
             self.deadlines.insert(d);
         }
@@ -76,12 +94,16 @@ impl Hall {
     pub(crate) fn schedule_booking(&mut self, token: &str) {
         if let Some(b) = self.bookings.get(token) {
             let at = b.slot_ms + i64::from(self.config.booking.slot_min) * 60_000;
-            self.deadlines.insert(Deadline { at, due: Due::Booking(token.to_owned()) });
+            self.deadlines.insert(Deadline {
+                at,
+                due: Due::Booking(token.to_owned()),
+            });
         }
     }
 
     pub(crate) fn unschedule_booking(&mut self, token: &str) {
-        self.deadlines.retain(|d| !matches!(&d.due, Due::Booking(b) if b == token));
+        self.deadlines
+            .retain(|d| !matches!(&d.due, Due::Booking(b) if b == token));
     }
 
     /// The events a `Tick` at `now` causes, in the order they fell due.
@@ -93,14 +115,30 @@ impl Hall {
         }
         for d in self.deadlines.iter().take_while(|d| d.at <= now) {
             match &d.due {
-                Due::Card { ticket, kind, level } => {
-                    let Some(t) = self.tickets.get(ticket) else { continue };
+                Due::Card {
+                    ticket,
+                    kind,
+                    level,
+                } => {
+                    let Some(t) = self.tickets.get(ticket) else {
+                        continue;
+                    };
                     // A new day expires waiting tickets before their cards matter.
-                    if !events.is_empty() && t.state == TicketState::Waiting && !self.config.rules.carry_over {
+                    if !events.is_empty()
+                        && t.state == TicketState::Waiting
+                        && !self.config.rules.carry_over
+                    {
                         continue;
                     }
-                    let window = if *kind == CardKind::Service { t.window.clone() } else { None };
-                    let clerk = window.as_ref().and_then(|w| self.windows.get(w)).and_then(|w| w.clerk.clone());
+                    let window = if *kind == CardKind::Service {
+                        t.window.clone()
+                    } else {
+                        None
+                    };
+                    let clerk = window
+                        .as_ref()
+                        .and_then(|w| self.windows.get(w))
+                        .and_then(|w| w.clerk.clone());
                     events.push(Event::CardIssued {
                         ticket: *ticket,
                         kind: *kind,
@@ -110,7 +148,9 @@ impl Hall {
                         clerk,
                     });
                 }
-                Due::Booking(booking) => events.push(Event::BookingMissed { booking: booking.clone() }),
+                Due::Booking(booking) => events.push(Event::BookingMissed {
+                    booking: booking.clone(),
+                }),
             }
         }
         events

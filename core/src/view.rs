@@ -79,7 +79,9 @@ impl Hall {
 
     /// Windows whose current work profile includes a service.
     pub fn windows_serving<'a>(&'a self, service: &'a Id) -> impl Iterator<Item = &'a Id> {
-        self.windows().filter(move |(_, rt)| rt.serves.contains(service)).map(|(id, _)| id)
+        self.windows()
+            .filter(move |(_, rt)| rt.serves.contains(service))
+            .map(|(id, _)| id)
     }
 
     fn windows_open_for(&self, service: &Id) -> u32 {
@@ -96,7 +98,11 @@ impl Hall {
         let cfg = self.config().window(id)?;
         let rt = self.window(id)?;
         let current = rt.current.and_then(|t| self.ticket(t));
-        let waiting = rt.serves.iter().map(|s| self.waiting(s.as_str()) as u32).sum::<u32>()
+        let waiting = rt
+            .serves
+            .iter()
+            .map(|s| self.waiting(s.as_str()) as u32)
+            .sum::<u32>()
             + self.direct_queue(id).count() as u32;
         Some(WindowView {
             window: cfg.id.clone(),

@@ -21,7 +21,8 @@ fn step() -> impl Strategy<Value = (u8, Command)> {
     let window = prop::sample::select(vec!["1", "2", "3", "9"]).prop_map(id);
     let service = prop::sample::select(vec!["a", "b", "zz"]).prop_map(id);
     let class = prop::option::of(prop::sample::select(vec!["elderly", "booking"]).prop_map(id));
-    let number = prop::sample::select(vec!["A001", "A002", "A003", "B001", "B002", "X1"]).prop_map(String::from);
+    let number = prop::sample::select(vec!["A001", "A002", "A003", "B001", "B002", "X1"])
+        .prop_map(String::from);
     let cmd = prop_oneof![
         5 => (service.clone(), class).prop_map(|(service, class)| Command::IssueTicket { service, token: String::new(), class, citizen: None }),
         4 => (window.clone(), prop::option::of(service.clone())).prop_map(|(window, service)| Command::CallNext { window, service }),
@@ -42,7 +43,10 @@ fn step() -> impl Strategy<Value = (u8, Command)> {
         1 => Just(Command::Tick),
     ];
     // Mostly minutes apart, sometimes a long wait, sometimes a whole night.
-    (prop_oneof![8 => 0u8..20, 1 => Just(45u8), 1 => Just(200u8)], cmd)
+    (
+        prop_oneof![8 => 0u8..20, 1 => Just(45u8), 1 => Just(200u8)],
+        cmd,
+    )
 }
 
 /// Runs the steps, checking the invariants after every one.
@@ -51,9 +55,18 @@ fn run_day(steps: &[(u8, Command)]) -> (Hall, Vec<hallq_core::Record>, i64) {
     let mut log = Vec::new();
     let mut now = MORNING;
     for (i, (wait, cmd)) in steps.iter().enumerate() {
-        now += if *wait == 200 { 16 * 60 } else { i64::from(*wait) } * 60_000;
+        now += if *wait == 200 {
+            16 * 60
+        } else {
+            i64::from(*wait)
+        } * 60_000;
         let cmd = match cmd {
-            Command::IssueTicket { service, class, citizen, .. } => Command::IssueTicket {
+            Command::IssueTicket {
+                service,
+                class,
+                citizen,
+                ..
+            } => Command::IssueTicket {
                 service: service.clone(),
                 token: format!("t{i}"),
                 class: class.clone(),
@@ -63,7 +76,10 @@ fn run_day(steps: &[(u8, Command)]) -> (Hall, Vec<hallq_core::Record>, i64) {
         };
         let before = hall.clone();
         let call_next_at = match &cmd {
-            Command::CallNext { window, service: None } => Some(window.clone()),
+            Command::CallNext {
+                window,
+                service: None,
+            } => Some(window.clone()),
             _ => None,
         };
         match hall.handle(now, cmd) {
@@ -81,15 +97,34 @@ fn run_day(steps: &[(u8, Command)]) -> (Hall, Vec<hallq_core::Record>, i64) {
 }
 
 /// What one event may do, judged against the hall before the command.
-fn check_transition(before: &Hall, after: &Hall, r: &hallq_core::Record, call_next_at: Option<&Id>) {
+fn check_transition(
+    before: &Hall,
+    after: &Hall,
+    r: &hallq_core::Record,
+    call_next_at: Option<&Id>,
+) {
     if let Some(t) = r.event.ticket()
         && let Some(old) = before.ticket(t)
     {
-        assert!(!old.state.is_final() || matches!(r.event, Event::TicketRated { .. }), "a final ticket changed: {r:?}");
+        assert!(
+            !old.state.is_final() || matches!(r.event, Event::TicketRated { .. }),
+            "a final ticket changed: {r:?}"
+        );
     }
-    let Event::TicketCalled { ticket, window, recall: false, .. } = &r.event else { return };
+    let Event::TicketCalled {
+        ticket,
+        window,
+        recall: false,
+        ..
+    } = &r.event
+    else {
+        return;
+    };
     let old = before.ticket(*ticket).expect("called ticket existed");
-    assert!(matches!(old.state, TicketState::Waiting | TicketState::Held), "called twice: {old:?}");
+    assert!(
+        matches!(old.state, TicketState::Waiting | TicketState::Held),
+        "called twice: {old:?}"
+    );
     if call_next_at != Some(window) {
         return;
     }
@@ -105,7 +140,10 @@ fn check_transition(before: &Hall, after: &Hall, r: &hallq_core::Record, call_ne
     let rank = |class: Option<&Id>| before.config().rank(class);
     for s in &rt.serves {
         if let Some(h) = before.queue(s.as_str()).next() {
-            assert!(rank(old.class.as_ref()) <= rank(h.class.as_ref()), "a higher class was passed over");
+            assert!(
+                rank(old.class.as_ref()) <= rank(h.class.as_ref()),
+                "a higher class was passed over"
+            );
         }
     }
     let _ = after;
@@ -119,7 +157,10 @@ fn check_places(hall: &Hall) {
     let mut queued: BTreeMap<TicketId, usize> = BTreeMap::new();
     for (w, rt) in hall.windows() {
         if let Some(t) = rt.current {
-            assert!(at_window.insert(t, w.clone()).is_none(), "ticket with two windows");
+            assert!(
+                at_window.insert(t, w.clone()).is_none(),
+                "ticket with two windows"
+            );
         }
         for t in &rt.held {
             assert!(held.insert(*t, w.clone()).is_none(), "ticket held twice");

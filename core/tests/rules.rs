@@ -158,7 +158,10 @@ fn refused_commands_change_nothing() {
         (
             Command::IssueTicket {
                 service: id("zz"),
-                token: "t".into(), class: None, citizen: None },
+                token: "t".into(),
+                class: None,
+                citizen: None,
+            },
             "unknown_service",
         ),
     ];

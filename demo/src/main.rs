@@ -38,6 +38,10 @@ struct Args {
     /// How much faster the simulated people live than real time.
     #[arg(long, default_value_t = 60.0)]
     speed: f64,
+    /// Keep the hall's opening hours (by default the demo is open around the
+    /// clock, so it shows calls whenever you start it).
+    #[arg(long)]
+    real_hours: bool,
     /// Stop after this many real seconds (default: run until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
@@ -61,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         data_dir: a.data.clone(),
         http: free(a.http),
         broker: BrokerMode::Embedded(free(a.mqtt)),
+        always_open: !a.real_hours,
     })
     .await?;
     let (http, mqtt) = (running.http, running.mqtt);

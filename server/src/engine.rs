@@ -1,6 +1,6 @@
-//! The one owner of the hall: a thread that takes inputs from MQTT and HTTP,
-//! runs them through the core, makes the new records durable, and only then
-//! answers and publishes.
+//! The one owner of the hall: a thread that takes inputs from MQTT, HTTP and
+//! the timer, runs them through the core, makes the new records durable, and
+//! only then answers and publishes.
 //!
 //! Inputs that arrive together are handled as one batch with one commit
 //! (group commit), so a burst of commands costs one fsync, not one each.
@@ -10,16 +10,14 @@
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hallq_contract::payload::{BadCommand, Op, ServiceMetrics, WindowMetrics};
-use hallq_contract::{
-    Call, Metrics, PadCommand, Reply, TicketRef, Topic, WindowState, WindowStatus,
-};
-use hallq_core::view::WindowView;
-use hallq_core::{Command, CoreError, Event, Hall, Id, Millis, Record, Ticket, TicketState};
+use hallq_contract::payload::{BadCommand, Op};
+use hallq_contract::{Call, PadCommand, Rating, Reply, Topic, WindowState};
+use hallq_core::{Command, CoreError, Event, Hall, Id, Millis, Record};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::store::{Batch, EventStore, StoredReply};
+use crate::views::Views;
 
 /// How long a pad command id is remembered (and its reply repeated).
 const REPLY_MEMORY_MS: Millis = 2 * hallq_core::DAY_MS;
@@ -36,72 +34,38 @@ pub struct Outgoing {
     pub qos: u8,
 }
 
-/// A ticket as the HTTP API and the phone page show it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TicketInfo {
-    /// The opaque handle for `GET …/tickets/{id}`.
-    pub id: String,
-    pub number: String,
-    pub service: String,
-    pub service_name: String,
-    pub status: TicketState,
-    pub issued_ms: Millis,
-    pub ahead: u32,
-    pub estimated_wait_s: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub window_name: Option<String>,
-    pub materials: Vec<String>,
-    pub limit_min: u32,
-}
+/// Something to do once the batch is durable.
+pub type Deferred = Box<dyn FnOnce() + Send>;
 
-/// The hall now, for `GET /api/v1/halls/{hall}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct HallSnapshot {
-    pub hall: String,
-    pub name: String,
-    pub seq: u64,
-    pub services: Vec<ServiceInfo>,
-    pub windows: Vec<WindowView>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceInfo {
-    #[serde(flatten)]
-    pub view: hallq_core::view::ServiceView,
-    pub name_en: String,
-    pub materials: Vec<String>,
-    pub typical_min: u32,
-    pub limit_min: u32,
-}
+/// Turns a command's outcome, seen against the hall right after it, into
+/// what to send once it is durable.
+pub type Responder = Box<dyn FnOnce(&Views<'_>, Result<&[Record], &CoreError>) -> Deferred + Send>;
 
 /// What the owner thread is asked.
-#[derive(Debug)]
 pub enum Input {
     /// A pad's raw command from `pad/{window}/cmd`.
-    Pad {
-        window: String,
-        payload: Vec<u8>,
+    Pad { window: String, payload: Vec<u8> },
+    /// A rating pad's raw message from `rating/{window}`.
+    Rating { window: String, payload: Vec<u8> },
+    /// A command from the HTTP side or the timer.
+    Command {
+        cmd: Command,
+        respond: Option<Responder>,
     },
-    Issue {
-        service: String,
-        reply: oneshot::Sender<Result<TicketInfo, CoreError>>,
-    },
-    Ticket {
-        token: String,
-        reply: oneshot::Sender<Option<TicketInfo>>,
-    },
-    Snapshot {
-        reply: oneshot::Sender<HallSnapshot>,
-    },
-    Metrics {
-        reply: oneshot::Sender<Metrics>,
-    },
+    /// A read of the hall.
+    Query(Box<dyn FnOnce(&Views<'_>) -> Deferred + Send>),
 }
 
-/// Something to do once the batch is durable.
-type Deferred = Box<dyn FnOnce() + Send>;
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Pad { window, .. } => write!(f, "Pad({window})"),
+            Input::Rating { window, .. } => write!(f, "Rating({window})"),
+            Input::Command { cmd, .. } => write!(f, "Command({cmd:?})"),
+            Input::Query(_) => f.write_str("Query"),
+        }
+    }
+}
 
 /// Where the owner's results go.
 #[derive(Debug, Clone)]
@@ -109,6 +73,8 @@ pub struct Sinks {
     pub mqtt: mpsc::UnboundedSender<Outgoing>,
     /// JSON lines for WebSocket clients.
     pub stream: broadcast::Sender<String>,
+    /// When the core next wants a `Tick`.
+    pub wake: watch::Sender<Option<Millis>>,
 }
 
 /// The hall's owner.
@@ -173,6 +139,7 @@ impl Engine {
     /// retained messages are right after a restart.
     pub fn run(mut self, mut rx: mpsc::Receiver<Input>) {
         self.publish_states();
+        let _ = self.sinks.wake.send(self.hall.next_deadline());
         while let Some(first) = rx.blocking_recv() {
             let mut batch = Batch::default();
             let mut deferred: Vec<Deferred> = Vec::new();
@@ -194,6 +161,10 @@ impl Engine {
             for d in deferred {
                 d();
             }
+            self.sinks.wake.send_if_modified(|w| {
+                let next = self.hall.next_deadline();
+                std::mem::replace(w, next) != next
+            });
         }
     }
 
@@ -201,56 +172,51 @@ impl Engine {
         let now = now_ms();
         match input {
             Input::Pad { window, payload } => self.pad(now, window, &payload, batch, deferred),
-            Input::Issue { service, reply } => {
-                let result = self.issue(now, &service, batch);
-                deferred.push(Box::new(move || {
-                    let _ = reply.send(result);
-                }));
+            Input::Rating { window, payload } => self.rating(now, &window, &payload, batch),
+            Input::Command { cmd, respond } => {
+                let result = self.hall.handle(now, cmd);
+                if let Err(e) = &result {
+                    tracing::debug!(code = e.code(), "command refused");
+                }
+                if let Some(respond) = respond {
+                    let views = Views {
+                        hall: &self.hall,
+                        now,
+                    };
+                    deferred.push(respond(&views, result.as_deref()));
+                }
+                if let Ok(records) = result {
+                    batch.records.extend(records);
+                }
             }
-            Input::Ticket { token, reply } => {
-                let info = self
-                    .hall
-                    .ticket_by_token(&token)
-                    .map(|t| self.ticket_info(t));
-                deferred.push(Box::new(move || {
-                    let _ = reply.send(info);
-                }));
-            }
-            Input::Snapshot { reply } => {
-                let snap = self.snapshot(now);
-                deferred.push(Box::new(move || {
-                    let _ = reply.send(snap);
-                }));
-            }
-            Input::Metrics { reply } => {
-                let m = self.metrics(now);
-                deferred.push(Box::new(move || {
-                    let _ = reply.send(m);
-                }));
-            }
+            Input::Query(query) => deferred.push(query(&Views {
+                hall: &self.hall,
+                now,
+            })),
         }
     }
 
-    fn issue(
-        &mut self,
-        now: Millis,
-        service: &str,
-        batch: &mut Batch,
-    ) -> Result<TicketInfo, CoreError> {
-        let service =
-            Id::parse(service).map_err(|_| CoreError::UnknownService(service.to_owned()))?;
-        let token = uuid::Uuid::new_v4().simple().to_string();
-        let records = self.hall.handle(
-            now,
-            Command::IssueTicket {
-                service,
-                token: token.clone(),
-            },
-        )?;
-        batch.records.extend(records);
-        let t = self.hall.ticket_by_token(&token).expect("just issued");
-        tracing::info!(ticket = %t.number, service = %t.service, "ticket issued");
-        Ok(self.ticket_info(t))
+    /// A rating pad's grade for a ticket just finished at its window.
+    fn rating(&mut self, now: Millis, window: &str, payload: &[u8], batch: &mut Batch) {
+        let Ok(r) = serde_json::from_slice::<Rating>(payload) else {
+            tracing::warn!(window, "unreadable rating dropped");
+            return;
+        };
+        let Ok(window_id) = Id::parse(window) else {
+            return;
+        };
+        let cmd = Command::Rate {
+            ticket: r.ticket.clone(),
+            window: Some(window_id),
+            score: r.score,
+        };
+        match self.hall.handle(now, cmd) {
+            Ok(records) => {
+                tracing::info!(window, ticket = %r.ticket, score = r.score, "rating recorded");
+                batch.records.extend(records);
+            }
+            Err(e) => tracing::info!(window, ticket = %r.ticket, code = e.code(), "rating refused"),
+        }
     }
 
     fn pad(
@@ -297,12 +263,16 @@ impl Engine {
         }
         let reply = match self.pad_command(now, &window, cmd.op) {
             Ok(records) => {
+                let views = Views {
+                    hall: &self.hall,
+                    now,
+                };
                 let ticket = records
                     .iter()
                     .rev()
-                    .find_map(|r| ticket_of(&r.event))
-                    .and_then(|id| self.hall.ticket(id));
-                let ticket = ticket.map(|t| self.ticket_ref(t, true));
+                    .find_map(|r| r.event.ticket())
+                    .and_then(|id| self.hall.ticket(id))
+                    .map(|t| views.ticket_ref(t, true));
                 tracing::info!(%window, id = %cmd.id, ticket = ?ticket.as_ref().map(|t| &t.number), "pad command applied");
                 batch.records.extend(records);
                 Reply::ok(&cmd.id, ticket)
@@ -354,140 +324,49 @@ impl Engine {
     fn pad_command(&mut self, now: Millis, window: &str, op: Op) -> Result<Vec<Record>, CoreError> {
         let window = Id::parse(window).map_err(|_| CoreError::UnknownWindow(window.to_owned()))?;
         let service_id = |s: String| Id::parse(&s).map_err(|_| CoreError::UnknownService(s));
+        let window_id = |s: String| Id::parse(&s).map_err(|_| CoreError::UnknownWindow(s));
         let cmd = match op {
             Op::CallNext { service } => Command::CallNext {
                 window,
                 service: service.map(service_id).transpose()?,
             },
+            Op::Call { ticket, reason } => Command::CallTicket {
+                window,
+                number: ticket,
+                reason,
+            },
             Op::Recall => Command::Recall { window },
             Op::NoShow => Command::NoShow { window },
             Op::Start => Command::Start { window },
             Op::Finish => Command::Finish { window },
+            Op::Hold => Command::Hold { window },
+            Op::Transfer {
+                to_service,
+                to_window,
+                note,
+            } => Command::Transfer {
+                window,
+                to_service: to_service.map(service_id).transpose()?,
+                to_window: to_window.map(window_id).transpose()?,
+                note: note.unwrap_or_default(),
+            },
             Op::Pause { reason } => Command::Pause { window, reason },
             Op::Resume => Command::Resume { window },
             Op::Open { clerk } => Command::Open { window, clerk },
             Op::Close => Command::Close { window },
-            Op::Transfer { .. } => return Err(CoreError::Unsupported("transfer")),
         };
         self.hall.handle(now, cmd)
-    }
-
-    fn ticket_ref(&self, t: &Ticket, with_materials: bool) -> TicketRef {
-        let svc = self.hall.config().service(t.service.as_str());
-        TicketRef {
-            number: t.number.clone(),
-            service: Some(t.service.to_string()),
-            service_name: svc.map(|s| s.name.clone()),
-            materials: match (with_materials, svc) {
-                (true, Some(s)) => s.materials.clone(),
-                _ => Vec::new(),
-            },
-        }
-    }
-
-    fn ticket_info(&self, t: &Ticket) -> TicketInfo {
-        let cfg = self.hall.config();
-        let svc = cfg.service(t.service.as_str()).expect("known service");
-        let place = self.hall.place(t);
-        TicketInfo {
-            id: t.token.clone(),
-            number: t.number.clone(),
-            service: t.service.to_string(),
-            service_name: svc.name.clone(),
-            status: t.state,
-            issued_ms: t.issued_ms,
-            ahead: place.ahead,
-            estimated_wait_s: place.estimated_wait_s,
-            window: t.window.as_ref().map(|w| w.to_string()),
-            window_name: t
-                .window
-                .as_ref()
-                .and_then(|w| cfg.window(w.as_str()))
-                .map(|w| w.name.clone()),
-            materials: svc.materials.clone(),
-            limit_min: svc.limit_min,
-        }
-    }
-
-    fn snapshot(&self, now: Millis) -> HallSnapshot {
-        let cfg = self.hall.config();
-        HallSnapshot {
-            hall: cfg.hall.id.to_string(),
-            name: cfg.hall.name.clone(),
-            seq: self.hall.seq(),
-            services: self
-                .hall
-                .service_views(now)
-                .into_iter()
-                .zip(&cfg.services)
-                .map(|(view, s)| ServiceInfo {
-                    view,
-                    name_en: s.name_en.clone(),
-                    materials: s.materials.clone(),
-                    typical_min: s.typical_min,
-                    limit_min: s.limit_min,
-                })
-                .collect(),
-            windows: self.hall.window_views(),
-        }
-    }
-
-    fn metrics(&self, now: Millis) -> Metrics {
-        let services: Vec<ServiceMetrics> = self
-            .hall
-            .service_views(now)
-            .into_iter()
-            .map(|s| ServiceMetrics {
-                service: s.service.to_string(),
-                waiting: s.waiting,
-                longest_wait_s: s.longest_wait_s,
-                issued_today: s.issued_today,
-                windows_open: s.windows_open,
-            })
-            .collect();
-        Metrics {
-            seq: self.hall.seq(),
-            at_ms: now,
-            waiting: services.iter().map(|s| s.waiting).sum(),
-            services,
-            windows: self
-                .hall
-                .window_views()
-                .into_iter()
-                .map(|w| WindowMetrics {
-                    window: w.window.to_string(),
-                    status: wire_status(w.status),
-                    waiting: w.waiting,
-                    served_today: w.served_today,
-                })
-                .collect(),
-        }
-    }
-
-    fn window_state(&self, v: &WindowView) -> WindowState {
-        let ticket = self
-            .hall
-            .window(v.window.as_str())
-            .and_then(|rt| rt.current)
-            .and_then(|id| self.hall.ticket(id))
-            .map(|t| self.ticket_ref(t, false));
-        WindowState {
-            window: v.window.to_string(),
-            name: v.name.clone(),
-            status: wire_status(v.status),
-            ticket,
-            waiting: v.waiting,
-            seq: self.hall.seq(),
-            clerk: v.clerk.clone(),
-            pause_reason: v.pause_reason.clone(),
-        }
     }
 
     /// Publishes the state of every window that changed since last published.
     fn publish_states(&mut self) {
         let hall_id = self.hall.config().hall.id.to_string();
+        let views = Views {
+            hall: &self.hall,
+            now: now_ms(),
+        };
         for v in self.hall.window_views() {
-            let state = self.window_state(&v);
+            let state = views.window_state(&v);
             let key = WindowState {
                 seq: 0,
                 ..state.clone()
@@ -520,6 +399,7 @@ impl Engine {
                 ticket,
                 window,
                 recall,
+                ..
             } = &r.event
             {
                 let t = self.hall.ticket(*ticket).expect("called ticket exists");
@@ -556,27 +436,6 @@ pub fn stream_line<T: Serialize>(kind: &str, data: &T) -> String {
     serde_json::json!({ "type": kind, "data": data }).to_string()
 }
 
-fn ticket_of(e: &Event) -> Option<hallq_core::TicketId> {
-    match e {
-        Event::TicketCalled { ticket, .. }
-        | Event::TicketNoShow { ticket, .. }
-        | Event::ServiceStarted { ticket, .. }
-        | Event::ServiceFinished { ticket, .. }
-        | Event::TicketIssued { ticket, .. } => Some(*ticket),
-        _ => None,
-    }
-}
-
-fn wire_status(s: hallq_core::WindowStatus) -> WindowStatus {
-    match s {
-        hallq_core::WindowStatus::Closed => WindowStatus::Closed,
-        hallq_core::WindowStatus::Idle => WindowStatus::Idle,
-        hallq_core::WindowStatus::Calling => WindowStatus::Calling,
-        hallq_core::WindowStatus::Serving => WindowStatus::Serving,
-        hallq_core::WindowStatus::Paused => WindowStatus::Paused,
-    }
-}
-
 /// The cloneable handle the edges use to reach the owner.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
@@ -584,29 +443,92 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Input) -> Option<T> {
+    /// Runs a command; `view` makes the answer from the hall right after it.
+    /// `None` when the owner is gone.
+    pub async fn command<T: Send + 'static>(
+        &self,
+        cmd: Command,
+        view: impl FnOnce(&Views<'_>, &[Record]) -> T + Send + 'static,
+    ) -> Option<Result<T, CoreError>> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(make(tx)).await.ok()?;
+        let respond: Responder = Box::new(move |v, result| {
+            let out = result.map(|r| view(v, r)).map_err(Clone::clone);
+            Box::new(move || {
+                let _ = tx.send(out);
+            })
+        });
+        self.tx
+            .send(Input::Command {
+                cmd,
+                respond: Some(respond),
+            })
+            .await
+            .ok()?;
         rx.await.ok()
     }
 
-    pub async fn issue(&self, service: String) -> Option<Result<TicketInfo, CoreError>> {
-        self.ask(|reply| Input::Issue { service, reply }).await
+    /// Reads the hall.
+    pub async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Views<'_>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let query = Box::new(move |v: &Views<'_>| -> Deferred {
+            let out = f(v);
+            Box::new(move || {
+                let _ = tx.send(out);
+            })
+        });
+        self.tx.send(Input::Query(query)).await.ok()?;
+        rx.await.ok()
     }
 
-    pub async fn ticket(&self, token: String) -> Option<Option<TicketInfo>> {
-        self.ask(|reply| Input::Ticket { token, reply }).await
+    /// Takes a ticket for a service (no class, no ID): the kiosk's simplest case.
+    pub async fn issue(
+        &self,
+        service: String,
+    ) -> Option<Result<crate::views::TicketInfo, CoreError>> {
+        let service = match Id::parse(&service) {
+            Ok(s) => s,
+            Err(_) => return Some(Err(CoreError::UnknownService(service))),
+        };
+        let token = new_token();
+        let t = token.clone();
+        let cmd = Command::IssueTicket {
+            service,
+            token,
+            class: None,
+            citizen: None,
+        };
+        self.command(cmd, move |v, _| v.ticket_by_token(&t).expect("just issued"))
+            .await
     }
 
-    pub async fn snapshot(&self) -> Option<HallSnapshot> {
-        self.ask(|reply| Input::Snapshot { reply }).await
-    }
-
-    pub async fn metrics(&self) -> Option<Metrics> {
-        self.ask(|reply| Input::Metrics { reply }).await
+    pub async fn metrics(&self) -> Option<hallq_contract::Metrics> {
+        self.query(|v| v.metrics()).await
     }
 
     pub async fn pad(&self, window: String, payload: Vec<u8>) {
         let _ = self.tx.send(Input::Pad { window, payload }).await;
     }
+
+    pub async fn rating(&self, window: String, payload: Vec<u8>) {
+        let _ = self.tx.send(Input::Rating { window, payload }).await;
+    }
+
+    /// Time passed: let the core give cards, lapse bookings, start a day.
+    pub async fn tick(&self) {
+        let _ = self
+            .tx
+            .send(Input::Command {
+                cmd: Command::Tick,
+                respond: None,
+            })
+            .await;
+    }
+}
+
+/// A fresh unguessable handle for a ticket or a booking.
+pub fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }

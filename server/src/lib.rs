@@ -8,6 +8,7 @@
 //!   answers and publishes only after a commit.
 //! - [`broker`]: the embedded MQTT broker with the contract's permissions.
 //! - [`bridge`]: the server's MQTT client (embedded or external broker).
+//! - [`views`]: what the outside sees (API JSON, contract messages, report).
 //! - [`http`]: the HTTP + WebSocket API.
 //! - [`mosquitto`]: the same permissions as Mosquitto ACL and password files.
 //!
@@ -21,15 +22,17 @@ pub mod engine;
 pub mod http;
 pub mod mosquitto;
 pub mod store;
+pub mod views;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hallq_client::Login;
 use hallq_contract::Topic;
 use hallq_core::HallConfig;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::engine::{Engine, EngineHandle, Outgoing, Sinks, stream_line};
 use crate::store::SqliteStore;
@@ -57,6 +60,8 @@ pub struct Options {
     pub data_dir: PathBuf,
     pub http: SocketAddr,
     pub broker: BrokerMode,
+    /// Ignore the hall's opening hours (demos and tests): always issue tickets.
+    pub always_open: bool,
 }
 
 /// A running server.
@@ -71,13 +76,19 @@ pub struct Running {
 /// Starts everything and returns once it listens. Runs until the process ends.
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&opts.data_dir)?;
+    let mut opts = opts;
+    if opts.always_open {
+        opts.hall.hours = None;
+    }
     let hall_id = opts.hall.hall.id.to_string();
     let store = SqliteStore::open(&opts.data_dir.join("hall.db"))?;
     let (mqtt_tx, mqtt_rx) = mpsc::unbounded_channel();
     let (stream, _) = broadcast::channel(1024);
+    let (wake, wake_rx) = watch::channel(None);
     let sinks = Sinks {
         mqtt: mqtt_tx.clone(),
         stream: stream.clone(),
+        wake,
     };
     let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
     let (tx, rx) = mpsc::channel(4096);
@@ -85,6 +96,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     std::thread::Builder::new()
         .name("hallq-owner".into())
         .spawn(move || engine.run(rx))?;
+    spawn_timer(handle.clone(), wake_rx);
 
     let (login, mqtt_addr) = match opts.broker {
         BrokerMode::Embedded(addr) => {
@@ -142,11 +154,22 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
     let http_addr = listener.local_addr()?;
+    let id_key = Arc::new(id_key(&opts.data_dir)?);
+    let managers = Arc::new(
+        opts.hall
+            .devices
+            .iter()
+            .filter(|d| d.role == hallq_core::DeviceRole::Manager)
+            .map(|d| (d.id.to_string(), d.password.clone()))
+            .collect(),
+    );
     let app = http::app(http::AppState {
         hall: hall_id,
         engine: handle.clone(),
         stream,
         health,
+        id_key,
+        managers,
     });
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -158,6 +181,53 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         mqtt: mqtt_addr,
         engine: handle,
     })
+}
+
+/// The hall's secret for hashing ID numbers, made once and kept in the data
+/// folder (`id.key`, readable by the owner only).
+fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
+    let path = data_dir.join("id.key");
+    let secret = match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() == 32 => bytes,
+        _ => {
+            let bytes: Vec<u8> = uuid::Uuid::new_v4()
+                .as_bytes()
+                .iter()
+                .chain(uuid::Uuid::new_v4().as_bytes())
+                .copied()
+                .collect();
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, &bytes)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+            }
+            std::fs::rename(&tmp, &path)?;
+            bytes
+        }
+    };
+    Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret))
+}
+
+/// Wakes the owner with a `Tick` when the core's next deadline comes.
+fn spawn_timer(engine: EngineHandle, mut wake: watch::Receiver<Option<hallq_core::Millis>>) {
+    tokio::spawn(async move {
+        loop {
+            let next = *wake.borrow_and_update();
+            let Some(at) = next else {
+                if wake.changed().await.is_err() {
+                    return;
+                }
+                continue;
+            };
+            let wait = Duration::from_millis((at - engine::now_ms()).max(0) as u64);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => engine.tick().await,
+                changed = wake.changed() => if changed.is_err() { return },
+            }
+        }
+    });
 }
 
 /// Publishes `metrics` (retained, QoS 0) once a second while it changes.

@@ -37,6 +37,9 @@ enum Cmd {
         /// Use an external broker instead: mqtt://user:password@host:port
         #[arg(long, env = "HALLQ_BROKER_URL")]
         broker_url: Option<String>,
+        /// Ignore the hall's opening hours and always issue tickets (demos, tests).
+        #[arg(long)]
+        always_open: bool,
     },
     /// Write Mosquitto's ACL and password files for the hall (external broker).
     Mosquitto {
@@ -120,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
             http,
             mqtt,
             broker_url,
+            always_open,
         } => {
             let hall = config::load_hall(&hall)?;
             let broker = match broker_url {
@@ -131,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
                 data_dir: data,
                 http,
                 broker,
+                always_open,
             })
             .await?;
             // One machine-readable line for scripts and tests.

@@ -64,7 +64,7 @@ impl Server {
             .arg(demo_hall())
             .arg("--data")
             .arg(data)
-            .args(["--http", "127.0.0.1:0"])
+            .args(["--http", "127.0.0.1:0", "--always-open"])
             .args(args)
             .env(
                 "RUST_LOG",

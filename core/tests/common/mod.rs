@@ -50,7 +50,10 @@ impl Sim {
         let token = format!("tok{}", self.tokens);
         self.run(Command::IssueTicket {
             service: id(service),
-            token: token.clone(), class: None, citizen: None })
+            token: token.clone(),
+            class: None,
+            citizen: None,
+        })
         .unwrap();
         self.hall.ticket_by_token(&token).unwrap().number.clone()
     }

@@ -1,17 +1,23 @@
 //! The HTTP and WebSocket API of CONTRACT.md: thin routes over the owner.
+//! Citizens' routes (tickets, bookings, ratings) are in `citizen.rs`, the
+//! manager's (work profiles, report; HTTP Basic with a manager device's
+//! credentials) in `manager.rs`.
 
+mod citizen;
+mod manager;
+
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hallq_core::CoreError;
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
-use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::broadcast;
 
@@ -19,20 +25,48 @@ use crate::bridge::DeviceHealth;
 use crate::engine::{EngineHandle, stream_line};
 
 /// What every route needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     pub hall: String,
     pub engine: EngineHandle,
     pub stream: broadcast::Sender<String>,
     pub health: DeviceHealth,
+    /// Hashes ID numbers (HMAC-SHA256 with the hall's secret): only the hash
+    /// is kept, compared and logged.
+    pub id_key: Arc<ring::hmac::Key>,
+    /// Manager accounts: device id → password.
+    pub managers: Arc<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hall", &self.hall)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The API's routes.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/halls/{hall}", get(hall_snapshot))
-        .route("/api/v1/halls/{hall}/tickets", post(take_ticket))
-        .route("/api/v1/halls/{hall}/tickets/{id}", get(ticket))
+        .route("/api/v1/halls/{hall}/tickets", post(citizen::take_ticket))
+        .route("/api/v1/halls/{hall}/tickets/{id}", get(citizen::ticket))
+        .route(
+            "/api/v1/halls/{hall}/tickets/{id}/rating",
+            post(citizen::rate),
+        )
+        .route("/api/v1/halls/{hall}/bookings", post(citizen::book))
+        .route("/api/v1/halls/{hall}/bookings/{id}", get(citizen::booking))
+        .route(
+            "/api/v1/halls/{hall}/bookings/{id}/check-in",
+            post(citizen::check_in),
+        )
+        .route(
+            "/api/v1/halls/{hall}/windows/{window}/profile",
+            put(manager::set_profile),
+        )
+        .route("/api/v1/halls/{hall}/report", get(manager::report))
         .route("/api/v1/halls/{hall}/stream", get(stream))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -53,6 +87,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Ask for Basic credentials (401 from the manager's routes).
+    basic_realm: bool,
 }
 
 impl ApiError {
@@ -61,6 +97,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            basic_realm: false,
         }
     }
 
@@ -75,18 +112,50 @@ impl ApiError {
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> ApiError {
+        use CoreError as E;
         let status = match e {
-            CoreError::UnknownService(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::UnknownService(_)
+            | E::UnknownClass(_)
+            | E::BadSlot
+            | E::BadScore
+            | E::BadProfile(_)
+            | E::BadTransfer => StatusCode::UNPROCESSABLE_ENTITY,
+            E::UnknownTicket | E::UnknownBooking | E::UnknownWindow(_) => StatusCode::NOT_FOUND,
+            E::BookingBanned | E::NotOwner => StatusCode::FORBIDDEN,
+            E::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::CONFLICT,
         };
         ApiError::new(status, e.code(), e.to_string())
     }
 }
 
+/// Reads a JSON body, or answers 400 `bad_request`.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("请求格式错误 / bad request: {e}"),
+        )
+    })
+}
+
+/// An id from a request, or 422 with the given error.
+fn parse_id(s: &str, err: impl FnOnce(String) -> CoreError) -> Result<hallq_core::Id, ApiError> {
+    hallq_core::Id::parse(s).map_err(|_| err(s.to_owned()).into())
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut r = (self.status, Json(body)).into_response();
+        if self.basic_realm {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"hallq\""),
+            );
+        }
+        r
     }
 }
 
@@ -102,53 +171,6 @@ fn check_hall(state: &AppState, hall: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `POST …/tickets` body.
-#[derive(Debug, Deserialize)]
-struct TakeTicket {
-    service: String,
-}
-
-async fn take_ticket(
-    State(state): State<AppState>,
-    Path(hall): Path<String>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let req: TakeTicket = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("请求格式错误 / bad request: {e}"),
-        )
-    })?;
-    let ticket = state
-        .engine
-        .issue(req.service)
-        .await
-        .ok_or_else(ApiError::unavailable)??;
-    Ok((StatusCode::CREATED, Json(ticket)).into_response())
-}
-
-async fn ticket(
-    State(state): State<AppState>,
-    Path((hall, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    match state
-        .engine
-        .ticket(id)
-        .await
-        .ok_or_else(ApiError::unavailable)?
-    {
-        Some(t) => Ok(Json(t).into_response()),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_ticket",
-            "没有这张号 / no such ticket",
-        )),
-    }
-}
-
 async fn hall_snapshot(
     State(state): State<AppState>,
     Path(hall): Path<String>,
@@ -156,7 +178,7 @@ async fn hall_snapshot(
     check_hall(&state, &hall)?;
     let snap = state
         .engine
-        .snapshot()
+        .query(|v| v.snapshot())
         .await
         .ok_or_else(ApiError::unavailable)?;
     let devices = state.health.lock().expect("health lock").clone();
@@ -177,7 +199,7 @@ async fn stream(
 /// Sends a snapshot, then every change, until the client goes.
 async fn follow(mut socket: WebSocket, state: AppState) {
     let mut rx = state.stream.subscribe();
-    let Some(snap) = state.engine.snapshot().await else {
+    let Some(snap) = state.engine.query(|v| v.snapshot()).await else {
         return;
     };
     if socket
@@ -197,7 +219,7 @@ async fn follow(mut socket: WebSocket, state: AppState) {
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     // Too slow a client: tell it, and give it a fresh snapshot.
-                    let Some(snap) = state.engine.snapshot().await else { return };
+                    let Some(snap) = state.engine.query(|v| v.snapshot()).await else { return };
                     let _ = socket.send(Message::text(json!({"type": "lagged", "data": {"missed": n}}).to_string())).await;
                     if socket.send(Message::text(stream_line("snapshot", &snap))).await.is_err() {
                         return;
@@ -290,15 +312,15 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
 }
 
 /// The OpenAPI document of this API (`docs/openapi.json`).
-pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.engine.snapshot()).await {
-        Ok(Some(s)) => Json(json!({"ok": true, "seq": s.seq})).into_response(),
+    match tokio::time::timeout(Duration::from_secs(2), state.engine.query(|v| v.hall.seq())).await {
+        Ok(Some(seq)) => Json(json!({"ok": true, "seq": seq})).into_response(),
         _ => ApiError::unavailable().into_response(),
     }
 }

@@ -1,0 +1,200 @@
+//! Citizens' routes: take a ticket (or check a booking in), follow it, rate
+//! it; book a slot. ID numbers are hashed here and never stored or logged.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hallq_core::{Command, CoreError, Millis};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, check_hall, json_body, parse_id};
+use crate::engine::new_token;
+
+/// `POST …/tickets`.
+#[derive(Debug, Deserialize)]
+struct TakeTicket {
+    /// Required unless `appointment` is given.
+    service: Option<String>,
+    /// A priority class id (e.g. `elderly`).
+    priority: Option<String>,
+    /// The citizen's ID number: counts against the daily quota per person.
+    id_number: Option<String>,
+    /// A booking's id: checks the booking in.
+    appointment: Option<String>,
+}
+
+/// The hash of an ID number (18 or 15 characters: digits, a final X).
+fn citizen(state: &AppState, id_number: &str) -> Result<String, ApiError> {
+    let n = id_number.trim().to_ascii_uppercase();
+    let b = n.as_bytes();
+    let valid = (b.len() == 18
+        && b[..17].iter().all(u8::is_ascii_digit)
+        && (b[17].is_ascii_digit() || b[17] == b'X'))
+        || (b.len() == 15 && b.iter().all(u8::is_ascii_digit));
+    if !valid {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_id_number",
+            "身份证号格式不正确 / not a valid ID number",
+        ));
+    }
+    let tag = ring::hmac::sign(&state.id_key, n.as_bytes());
+    Ok(tag.as_ref().iter().map(|x| format!("{x:02x}")).collect())
+}
+
+pub(super) async fn take_ticket(
+    State(state): State<AppState>,
+    Path(hall): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let req: TakeTicket = json_body(&body)?;
+    let token = new_token();
+    let cmd = match (req.appointment, req.service) {
+        (Some(booking), _) => Command::CheckIn {
+            booking,
+            token: token.clone(),
+        },
+        (None, Some(service)) => Command::IssueTicket {
+            service: parse_id(&service, CoreError::UnknownService)?,
+            token: token.clone(),
+            class: req
+                .priority
+                .as_deref()
+                .map(|c| parse_id(c, CoreError::UnknownClass))
+                .transpose()?,
+            citizen: req
+                .id_number
+                .as_deref()
+                .map(|n| citizen(&state, n))
+                .transpose()?,
+        },
+        (None, None) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "须指定事项或预约 / give a service or an appointment",
+            ));
+        }
+    };
+    let ticket = state
+        .engine
+        .command(cmd, move |v, _| {
+            v.ticket_by_token(&token).expect("just issued")
+        })
+        .await
+        .ok_or_else(ApiError::unavailable)??;
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+pub(super) async fn ticket(
+    State(state): State<AppState>,
+    Path((hall, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    match state
+        .engine
+        .query(move |v| v.ticket_by_token(&id))
+        .await
+        .ok_or_else(ApiError::unavailable)?
+    {
+        Some(t) => Ok(Json(t).into_response()),
+        None => Err(CoreError::UnknownTicket.into()),
+    }
+}
+
+/// `POST …/tickets/{id}/rating`: `{"score": 1..5}` (5 非常满意 … 1 非常不满意).
+#[derive(Debug, Deserialize)]
+struct Rate {
+    score: u8,
+}
+
+pub(super) async fn rate(
+    State(state): State<AppState>,
+    Path((hall, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let req: Rate = json_body(&body)?;
+    let cmd = Command::Rate {
+        ticket: id.clone(),
+        window: None,
+        score: req.score,
+    };
+    let ticket = state
+        .engine
+        .command(cmd, move |v, _| v.ticket_by_token(&id))
+        .await
+        .ok_or_else(ApiError::unavailable)??;
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}
+
+/// `POST …/bookings`.
+#[derive(Debug, Deserialize)]
+struct Book {
+    service: String,
+    id_number: String,
+    /// Start of the slot, milliseconds since the Unix epoch.
+    slot_ms: Millis,
+}
+
+pub(super) async fn book(
+    State(state): State<AppState>,
+    Path(hall): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let req: Book = json_body(&body)?;
+    let token = new_token();
+    let cmd = Command::Book {
+        token: token.clone(),
+        service: parse_id(&req.service, CoreError::UnknownService)?,
+        slot_ms: req.slot_ms,
+        citizen: citizen(&state, &req.id_number)?,
+    };
+    let booking = state
+        .engine
+        .command(cmd, move |v, _| {
+            v.booking_info(&token, v.hall.booking(&token).expect("just booked"))
+        })
+        .await
+        .ok_or_else(ApiError::unavailable)??;
+    Ok((StatusCode::CREATED, Json(booking)).into_response())
+}
+
+pub(super) async fn booking(
+    State(state): State<AppState>,
+    Path((hall, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let found = state
+        .engine
+        .query(move |v| v.hall.booking(&id).map(|b| v.booking_info(&id, b)))
+        .await
+        .ok_or_else(ApiError::unavailable)?;
+    found
+        .map(|b| Json(b).into_response())
+        .ok_or_else(|| CoreError::UnknownBooking.into())
+}
+
+pub(super) async fn check_in(
+    State(state): State<AppState>,
+    Path((hall, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let token = new_token();
+    let cmd = Command::CheckIn {
+        booking: id,
+        token: token.clone(),
+    };
+    let ticket = state
+        .engine
+        .command(cmd, move |v, _| {
+            v.ticket_by_token(&token).expect("just issued")
+        })
+        .await
+        .ok_or_else(ApiError::unavailable)??;
+    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+}

@@ -1,0 +1,439 @@
+//! What the outside sees of the hall: the JSON of the HTTP API, the
+//! contract's WindowState, TicketRef and Metrics, and the manager's report.
+//! Pure functions of the hall at a moment.
+
+use std::collections::BTreeMap;
+
+use hallq_contract::payload::{CardMetric, ServiceMetrics, WindowMetrics};
+use hallq_contract::{Metrics, TicketRef, WindowState, WindowStatus};
+use hallq_core::booking::Booking;
+use hallq_core::view::{ServiceView, WindowView};
+use hallq_core::{CardKind, CardLevel, Hall, Millis, Ticket, TicketState};
+use serde::Serialize;
+
+/// The hall seen at `now`.
+#[derive(Debug, Clone, Copy)]
+pub struct Views<'a> {
+    pub hall: &'a Hall,
+    pub now: Millis,
+}
+
+/// A ticket as the HTTP API and the phone page show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TicketInfo {
+    /// The opaque handle for `GET …/tickets/{id}`.
+    pub id: String,
+    pub number: String,
+    pub service: String,
+    pub service_name: String,
+    pub status: TicketState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    pub issued_ms: Millis,
+    pub ahead: u32,
+    pub estimated_wait_s: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_name: Option<String>,
+    /// Who stays responsible for it (首问负责).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    pub transfers: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    pub materials: Vec<String>,
+    pub limit_min: u32,
+}
+
+/// A booking as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookingInfo {
+    pub id: String,
+    pub service: String,
+    pub service_name: String,
+    pub slot_ms: Millis,
+    pub slot_end_ms: Millis,
+    pub state: hallq_core::booking::BookingState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketInfo>,
+    pub materials: Vec<String>,
+}
+
+/// The hall now, for `GET /api/v1/halls/{hall}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HallSnapshot {
+    pub hall: String,
+    pub name: String,
+    pub seq: u64,
+    pub services: Vec<ServiceInfo>,
+    pub windows: Vec<WindowInfo>,
+    pub classes: Vec<ClassInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassInfo {
+    pub id: String,
+    pub name: String,
+    pub booking_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceInfo {
+    #[serde(flatten)]
+    pub view: ServiceView,
+    pub name_en: String,
+    pub materials: Vec<String>,
+    pub typical_min: u32,
+    pub limit_min: u32,
+    /// Whether a kiosk can issue a ticket for it now (hours and cut-off).
+    pub issuing: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowInfo {
+    #[serde(flatten)]
+    pub view: WindowView,
+    pub serves: Vec<String>,
+    pub policy: hallq_core::Policy,
+    pub weights: Vec<u32>,
+    /// Numbers parked at the window.
+    pub held: Vec<String>,
+}
+
+/// Per clerk (and window) over the log: the manager's report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClerkReport {
+    pub served: u32,
+    pub no_shows: u32,
+    pub service_s_total: u64,
+    pub overtime_s_total: u64,
+    /// Ratings 1..=5 → count.
+    pub ratings: BTreeMap<u8, u32>,
+    pub yellow_cards: u32,
+    pub red_cards: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub at_ms: Millis,
+    /// Key: clerk id, or `window:{id}` when no clerk had logged in.
+    pub clerks: BTreeMap<String, ClerkReport>,
+    /// Cards per service: `{service: {"wait_yellow": n, …}}`.
+    pub cards_by_service: BTreeMap<String, BTreeMap<String, u32>>,
+    /// Tickets transferred, by their owner (首问负责).
+    pub transferred_by_owner: BTreeMap<String, u32>,
+}
+
+pub fn wire_status(s: hallq_core::WindowStatus) -> WindowStatus {
+    match s {
+        hallq_core::WindowStatus::Closed => WindowStatus::Closed,
+        hallq_core::WindowStatus::Idle => WindowStatus::Idle,
+        hallq_core::WindowStatus::Calling => WindowStatus::Calling,
+        hallq_core::WindowStatus::Serving => WindowStatus::Serving,
+        hallq_core::WindowStatus::Paused => WindowStatus::Paused,
+    }
+}
+
+fn kind_str(k: CardKind) -> &'static str {
+    match k {
+        CardKind::Wait => "wait",
+        CardKind::Service => "service",
+    }
+}
+
+fn level_str(l: CardLevel) -> &'static str {
+    match l {
+        CardLevel::Yellow => "yellow",
+        CardLevel::Red => "red",
+    }
+}
+
+impl Views<'_> {
+    fn owner_of(t: &Ticket) -> Option<String> {
+        t.owner.as_ref().map(|o| {
+            o.clerk
+                .clone()
+                .unwrap_or_else(|| format!("{}号窗口", o.window))
+        })
+    }
+
+    /// The contract's short form of a ticket; `with_materials` for the pad.
+    pub fn ticket_ref(&self, t: &Ticket, with_materials: bool) -> TicketRef {
+        let svc = self.hall.config().service(t.service.as_str());
+        TicketRef {
+            number: t.number.clone(),
+            service: Some(t.service.to_string()),
+            service_name: svc.map(|s| s.name.clone()),
+            materials: match (with_materials, svc) {
+                (true, Some(s)) => s.materials.clone(),
+                _ => Vec::new(),
+            },
+            class: t.class.as_ref().map(|c| c.to_string()),
+            owner: with_materials.then(|| Self::owner_of(t)).flatten(),
+            limit_min: with_materials.then(|| svc.map(|s| s.limit_min)).flatten(),
+        }
+    }
+
+    pub fn ticket_info(&self, t: &Ticket) -> TicketInfo {
+        let cfg = self.hall.config();
+        let svc = cfg.service(t.service.as_str()).expect("known service");
+        let place = self.hall.place(t);
+        TicketInfo {
+            id: t.token.clone(),
+            number: t.number.clone(),
+            service: t.service.to_string(),
+            service_name: svc.name.clone(),
+            status: t.state,
+            class: t.class.as_ref().map(|c| c.to_string()),
+            issued_ms: t.issued_ms,
+            ahead: place.ahead,
+            estimated_wait_s: place.estimated_wait_s,
+            window: t.window.as_ref().map(|w| w.to_string()),
+            window_name: t
+                .window
+                .as_ref()
+                .and_then(|w| cfg.window(w.as_str()))
+                .map(|w| w.name.clone()),
+            owner: Self::owner_of(t),
+            transfers: t.transfers,
+            booking: t.booking.clone(),
+            rating: t.rating,
+            materials: svc.materials.clone(),
+            limit_min: svc.limit_min,
+        }
+    }
+
+    pub fn ticket_by_token(&self, token: &str) -> Option<TicketInfo> {
+        self.hall
+            .ticket_by_token(token)
+            .map(|t| self.ticket_info(t))
+    }
+
+    pub fn booking_info(&self, token: &str, b: &Booking) -> BookingInfo {
+        let cfg = self.hall.config();
+        let svc = cfg.service(b.service.as_str()).expect("known service");
+        BookingInfo {
+            id: token.to_owned(),
+            service: b.service.to_string(),
+            service_name: svc.name.clone(),
+            slot_ms: b.slot_ms,
+            slot_end_ms: b.slot_ms + i64::from(cfg.booking.slot_min) * 60_000,
+            state: b.state,
+            ticket: b
+                .ticket
+                .and_then(|id| self.hall.ticket(id))
+                .map(|t| self.ticket_info(t)),
+            materials: svc.materials.clone(),
+        }
+    }
+
+    pub fn snapshot(&self) -> HallSnapshot {
+        let cfg = self.hall.config();
+        HallSnapshot {
+            hall: cfg.hall.id.to_string(),
+            name: cfg.hall.name.clone(),
+            seq: self.hall.seq(),
+            services: self
+                .hall
+                .service_views(self.now)
+                .into_iter()
+                .zip(&cfg.services)
+                .map(|(view, s)| ServiceInfo {
+                    view,
+                    name_en: s.name_en.clone(),
+                    materials: s.materials.clone(),
+                    typical_min: s.typical_min,
+                    limit_min: s.limit_min,
+                    issuing: self.hall.open_for_tickets(s, self.now),
+                })
+                .collect(),
+            windows: self
+                .hall
+                .window_views()
+                .into_iter()
+                .map(|view| {
+                    let rt = self
+                        .hall
+                        .window(view.window.as_str())
+                        .expect("known window");
+                    WindowInfo {
+                        serves: rt.serves.iter().map(|s| s.to_string()).collect(),
+                        policy: rt.policy,
+                        weights: rt.weights.clone(),
+                        held: rt
+                            .held
+                            .iter()
+                            .filter_map(|t| self.hall.ticket(*t))
+                            .map(|t| t.number.clone())
+                            .collect(),
+                        view,
+                    }
+                })
+                .collect(),
+            classes: cfg
+                .classes
+                .iter()
+                .map(|c| ClassInfo {
+                    id: c.id.to_string(),
+                    name: c.name.clone(),
+                    booking_only: c.booking_only,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        let services: Vec<ServiceMetrics> = self
+            .hall
+            .service_views(self.now)
+            .into_iter()
+            .map(|s| ServiceMetrics {
+                service: s.service.to_string(),
+                waiting: s.waiting,
+                longest_wait_s: s.longest_wait_s,
+                issued_today: s.issued_today,
+                windows_open: s.windows_open,
+            })
+            .collect();
+        let today = self.hall.day();
+        let mut cards = Vec::new();
+        let (mut yellow_today, mut red_today) = (0, 0);
+        for t in self.hall.tickets().filter(|t| Some(t.day) == today) {
+            for (kind, level) in [
+                (CardKind::Wait, t.wait_card),
+                (CardKind::Service, t.service_card),
+            ] {
+                let Some(level) = level else { continue };
+                match level {
+                    CardLevel::Yellow => yellow_today += 1,
+                    CardLevel::Red => {
+                        yellow_today += 1;
+                        red_today += 1;
+                    }
+                }
+                let live = match kind {
+                    CardKind::Wait => t.state == TicketState::Waiting,
+                    CardKind::Service => t.state == TicketState::Serving,
+                };
+                if live {
+                    cards.push(CardMetric {
+                        ticket: t.number.clone(),
+                        service: t.service.to_string(),
+                        kind: kind_str(kind).to_owned(),
+                        level: level_str(level).to_owned(),
+                        window: t
+                            .window
+                            .as_ref()
+                            .filter(|_| kind == CardKind::Service)
+                            .map(|w| w.to_string()),
+                        clerk: t.clerk.clone().filter(|_| kind == CardKind::Service),
+                    });
+                }
+            }
+        }
+        Metrics {
+            seq: self.hall.seq(),
+            at_ms: self.now,
+            waiting: services.iter().map(|s| s.waiting).sum(),
+            services,
+            windows: self
+                .hall
+                .window_views()
+                .into_iter()
+                .map(|w| WindowMetrics {
+                    window: w.window.to_string(),
+                    status: wire_status(w.status),
+                    waiting: w.waiting,
+                    served_today: w.served_today,
+                })
+                .collect(),
+            cards,
+            yellow_today,
+            red_today,
+        }
+    }
+
+    pub fn window_state(&self, v: &WindowView) -> WindowState {
+        let ticket = self
+            .hall
+            .window(v.window.as_str())
+            .and_then(|rt| rt.current)
+            .and_then(|id| self.hall.ticket(id))
+            .map(|t| self.ticket_ref(t, false));
+        WindowState {
+            window: v.window.to_string(),
+            name: v.name.clone(),
+            status: wire_status(v.status),
+            ticket,
+            waiting: v.waiting,
+            seq: self.hall.seq(),
+            clerk: v.clerk.clone(),
+            pause_reason: v.pause_reason.clone(),
+        }
+    }
+
+    /// Per clerk: served, no-shows, time, overtime, ratings, cards.
+    pub fn report(&self) -> Report {
+        let mut clerks: BTreeMap<String, ClerkReport> = BTreeMap::new();
+        let mut transferred_by_owner: BTreeMap<String, u32> = BTreeMap::new();
+        let key = |t: &Ticket| {
+            t.clerk.clone().unwrap_or_else(|| {
+                format!(
+                    "window:{}",
+                    t.window.as_ref().map(|w| w.as_str()).unwrap_or("-")
+                )
+            })
+        };
+        for t in self.hall.tickets() {
+            if t.transfers > 0
+                && let Some(o) = Self::owner_of(t)
+            {
+                *transferred_by_owner.entry(o).or_default() += t.transfers;
+            }
+            if t.window.is_none() {
+                continue;
+            }
+            let r = clerks.entry(key(t)).or_default();
+            match t.state {
+                TicketState::Done => {
+                    r.served += 1;
+                    r.service_s_total += t
+                        .ended_ms
+                        .zip(t.started_ms)
+                        .map_or(0, |(e, s)| ((e - s).max(0) / 1000) as u64);
+                    r.overtime_s_total += u64::from(t.overtime_s);
+                }
+                TicketState::NoShow => r.no_shows += 1,
+                _ => {}
+            }
+            if let Some(score) = t.rating {
+                *r.ratings.entry(score).or_default() += 1;
+            }
+        }
+        let mut cards_by_service: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+        for ((clerk, service, kind, level), n) in self.hall.card_counts() {
+            let name = format!("{}_{}", kind_str(*kind), level_str(*level));
+            *cards_by_service
+                .entry(service.to_string())
+                .or_default()
+                .entry(name)
+                .or_default() += n;
+            if let Some(c) = clerk {
+                let r = clerks.entry(c.clone()).or_default();
+                match level {
+                    CardLevel::Yellow => r.yellow_cards += n,
+                    CardLevel::Red => r.red_cards += n,
+                }
+            }
+        }
+        Report {
+            at_ms: self.now,
+            clerks,
+            cards_by_service,
+            transferred_by_owner,
+        }
+    }
+}
