@@ -48,7 +48,9 @@ impl Hall {
                         .clone()
                         .next()
                         .map_or(0, |k| k.pos.saturating_sub(1)),
-                    None => same_class.next_back().map_or(id.0 << POS_SHIFT, |k| k.pos + 1),
+                    None => same_class
+                        .next_back()
+                        .map_or(id.0 << POS_SHIFT, |k| k.pos + 1),
                 }
             }
             _ => id.0 << POS_SHIFT,

@@ -24,10 +24,21 @@ pub struct Sim {
     tokens: u64,
 }
 
+/// The hall with hours, classes, bookings and limits.
+pub fn day_hall() -> HallConfig {
+    let c: HallConfig = toml::from_str(include_str!("../data/day-hall.toml")).unwrap();
+    c.validate().unwrap();
+    c
+}
+
 impl Sim {
     pub fn new() -> Sim {
+        Sim::with(small_hall())
+    }
+
+    pub fn with(config: HallConfig) -> Sim {
         Sim {
-            hall: Hall::new(small_hall()),
+            hall: Hall::new(config),
             log: Vec::new(),
             now: MORNING,
             tokens: 0,
@@ -42,6 +53,46 @@ impl Sim {
         let records = self.hall.handle(self.now, cmd)?;
         self.log.extend(records.iter().cloned());
         Ok(records)
+    }
+
+    /// Takes a ticket with a class and a citizen; returns the result.
+    pub fn take_as(
+        &mut self,
+        service: &str,
+        class: Option<&str>,
+        citizen: Option<&str>,
+    ) -> Result<String, CoreError> {
+        self.tokens += 1;
+        let token = format!("tok{}", self.tokens);
+        self.run(Command::IssueTicket {
+            service: id(service),
+            token: token.clone(),
+            class: class.map(id),
+            citizen: citizen.map(String::from),
+        })?;
+        Ok(self.hall.ticket_by_token(&token).unwrap().number.clone())
+    }
+
+    /// Jumps to a local time of the current day ("HH:MM").
+    pub fn at(&mut self, hhmm: &str) {
+        let (h, m) = hhmm.split_once(':').unwrap();
+        let minute: i64 = h.parse::<i64>().unwrap() * 60 + m.parse::<i64>().unwrap();
+        let day = (self.now + 8 * 3_600_000).div_euclid(hallq_core::DAY_MS);
+        self.now = day * hallq_core::DAY_MS + minute * 60_000 - 8 * 3_600_000;
+    }
+
+    /// The ticket with a number today.
+    pub fn ticket(&self, number: &str) -> &hallq_core::Ticket {
+        self.hall.ticket_by_number(number).unwrap()
+    }
+
+    /// Sends `Tick` and returns the events it caused.
+    pub fn tick(&mut self) -> Vec<hallq_core::Event> {
+        self.run(Command::Tick)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.event)
+            .collect()
     }
 
     /// Takes a ticket and returns its number.
