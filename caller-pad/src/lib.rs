@@ -132,14 +132,37 @@ impl Pad {
 
 /// The pad's buttons, by the words a clerk types.
 pub fn op_from_words(words: &[&str]) -> Option<Op> {
-    let rest = words.get(1..).unwrap_or(&[]).join(" ");
+    let rest_from = |i: usize| words.get(i..).unwrap_or(&[]).join(" ");
+    let rest = rest_from(1);
     let arg = (!rest.is_empty()).then(|| rest.clone());
     Some(match *words.first()? {
         "n" | "next" | "call-next" | "call_next" => Op::CallNext { service: arg },
+        "call" | "k" => Op::Call {
+            ticket: (*words.get(1)?).to_owned(),
+            reason: Some(rest_from(2)).filter(|r| !r.is_empty()),
+        },
         "r" | "recall" => Op::Recall,
         "x" | "no-show" | "no_show" => Op::NoShow,
         "s" | "start" => Op::Start,
         "f" | "finish" => Op::Finish,
+        "h" | "hold" => Op::Hold,
+        "t" | "transfer" => {
+            let note = Some(rest_from(3)).filter(|n| !n.is_empty());
+            let target = (*words.get(2)?).to_owned();
+            match *words.get(1)? {
+                "service" => Op::Transfer {
+                    to_service: Some(target),
+                    to_window: None,
+                    note,
+                },
+                "window" => Op::Transfer {
+                    to_service: None,
+                    to_window: Some(target),
+                    note,
+                },
+                _ => return None,
+            }
+        }
         "p" | "pause" => Op::Pause { reason: rest },
         "c" | "resume" => Op::Resume,
         "o" | "open" => Op::Open { clerk: arg },
@@ -154,6 +177,15 @@ pub fn describe(reply: &Reply) -> String {
         (_, Some(e)) => format!("✗ {} ({})", e.message, e.code),
         (Some(t), None) => {
             let mut s = format!("✓ {} {}", t.number, t.service_name.as_deref().unwrap_or(""));
+            if let Some(c) = &t.class {
+                s.push_str(&format!(" [{c}]"));
+            }
+            if let Some(limit) = t.limit_min {
+                s.push_str(&format!("  限时 {limit} 分钟 / limit {limit} min"));
+            }
+            if let Some(o) = &t.owner {
+                s.push_str(&format!("\n  首问负责 / owner: {o}"));
+            }
             if !t.materials.is_empty() {
                 s.push_str(&format!("\n  材料 / materials: {}", t.materials.join("；")));
             }
@@ -188,6 +220,39 @@ mod tests {
                 clerk: Some("zhang".into())
             })
         );
+        assert_eq!(
+            op_from_words(&["call", "A005", "急事"]),
+            Some(Op::Call {
+                ticket: "A005".into(),
+                reason: Some("急事".into())
+            })
+        );
+        assert_eq!(
+            op_from_words(&["call", "A005"]),
+            Some(Op::Call {
+                ticket: "A005".into(),
+                reason: None
+            })
+        );
+        assert_eq!(op_from_words(&["call"]), None);
+        assert_eq!(op_from_words(&["h"]), Some(Op::Hold));
+        assert_eq!(
+            op_from_words(&["transfer", "service", "property", "买房"]),
+            Some(Op::Transfer {
+                to_service: Some("property".into()),
+                to_window: None,
+                note: Some("买房".into())
+            })
+        );
+        assert_eq!(
+            op_from_words(&["t", "window", "11"]),
+            Some(Op::Transfer {
+                to_service: None,
+                to_window: Some("11".into()),
+                note: None
+            })
+        );
+        assert_eq!(op_from_words(&["transfer", "elsewhere", "x"]), None);
         assert_eq!(op_from_words(&["dance"]), None);
         assert_eq!(op_from_words(&[]), None);
     }

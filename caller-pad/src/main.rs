@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 #[command(
     name = "hallq-pad",
     about = "hallq 叫号器 / the clerk's call pad",
-    after_help = "Commands: call-next [SERVICE], recall, no-show, start, finish, pause REASON, resume, open [CLERK], close.\nWithout a command: interactive (n=叫号 r=重呼 x=过号 s=开始 f=办结 p=暂停 c=恢复 o=开窗 q=退出)."
+    after_help = "Commands: call-next [SERVICE], call NUMBER [REASON], recall, no-show, start, finish, hold, transfer service|window ID [NOTE], pause REASON, resume, open [CLERK], close.\nWithout a command: interactive (n=叫号 k=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t=转办 p=暂停 c=恢复 o=开窗 q=退出)."
 )]
 struct Args {
     /// `--user` defaults to pad-{window}.
@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(if reply.ok { 0 } else { 2 });
     }
     println!(
-        "{}号窗口叫号器 / pad for window {}: n=叫号 r=重呼 x=过号 s=开始 f=办结 p 原因=暂停 c=恢复 o=开窗 close=关窗 q=退出",
+        "{}号窗口叫号器 / pad for window {}: n=叫号 k 号码 原因=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t service|window 目标=转办 p 原因=暂停 c=恢复 o=开窗 close=关窗 q=退出",
         a.window, a.window
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

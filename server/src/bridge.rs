@@ -108,10 +108,7 @@ async fn incoming(
             }
         }
         Some((h, Topic::Rating(window))) if h == hall => {
-            tracing::info!(
-                window,
-                "rating received (ratings are recorded from the next version)"
-            );
+            engine.rating(window.to_owned(), payload.to_vec()).await
         }
         _ => tracing::warn!(topic, "message on an unexpected topic ignored"),
     }
