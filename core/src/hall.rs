@@ -256,6 +256,10 @@ impl Hall {
         self.bookings.get(token)
     }
 
+    pub fn bookings(&self) -> impl Iterator<Item = (&String, &Booking)> {
+        self.bookings.iter()
+    }
+
     /// Waiting tickets of one service, in calling order.
     pub fn queue(&self, service: &str) -> impl Iterator<Item = &Ticket> {
         self.queues

@@ -145,6 +145,25 @@ async fn priority_transfer_with_owner_and_a_rating_pad() {
         (status, early["error"]["code"].as_str()),
         (409, Some("not_finished"))
     );
+
+    // All of it survives kill -9.
+    let data = server.data.clone();
+    drop((pad3, pad6));
+    server.kill9();
+    let server = Server::start(&data);
+    let t = ticket(&server, &elderly["id"]);
+    assert_eq!(
+        (
+            t["rating"].as_u64(),
+            t["transfers"].as_u64(),
+            t["owner"].as_str()
+        ),
+        (Some(5), Some(1), Some("wang"))
+    );
+    assert_eq!(
+        (t["status"].as_str(), t["class"].as_str()),
+        (Some("done"), Some("elderly"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,473 @@
+//! `hallq-day`: a whole day of the demo hall in simulated time, through the
+//! real queue core, with the figures a hall manager would ask for.
+//!
+//! Citizens arrive by DEMO-HALL.md's hourly shares and service mix (about 400
+//! a day), 5 % with priority, 15 % with a booking (a few of them late, a few
+//! never coming), 8 % not answering their call; consultation hands 10 % on
+//! to another service. Clerks open at 08:30, call, serve for a log-normal
+//! time around each service's typical minutes, go to lunch (暂停「午休」) once
+//! their queue is empty after 12:00 and close after 17:30 — serving, after
+//! closing, everyone who took a ticket before it (延时服务). Citizens rate
+//! most services. The core's `Tick` runs whenever it asks to, so cards fall
+//! when they should.
+//!
+//! Run: `cargo run --release -p hallq-bench --bin hallq-day [-- --seed 7]`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::path::Path;
+
+use clap::Parser;
+use hallq_core::calendar::{self, Date};
+use hallq_core::{CardLevel, Command, CoreError, Event, Hall, HallConfig, Id, Millis, TicketState};
+use hallq_server::config;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Tickets in the day.
+    #[arg(long, default_value_t = 400)]
+    tickets: usize,
+    /// The day to simulate (a weekday).
+    #[arg(long, default_value = "2026-11-30")]
+    date: String,
+}
+
+/// DEMO-HALL.md: share of the day's arrivals per hour.
+const HOURS: [(u32, f64); 9] = [
+    (8, 0.06),
+    (9, 0.18),
+    (10, 0.17),
+    (11, 0.10),
+    (13, 0.04),
+    (14, 0.14),
+    (15, 0.15),
+    (16, 0.11),
+    (17, 0.05),
+];
+const MIX: [(&str, f64); 6] = [
+    ("consult", 0.15),
+    ("business", 0.20),
+    ("property", 0.25),
+    ("invest", 0.05),
+    ("social", 0.25),
+    ("issue", 0.10),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Happening {
+    Arrive(usize),
+    /// The clerk at a window is ready for the next citizen.
+    Ready(Id),
+    /// The called citizen walks up (or the clerk gives up on them).
+    Answer(Id),
+    Done(Id),
+    Tick,
+}
+
+#[derive(Debug, Clone)]
+struct Citizen {
+    service: &'static str,
+    priority: Option<&'static str>,
+    booking: Option<String>,
+    absent: bool,
+}
+
+struct Day {
+    hall: Hall,
+    now: Millis,
+    rng: StdRng,
+    queue: BinaryHeap<Reverse<(Millis, u64, Happening)>>,
+    order: u64,
+    citizens: Vec<Citizen>,
+    /// Ticket token → citizen.
+    holders: HashMap<String, usize>,
+    first_call: HashMap<u64, Millis>,
+    refused: BTreeMap<&'static str, u32>,
+    day: i64,
+    offset: i32,
+}
+
+impl Day {
+    fn at(&self, hhmm: u32) -> Millis {
+        calendar::at(self.day, hhmm / 100 * 60 + hhmm % 100, self.offset)
+    }
+
+    fn push(&mut self, at: Millis, h: Happening) {
+        self.order += 1;
+        self.queue.push(Reverse((at, self.order, h)));
+    }
+
+    fn run(&mut self, cmd: Command) -> Result<Vec<Event>, CoreError> {
+        let records = self.hall.handle(self.now, cmd)?;
+        if let Some(next) = self.hall.next_deadline() {
+            self.push(next.max(self.now), Happening::Tick);
+        }
+        Ok(records.into_iter().map(|r| r.event).collect())
+    }
+
+    fn minutes(&mut self, typical: f64) -> Millis {
+        let (u1, u2): (f64, f64) = (self.rng.random::<f64>().max(1e-9), self.rng.random());
+        let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        ((typical * (0.45 * normal - 0.1).exp()) * 60_000.0) as Millis
+    }
+
+    fn refuse(&mut self, e: &CoreError) {
+        *self.refused.entry(e.code()).or_default() += 1;
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut hall_cfg: HallConfig =
+        config::load_hall(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml"))?;
+    hall_cfg.rules.carry_over = false;
+    let offset = hall_cfg.hall.utc_offset_minutes;
+    let date = Date::try_from(args.date.clone()).map_err(anyhow::Error::msg)?;
+    let mut d = Day {
+        hall: Hall::new(hall_cfg.clone()),
+        now: calendar::at(date.0, 8 * 60, offset),
+        rng: StdRng::seed_from_u64(args.seed),
+        queue: BinaryHeap::new(),
+        order: 0,
+        citizens: Vec::new(),
+        holders: HashMap::new(),
+        first_call: HashMap::new(),
+        refused: BTreeMap::new(),
+        day: date.0,
+        offset,
+    };
+    // The day's citizens, their arrival times, bookings made the day before.
+    let windows: Vec<Id> = hall_cfg.windows.iter().map(|w| w.id.clone()).collect();
+    for (hour, share) in HOURS {
+        let n = (share * args.tickets as f64).round() as usize;
+        for _ in 0..n {
+            let (from, to) = match hour {
+                8 => (8 * 60 + 30, 9 * 60),
+                11 => (11 * 60, 11 * 60 + 29),
+                13 => (13 * 60 + 30, 14 * 60),
+                17 => (17 * 60, 17 * 60 + 29),
+                h => (h * 60, h * 60 + 60),
+            };
+            let minute = d.rng.random_range(from..to);
+            let mut pick = d.rng.random::<f64>();
+            let service = MIX
+                .iter()
+                .find(|(_, s)| {
+                    pick -= s;
+                    pick < 0.0
+                })
+                .map_or("consult", |(s, _)| *s);
+            let priority = (d.rng.random::<f64>() < 0.05)
+                .then(|| ["elderly", "disabled", "military"][d.rng.random_range(0..3)]);
+            let booked = service != "consult" && d.rng.random::<f64>() < 0.15;
+            let absent = d.rng.random::<f64>() < 0.08;
+            let i = d.citizens.len();
+            let arrive = calendar::at(d.day, minute, offset) + d.rng.random_range(0..60_000);
+            let booking = booked.then(|| format!("bk{i}"));
+            if let Some(token) = &booking {
+                // Booked yesterday for the slot they mean to come in.
+                let slot = calendar::at(d.day, minute / 30 * 30, offset);
+                d.now = slot - hallq_core::DAY_MS;
+                let cmd = Command::Book {
+                    token: token.clone(),
+                    service: Id::parse(service)?,
+                    slot_ms: slot,
+                    citizen: format!("citizen{i}"),
+                };
+                if let Err(e) = d.hall.handle(d.now, cmd) {
+                    d.refuse(&e);
+                }
+            }
+            d.citizens.push(Citizen {
+                service,
+                priority,
+                booking,
+                absent: absent && !booked,
+            });
+            // One booked citizen in ten never comes.
+            if !(booked && d.rng.random::<f64>() < 0.1) {
+                d.push(arrive, Happening::Arrive(i));
+            }
+        }
+    }
+    d.now = d.at(830);
+    for w in &windows {
+        let t = d.now + d.rng.random_range(0..180_000);
+        d.push(t, Happening::Ready(w.clone()));
+    }
+    let close = d.at(1730);
+    let mut per_hour: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+    let mut lunch: HashMap<Id, bool> = HashMap::new();
+    let end_of_day = d.at(2300);
+    let mut last_tick = 0;
+    while let Some(Reverse((at, _, h))) = d.queue.pop() {
+        if at > end_of_day {
+            break;
+        }
+        d.now = at;
+        match h {
+            Happening::Tick => {
+                // Many commands ask for the same deadline: one tick each.
+                if at > last_tick {
+                    last_tick = at;
+                    let _ = d.run(Command::Tick);
+                }
+            }
+            Happening::Arrive(i) => {
+                let c = d.citizens[i].clone();
+                let token = format!("t{i}");
+                let cmd = match &c.booking {
+                    Some(b) => Command::CheckIn {
+                        booking: b.clone(),
+                        token: token.clone(),
+                    },
+                    None => Command::IssueTicket {
+                        service: Id::parse(c.service)?,
+                        token: token.clone(),
+                        class: c.priority.map(Id::parse).transpose()?,
+                        citizen: Some(format!("citizen{i}")),
+                    },
+                };
+                match d.run(cmd) {
+                    Ok(_) => {
+                        d.holders.insert(token, i);
+                        let (_, minute) = calendar::local(d.now, offset);
+                        per_hour.entry(minute / 60).or_default().0 += 1;
+                    }
+                    Err(e) => d.refuse(&e),
+                }
+            }
+            Happening::Ready(w) => {
+                let rt = d.hall.window(w.as_str()).expect("window");
+                if !rt.open {
+                    if d.now < close {
+                        d.run(Command::Open {
+                            window: w.clone(),
+                            clerk: Some(format!("clerk{w}")),
+                        })?;
+                    } else {
+                        continue;
+                    }
+                }
+                if lunch.get(&w).copied().unwrap_or(false) {
+                    d.run(Command::Resume { window: w.clone() })?;
+                    lunch.insert(w.clone(), false);
+                }
+                match d.run(Command::CallNext {
+                    window: w.clone(),
+                    service: None,
+                }) {
+                    Ok(events) => {
+                        for e in &events {
+                            if let Event::TicketCalled { ticket, .. } = e {
+                                d.first_call.entry(ticket.0).or_insert(d.now);
+                            }
+                        }
+                        let answer = d.now + d.rng.random_range(20_000..90_000);
+                        d.push(answer, Happening::Answer(w));
+                    }
+                    Err(CoreError::QueueEmpty) => {
+                        let (_, minute) = calendar::local(d.now, offset);
+                        if d.now >= close {
+                            d.run(Command::Close { window: w.clone() })?;
+                        } else if (12 * 60..13 * 60 + 30).contains(&minute) {
+                            d.run(Command::Pause {
+                                window: w.clone(),
+                                reason: "午休".into(),
+                            })?;
+                            lunch.insert(w.clone(), true);
+                            let back = d.at(1330);
+                            d.push(back, Happening::Ready(w));
+                        } else {
+                            let t = d.now + 60_000;
+                            d.push(t, Happening::Ready(w));
+                        }
+                    }
+                    Err(e) => return Err(anyhow::anyhow!("window {w}: {e}")),
+                }
+            }
+            Happening::Answer(w) => {
+                let Some(id) = d.hall.window(w.as_str()).and_then(|r| r.current) else {
+                    continue;
+                };
+                let t = d.hall.ticket(id).expect("ticket").clone();
+                let citizen = d.holders.get(&t.token).map(|i| d.citizens[*i].clone());
+                if citizen.as_ref().is_some_and(|c| c.absent) {
+                    d.run(Command::NoShow { window: w.clone() })?;
+                    let t = d.now + 30_000;
+                    d.push(t, Happening::Ready(w));
+                    continue;
+                }
+                d.run(Command::Start { window: w.clone() })?;
+                let typical = hall_cfg
+                    .service(t.service.as_str())
+                    .map_or(10, |s| s.typical_min);
+                let took = d.minutes(f64::from(typical));
+                d.push(d.now + took, Happening::Done(w));
+            }
+            Happening::Done(w) => {
+                let id = d
+                    .hall
+                    .window(w.as_str())
+                    .and_then(|r| r.current)
+                    .expect("serving");
+                let t = d.hall.ticket(id).expect("ticket").clone();
+                if t.service.as_str() == "consult"
+                    && t.transfers == 0
+                    && d.rng.random::<f64>() < 0.10
+                {
+                    let to = ["business", "property", "social"][d.rng.random_range(0..3)];
+                    d.run(Command::Transfer {
+                        window: w.clone(),
+                        to_service: Some(Id::parse(to)?),
+                        to_window: None,
+                        note: "咨询后转办".into(),
+                    })?;
+                } else {
+                    d.run(Command::Finish { window: w.clone() })?;
+                    let (_, minute) = calendar::local(d.now, offset);
+                    per_hour.entry(minute / 60).or_default().1 += 1;
+                    if d.rng.random::<f64>() < 0.7 {
+                        let score = [5, 5, 5, 4, 4, 3, 2][d.rng.random_range(0..7)];
+                        let _ = d.run(Command::Rate {
+                            ticket: t.token.clone(),
+                            window: Some(w.clone()),
+                            score,
+                        });
+                    }
+                }
+                let t = d.now + 30_000;
+                d.push(t, Happening::Ready(w));
+            }
+        }
+    }
+    report(&d, &hall_cfg, &per_hour, date, args.seed);
+    Ok(())
+}
+
+fn report(d: &Day, cfg: &HallConfig, per_hour: &BTreeMap<u32, (u32, u32)>, date: Date, seed: u64) {
+    let hall = &d.hall;
+    println!(
+        "hallq-day: {} ({date}), seed {seed}, through the core in simulated time",
+        cfg.hall.name
+    );
+    println!("\nhour  taken  finished");
+    for (h, (taken, done)) in per_hour {
+        println!("{h:02}    {taken:5}  {done:8}");
+    }
+    println!(
+        "\nservice        tickets served no-show  wait p50  wait p90  wait max  service avg  over limit"
+    );
+    let mut all_waits = Vec::new();
+    for s in &cfg.services {
+        let tickets: Vec<_> = hall
+            .tickets()
+            .filter(|t| t.number.starts_with(s.prefix))
+            .collect();
+        let mut waits: Vec<i64> = tickets
+            .iter()
+            .filter_map(|t| Some((d.first_call.get(&t.id.0)? - t.issued_ms) / 60_000))
+            .collect();
+        waits.sort();
+        all_waits.extend(waits.iter().copied());
+        let q = |p: f64| {
+            waits
+                .get(((waits.len().max(1) - 1) as f64 * p) as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        let done: Vec<_> = hall
+            .tickets()
+            .filter(|t| t.service == s.id && t.state == TicketState::Done)
+            .collect();
+        let avg = done
+            .iter()
+            .filter_map(|t| Some(t.ended_ms? - t.started_ms?))
+            .sum::<i64>()
+            / (done.len().max(1) as i64)
+            / 60_000;
+        let over = done
+            .iter()
+            .filter(|t| t.service_card == Some(CardLevel::Red))
+            .count();
+        let no_show = tickets
+            .iter()
+            .filter(|t| t.state == TicketState::NoShow)
+            .count();
+        println!(
+            "{:<14} {:7} {:6} {:7}  {:5} min {:5} min {:5} min  {:7} min  {:10}",
+            s.name,
+            tickets.len(),
+            done.len(),
+            no_show,
+            q(0.5),
+            q(0.9),
+            waits.last().copied().unwrap_or(0),
+            avg,
+            over
+        );
+    }
+    all_waits.sort();
+    let tickets: Vec<_> = hall.tickets().collect();
+    let count = |f: &dyn Fn(&hallq_core::Ticket) -> bool| tickets.iter().filter(|t| f(t)).count();
+    let (yw, rw, ys, rs) =
+        hall.card_counts()
+            .iter()
+            .fold((0, 0, 0, 0), |acc, ((_, _, kind, level), n)| {
+                match (kind, level) {
+                    (hallq_core::CardKind::Wait, CardLevel::Yellow) => {
+                        (acc.0 + n, acc.1, acc.2, acc.3)
+                    }
+                    (hallq_core::CardKind::Wait, CardLevel::Red) => {
+                        (acc.0, acc.1 + n, acc.2, acc.3)
+                    }
+                    (hallq_core::CardKind::Service, CardLevel::Yellow) => {
+                        (acc.0, acc.1, acc.2 + n, acc.3)
+                    }
+                    (hallq_core::CardKind::Service, CardLevel::Red) => {
+                        (acc.0, acc.1, acc.2, acc.3 + n)
+                    }
+                }
+            });
+    let rated: Vec<u8> = tickets.iter().filter_map(|t| t.rating).collect();
+    let overtime: u32 = tickets.iter().map(|t| t.overtime_s).sum();
+    let last_end = tickets.iter().filter_map(|t| t.ended_ms).max().unwrap_or(0);
+    let (_, last_minute) = calendar::local(last_end, d.offset);
+    println!(
+        "\ntickets {} · finished {} · no-shows {} · put back once {} · transferred {} · priority {} · from bookings {}",
+        tickets.len(),
+        count(&|t| t.state == TicketState::Done),
+        count(&|t| t.state == TicketState::NoShow),
+        count(&|t| t.put_back),
+        count(&|t| t.transfers > 0),
+        count(&|t| t.class.as_ref().is_some_and(|c| c.as_str() != "booking")),
+        count(&|t| t.booking.is_some()),
+    );
+    let missed = hall
+        .bookings()
+        .filter(|(_, b)| b.state == hallq_core::booking::BookingState::Missed)
+        .count();
+    println!("bookings missed {missed} · refused {:?}", d.refused);
+    println!(
+        "wait to first call: p50 {} min, p90 {} min, max {} min",
+        all_waits.get(all_waits.len() / 2).copied().unwrap_or(0),
+        all_waits
+            .get(all_waits.len() * 9 / 10)
+            .copied()
+            .unwrap_or(0),
+        all_waits.last().copied().unwrap_or(0)
+    );
+    println!("cards: waiting yellow {yw} red {rw} · service yellow {ys} red {rs}");
+    println!(
+        "ratings {} (avg {:.2}) · overtime after closing {} min in all · last citizen done {:02}:{:02}",
+        rated.len(),
+        rated.iter().map(|r| f64::from(*r)).sum::<f64>() / rated.len().max(1) as f64,
+        overtime / 60,
+        last_minute / 60,
+        last_minute % 60
+    );
+}
