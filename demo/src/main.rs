@@ -55,7 +55,19 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let a = Args::parse();
-    let hall = config::load_hall(&a.hall)?;
+    let mut hall = config::load_hall(&a.hall)?;
+    if a.speed > 1.0 {
+        // The server keeps real time; so that cards (电子监察) show in a demo
+        // running `speed` times faster, its limits shrink by the same factor
+        // (to whole minutes, at least one).
+        let scale = |min: u32| ((f64::from(min) / a.speed).round() as u32).max(1);
+        let r = &mut hall.rules;
+        r.wait_yellow_min = scale(r.wait_yellow_min);
+        r.wait_red_min = scale(r.wait_red_min).max(r.wait_yellow_min + 1);
+        for s in &mut hall.services {
+            s.limit_min = scale(s.limit_min);
+        }
+    }
     let free = |addr: SocketAddr| match std::net::TcpListener::bind(addr) {
         Ok(_) => addr,
         Err(_) => SocketAddr::new(addr.ip(), 0),
@@ -124,12 +136,25 @@ async fn main() -> anyhow::Result<()> {
         .filter(|d| d.role == hallq_core::DeviceRole::Pad)
     {
         let Some(w) = d.window.clone() else { continue };
+        let rating = hall
+            .devices
+            .iter()
+            .find(|r| r.role == hallq_core::DeviceRole::RatingPad && r.window.as_ref() == Some(&w))
+            .map(|r| login(r.id.as_str(), &r.password));
         tokio::spawn(people::clerk(
             login(d.id.as_str(), &d.password),
+            rating,
             w.to_string(),
             clock.clone(),
             hall.clone(),
         ));
+    }
+    if let Some(m) = hall
+        .devices
+        .iter()
+        .find(|d| d.role == hallq_core::DeviceRole::Manager)
+    {
+        tokio::spawn(supervise(login(m.id.as_str(), &m.password)));
     }
     tokio::spawn(people::citizens(
         http,
@@ -153,6 +178,40 @@ async fn main() -> anyhow::Result<()> {
         a.data.display()
     );
     std::process::exit(0);
+}
+
+/// The manager's view: prints each new yellow or red card (电子监察).
+async fn supervise(login: Login) {
+    let (client, mut ev) = login.connect(&format!("{}-demo", login.user), None);
+    let metrics = Topic::Metrics.to_string(&login.hall);
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        match ev.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                let _ = client.subscribe(&metrics, QoS::AtMostOnce).await;
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                let Ok(m) = serde_json::from_slice::<hallq_contract::Metrics>(&p.payload) else {
+                    continue;
+                };
+                for c in m.cards {
+                    let key = (c.ticket.clone(), c.kind.clone(), c.level.clone());
+                    if seen.insert(key) {
+                        let (card, what) = match (c.level.as_str(), c.kind.as_str()) {
+                            ("red", "wait") => ("🟥 红牌", "等候超时 / waited past the limit"),
+                            ("red", _) => ("🟥 红牌", "办理超时 / service past its limit"),
+                            (_, "wait") => ("🟨 黄牌", "等候将超时 / long wait"),
+                            _ => ("🟨 黄牌", "办理将超时 / service nearing its limit"),
+                        };
+                        let at = c.window.map(|w| format!(" {w}号窗口")).unwrap_or_default();
+                        println!("{card} {} {what}{at}", c.ticket);
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
 }
 
 /// Prints every call as the hall would speak it.

@@ -50,7 +50,7 @@ const ARRIVALS_PER_HOUR: f64 = 70.0;
 /// Citizens taking tickets over HTTP, forever.
 pub async fn citizens(http: SocketAddr, hall: String, clock: Clock, config: HallConfig) {
     loop {
-        let (gap, service) = {
+        let (gap, service, priority) = {
             let mut rng = rand::rng();
             let gap = -(1.0 - rng.random::<f64>()).ln() * 60.0 / ARRIVALS_PER_HOUR;
             let mut pick = rng.random::<f64>();
@@ -62,13 +62,19 @@ pub async fn citizens(http: SocketAddr, hall: String, clock: Clock, config: Hall
                 })
                 .map(|(s, _)| *s)
                 .unwrap_or("consult");
-            (gap, service)
+            // 5 % priority (DEMO-HALL.md): elderly, disabled, military.
+            let priority = (rng.random::<f64>() < 0.05)
+                .then(|| ["elderly", "disabled", "military"][rng.random_range(0..3)]);
+            (gap, service, priority)
         };
         clock.minutes(gap).await;
         if config.service(service).is_none() {
             continue;
         }
-        let body = format!(r#"{{"service":"{service}"}}"#);
+        let body = match priority.filter(|p| config.class(p).is_some()) {
+            Some(p) => format!(r#"{{"service":"{service}","priority":"{p}"}}"#),
+            None => format!(r#"{{"service":"{service}"}}"#),
+        };
         let path = format!("/api/v1/halls/{hall}/tickets");
         match tokio::task::spawn_blocking(move || post(http, &path, &body)).await {
             Ok(Ok(t)) => println!(
@@ -106,8 +112,24 @@ fn service_minutes(typical: u32) -> f64 {
     f64::from(typical) * (0.45 * normal - 0.1).exp()
 }
 
-/// A clerk at a window: opens it, then calls, serves and finishes, forever.
-pub async fn clerk(login: Login, window: String, clock: Clock, config: HallConfig) {
+/// A clerk at a window: opens it, then calls, serves and finishes, forever;
+/// hands a tenth of consultations on to another service; the citizen rates
+/// most services on the window's rating pad (`rating`: its login).
+pub async fn clerk(
+    login: Login,
+    rating: Option<Login>,
+    window: String,
+    clock: Clock,
+    config: HallConfig,
+) {
+    let rating_pad = rating.map(|l| {
+        let (client, mut ev) = l.connect(&format!("{}-demo", l.user), None);
+        tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+        (
+            client,
+            hallq_contract::Topic::Rating(&window).to_string(&l.hall),
+        )
+    });
     let mut pad = loop {
         match Pad::connect(&login, &window).await {
             Ok(p) => break p,
@@ -157,7 +179,35 @@ pub async fn clerk(login: Login, window: String, clock: Clock, config: HallConfi
             .map(|s| s.typical_min)
             .unwrap_or(10);
         clock.minutes(service_minutes(typical)).await;
+        let consult = ticket.service.as_deref() == Some("consult");
+        let hand_on = consult && rand::rng().random::<f64>() < 0.10;
+        if hand_on {
+            let to = ["business", "property", "social"][rand::rng().random_range(0..3)];
+            let op = Op::Transfer {
+                to_service: Some(to.into()),
+                to_window: None,
+                note: Some("咨询后转办".into()),
+            };
+            if pad.send(op).await.is_ok_and(|r| r.ok) {
+                println!(
+                    "↪ {} 转办 / handed on → {to}  (首问负责: {}号窗口)",
+                    ticket.number, window
+                );
+            }
+            continue;
+        }
         let _ = pad.send(Op::Finish).await;
+        let rates = rand::rng().random::<f64>() < 0.7;
+        if let (true, Some((client, topic))) = (rates, &rating_pad) {
+            let score = [5, 5, 5, 4, 4, 3, 2][rand::rng().random_range(0..7)];
+            let msg = format!(
+                r#"{{"id":"{}-r","ticket":"{}","score":{score}}}"#,
+                ticket.number, ticket.number
+            );
+            let _ = client
+                .publish(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, msg)
+                .await;
+        }
         clock.minutes(0.3).await;
     }
 }
