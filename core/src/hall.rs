@@ -152,6 +152,8 @@ pub struct Hall {
     pub(crate) citizens: HashMap<String, Citizen>,
     /// Cards per (clerk, service, kind, level), all time.
     pub(crate) cards: BTreeMap<(Option<String>, Id, CardKind, CardLevel), u32>,
+    /// Yellow and red cards given on the current day.
+    pub(crate) cards_today: (u32, u32),
 }
 
 impl Hall {
@@ -199,6 +201,7 @@ impl Hall {
             slots: BTreeMap::new(),
             citizens: HashMap::new(),
             cards: BTreeMap::new(),
+            cards_today: (0, 0),
         }
     }
 
@@ -286,6 +289,26 @@ impl Hall {
     /// Tickets issued for a service on the current service day.
     pub fn issued_today(&self, service: &str) -> u32 {
         self.issued.get(service).copied().unwrap_or(0)
+    }
+
+    /// Yellow and red cards given on the current day.
+    pub fn cards_today(&self) -> (u32, u32) {
+        self.cards_today
+    }
+
+    /// Tickets that may carry a live card: waiting ones and those at a window.
+    pub fn live_tickets(&self) -> impl Iterator<Item = &Ticket> {
+        let queued = self.queues.values().flatten();
+        let direct = self.windows.values().flat_map(|w| w.direct.iter());
+        let current = self
+            .windows
+            .values()
+            .filter_map(|w| w.current)
+            .filter_map(|id| self.tickets.get(&id));
+        queued
+            .chain(direct)
+            .filter_map(|k| self.tickets.get(&k.ticket))
+            .chain(current)
     }
 
     /// Cards given, per (clerk, service, kind, level), since the log began.
@@ -497,6 +520,10 @@ impl Hall {
                     .cards
                     .entry((clerk.clone(), service.clone(), *kind, *level))
                     .or_insert(0) += 1;
+                match level {
+                    CardLevel::Yellow => self.cards_today.0 += 1,
+                    CardLevel::Red => self.cards_today.1 += 1,
+                }
             }
             Event::WindowOpened { window, clerk } => {
                 if let Some(w) = self.windows.get_mut(window) {
@@ -582,6 +609,7 @@ impl Hall {
     fn start_day(&mut self, day: Day, now: Millis) {
         self.day = Some(day);
         self.issued.clear();
+        self.cards_today = (0, 0);
         for w in self.windows.values_mut() {
             w.served_today = 0;
         }

@@ -298,42 +298,30 @@ impl Views<'_> {
                 windows_open: s.windows_open,
             })
             .collect();
-        let today = self.hall.day();
         let mut cards = Vec::new();
-        let (mut yellow_today, mut red_today) = (0, 0);
-        for t in self.hall.tickets().filter(|t| Some(t.day) == today) {
-            for (kind, level) in [
-                (CardKind::Wait, t.wait_card),
-                (CardKind::Service, t.service_card),
-            ] {
-                let Some(level) = level else { continue };
-                match level {
-                    CardLevel::Yellow => yellow_today += 1,
-                    CardLevel::Red => {
-                        yellow_today += 1;
-                        red_today += 1;
-                    }
-                }
-                let live = match kind {
-                    CardKind::Wait => t.state == TicketState::Waiting,
-                    CardKind::Service => t.state == TicketState::Serving,
-                };
-                if live {
-                    cards.push(CardMetric {
-                        ticket: t.number.clone(),
-                        service: t.service.to_string(),
-                        kind: kind_str(kind).to_owned(),
-                        level: level_str(level).to_owned(),
-                        window: t
-                            .window
-                            .as_ref()
-                            .filter(|_| kind == CardKind::Service)
-                            .map(|w| w.to_string()),
-                        clerk: t.clerk.clone().filter(|_| kind == CardKind::Service),
-                    });
-                }
-            }
+        for t in self.hall.live_tickets() {
+            let (kind, level) = match t.state {
+                TicketState::Waiting => (CardKind::Wait, t.wait_card),
+                TicketState::Serving => (CardKind::Service, t.service_card),
+                _ => continue,
+            };
+            let Some(level) = level else { continue };
+            let at_window = kind == CardKind::Service;
+            cards.push(CardMetric {
+                ticket: t.number.clone(),
+                service: t.service.to_string(),
+                kind: kind_str(kind).to_owned(),
+                level: level_str(level).to_owned(),
+                window: t
+                    .window
+                    .as_ref()
+                    .filter(|_| at_window)
+                    .map(|w| w.to_string()),
+                clerk: t.clerk.clone().filter(|_| at_window),
+            });
         }
+        // Card events of the day; a red card comes after its yellow one.
+        let (yellow_today, red_today) = self.hall.cards_today();
         Metrics {
             seq: self.hall.seq(),
             at_ms: self.now,

@@ -118,6 +118,15 @@ pub(super) async fn rate(
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     let req: Rate = json_body(&body)?;
+    // Only the ticket's holder (who has its opaque id) rates over HTTP: a
+    // ticket number alone is not enough here.
+    let known = state.engine.query({
+        let id = id.clone();
+        move |v| v.hall.ticket_by_token(&id).is_some()
+    });
+    if !known.await.ok_or_else(ApiError::unavailable)? {
+        return Err(CoreError::UnknownTicket.into());
+    }
     let cmd = Command::Rate {
         ticket: id.clone(),
         window: None,
