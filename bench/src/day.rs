@@ -20,6 +20,7 @@ use std::path::Path;
 use clap::Parser;
 use hallq_core::calendar::{self, Date};
 use hallq_core::{CardLevel, Command, CoreError, Event, Hall, HallConfig, Id, Millis, TicketState};
+use hallq_demo::DayPattern;
 use hallq_server::config;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -28,34 +29,16 @@ use rand::{Rng, SeedableRng};
 struct Args {
     #[arg(long, default_value_t = 2026)]
     seed: u64,
-    /// Tickets in the day.
-    #[arg(long, default_value_t = 400)]
-    tickets: usize,
+    /// Tickets in the day (default: the pattern's).
+    #[arg(long)]
+    tickets: Option<usize>,
+    /// Who comes when (default: halls/demo-day.toml).
+    #[arg(long)]
+    day: Option<std::path::PathBuf>,
     /// The day to simulate (a weekday).
     #[arg(long, default_value = "2026-11-30")]
     date: String,
 }
-
-/// DEMO-HALL.md: share of the day's arrivals per hour.
-const HOURS: [(u32, f64); 9] = [
-    (8, 0.06),
-    (9, 0.18),
-    (10, 0.17),
-    (11, 0.10),
-    (13, 0.04),
-    (14, 0.14),
-    (15, 0.15),
-    (16, 0.11),
-    (17, 0.05),
-];
-const MIX: [(&str, f64); 6] = [
-    ("consult", 0.15),
-    ("business", 0.20),
-    ("property", 0.25),
-    ("invest", 0.05),
-    ("social", 0.25),
-    ("issue", 0.10),
-];
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Happening {
@@ -70,7 +53,7 @@ enum Happening {
 
 #[derive(Debug, Clone)]
 struct Citizen {
-    service: &'static str,
+    service: String,
     priority: Option<&'static str>,
     booking: Option<String>,
     absent: bool,
@@ -127,6 +110,10 @@ fn main() -> anyhow::Result<()> {
     hall_cfg.rules.carry_over = false;
     let offset = hall_cfg.hall.utc_offset_minutes;
     let date = Date::try_from(args.date.clone()).map_err(anyhow::Error::msg)?;
+    let pattern = match &args.day {
+        Some(p) => DayPattern::load(p)?,
+        None => DayPattern::demo(),
+    };
     let mut d = Day {
         hall: Hall::new(hall_cfg.clone()),
         now: calendar::at(date.0, 8 * 60, offset),
@@ -142,29 +129,28 @@ fn main() -> anyhow::Result<()> {
     };
     // The day's citizens, their arrival times, bookings made the day before.
     let windows: Vec<Id> = hall_cfg.windows.iter().map(|w| w.id.clone()).collect();
-    for (hour, share) in HOURS {
-        let n = (share * args.tickets as f64).round() as usize;
+    let who = &pattern.citizens;
+    // Citizens come while the hall is open (they may still miss the cut-off).
+    let sessions = hall_cfg
+        .hours
+        .as_ref()
+        .map(|h| h.sessions(None, d.day).to_vec())
+        .unwrap_or_default();
+    for (&hour, &share) in &pattern.hour_share {
+        let (from, to) = sessions
+            .iter()
+            .map(|s| (s.open_min.max(hour * 60), s.close_min.min(hour * 60 + 60)))
+            .find(|(a, b)| a < b)
+            .unwrap_or((hour * 60, hour * 60 + 60));
+        let n = (share * args.tickets.unwrap_or(pattern.tickets_per_day as usize) as f64).round()
+            as usize;
         for _ in 0..n {
-            let (from, to) = match hour {
-                8 => (8 * 60 + 30, 9 * 60),
-                11 => (11 * 60, 11 * 60 + 29),
-                13 => (13 * 60 + 30, 14 * 60),
-                17 => (17 * 60, 17 * 60 + 29),
-                h => (h * 60, h * 60 + 60),
-            };
             let minute = d.rng.random_range(from..to);
-            let mut pick = d.rng.random::<f64>();
-            let service = MIX
-                .iter()
-                .find(|(_, s)| {
-                    pick -= s;
-                    pick < 0.0
-                })
-                .map_or("consult", |(s, _)| *s);
-            let priority = (d.rng.random::<f64>() < 0.05)
+            let service = pattern.service(d.rng.random()).to_owned();
+            let priority = (d.rng.random::<f64>() < who.priority)
                 .then(|| ["elderly", "disabled", "military"][d.rng.random_range(0..3)]);
-            let booked = service != "consult" && d.rng.random::<f64>() < 0.15;
-            let absent = d.rng.random::<f64>() < 0.08;
+            let booked = service != "consult" && d.rng.random::<f64>() < who.booked;
+            let absent = d.rng.random::<f64>() < who.no_show;
             let i = d.citizens.len();
             let arrive = calendar::at(d.day, minute, offset) + d.rng.random_range(0..60_000);
             let booking = booked.then(|| format!("bk{i}"));
@@ -174,7 +160,7 @@ fn main() -> anyhow::Result<()> {
                 d.now = slot - hallq_core::DAY_MS;
                 let cmd = Command::Book {
                     token: token.clone(),
-                    service: Id::parse(service)?,
+                    service: Id::parse(&service)?,
                     slot_ms: slot,
                     citizen: format!("citizen{i}"),
                 };
@@ -188,8 +174,8 @@ fn main() -> anyhow::Result<()> {
                 booking,
                 absent: absent && !booked,
             });
-            // One booked citizen in ten never comes.
-            if !(booked && d.rng.random::<f64>() < 0.1) {
+            // Some booked citizens never come.
+            if !(booked && d.rng.random::<f64>() < who.booking_missed) {
                 d.push(arrive, Happening::Arrive(i));
             }
         }
@@ -226,7 +212,7 @@ fn main() -> anyhow::Result<()> {
                         token: token.clone(),
                     },
                     None => Command::IssueTicket {
-                        service: Id::parse(c.service)?,
+                        service: Id::parse(&c.service)?,
                         token: token.clone(),
                         class: c.priority.map(Id::parse).transpose()?,
                         citizen: Some(format!("citizen{i}")),
@@ -318,7 +304,7 @@ fn main() -> anyhow::Result<()> {
                 let t = d.hall.ticket(id).expect("ticket").clone();
                 if t.service.as_str() == "consult"
                     && t.transfers == 0
-                    && d.rng.random::<f64>() < 0.10
+                    && d.rng.random::<f64>() < who.consult_handed_on
                 {
                     let to = ["business", "property", "social"][d.rng.random_range(0..3)];
                     d.run(Command::Transfer {
@@ -331,7 +317,7 @@ fn main() -> anyhow::Result<()> {
                     d.run(Command::Finish { window: w.clone() })?;
                     let (_, minute) = calendar::local(d.now, offset);
                     per_hour.entry(minute / 60).or_default().1 += 1;
-                    if d.rng.random::<f64>() < 0.7 {
+                    if d.rng.random::<f64>() < who.rating {
                         let score = [5, 5, 5, 4, 4, 3, 2][d.rng.random_range(0..7)];
                         let _ = d.run(Command::Rate {
                             ticket: t.token.clone(),

@@ -8,6 +8,8 @@
 
 mod people;
 
+use hallq_demo::DayPattern;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,6 +28,9 @@ use rumqttc::{Event, Packet, QoS};
 struct Args {
     #[arg(long, default_value = "halls/demo.toml")]
     hall: PathBuf,
+    /// Who comes when, and for what.
+    #[arg(long, default_value = "halls/demo-day.toml")]
+    day: PathBuf,
     /// Event log folder; the displays' PNGs go to DATA/displays/.
     #[arg(long, default_value = "demo-data")]
     data: PathBuf,
@@ -130,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let clock = people::Clock::new(a.speed);
+    let day = DayPattern::load(&a.day)?;
     for d in hall
         .devices
         .iter()
@@ -147,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
             w.to_string(),
             clock.clone(),
             hall.clone(),
+            day.clone(),
         ));
     }
     if let Some(m) = hall
@@ -161,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         hall_id.clone(),
         clock.clone(),
         hall.clone(),
+        day,
     ));
     if let Some(voice) = hall
         .devices

@@ -8,6 +8,7 @@ use std::time::Duration;
 use hallq_client::Login;
 use hallq_contract::payload::Op;
 use hallq_core::HallConfig;
+use hallq_demo::DayPattern;
 use hallq_pad::Pad;
 use rand::Rng;
 
@@ -33,42 +34,27 @@ impl Clock {
     }
 }
 
-/// The service mix of DEMO-HALL.md, by service id.
-const MIX: [(&str, f64); 6] = [
-    ("consult", 0.15),
-    ("business", 0.20),
-    ("property", 0.25),
-    ("invest", 0.05),
-    ("social", 0.25),
-    ("issue", 0.10),
-];
-
-/// A morning surge: about 70 tickets per hour (the 09:00–10:00 share of a
-/// 400-ticket day), so queues build at the busy services.
-const ARRIVALS_PER_HOUR: f64 = 70.0;
-
-/// Citizens taking tickets over HTTP, forever.
-pub async fn citizens(http: SocketAddr, hall: String, clock: Clock, config: HallConfig) {
+/// Citizens taking tickets over HTTP, forever, as in the day's busiest
+/// hour (the morning surge, so queues build).
+pub async fn citizens(
+    http: SocketAddr,
+    hall: String,
+    clock: Clock,
+    config: HallConfig,
+    day: DayPattern,
+) {
+    let per_hour = day.peak_per_hour().max(1.0);
     loop {
         let (gap, service, priority) = {
             let mut rng = rand::rng();
-            let gap = -(1.0 - rng.random::<f64>()).ln() * 60.0 / ARRIVALS_PER_HOUR;
-            let mut pick = rng.random::<f64>();
-            let service = MIX
-                .iter()
-                .find(|(_, share)| {
-                    pick -= share;
-                    pick < 0.0
-                })
-                .map(|(s, _)| *s)
-                .unwrap_or("consult");
-            // 5 % priority (DEMO-HALL.md): elderly, disabled, military.
-            let priority = (rng.random::<f64>() < 0.05)
+            let gap = -(1.0 - rng.random::<f64>()).ln() * 60.0 / per_hour;
+            let service = day.service(rng.random()).to_owned();
+            let priority = (rng.random::<f64>() < day.citizens.priority)
                 .then(|| ["elderly", "disabled", "military"][rng.random_range(0..3)]);
             (gap, service, priority)
         };
         clock.minutes(gap).await;
-        if config.service(service).is_none() {
+        if config.service(&service).is_none() {
             continue;
         }
         let body = match priority.filter(|p| config.class(p).is_some()) {
@@ -121,6 +107,7 @@ pub async fn clerk(
     window: String,
     clock: Clock,
     config: HallConfig,
+    day: DayPattern,
 ) {
     let rating_pad = rating.map(|l| {
         let (client, mut ev) = l.connect(&format!("{}-demo", l.user), None);
@@ -164,7 +151,7 @@ pub async fn clerk(
             continue;
         };
         clock.minutes(0.7).await;
-        let no_show = rand::rng().random::<f64>() < 0.08;
+        let no_show = rand::rng().random::<f64>() < day.citizens.no_show;
         if no_show {
             let _ = pad.send(Op::Recall).await;
             clock.minutes(1.5).await;
@@ -180,7 +167,7 @@ pub async fn clerk(
             .unwrap_or(10);
         clock.minutes(service_minutes(typical)).await;
         let consult = ticket.service.as_deref() == Some("consult");
-        let hand_on = consult && rand::rng().random::<f64>() < 0.10;
+        let hand_on = consult && rand::rng().random::<f64>() < day.citizens.consult_handed_on;
         if hand_on {
             let to = ["business", "property", "social"][rand::rng().random_range(0..3)];
             let op = Op::Transfer {
@@ -197,7 +184,7 @@ pub async fn clerk(
             continue;
         }
         let _ = pad.send(Op::Finish).await;
-        let rates = rand::rng().random::<f64>() < 0.7;
+        let rates = rand::rng().random::<f64>() < day.citizens.rating;
         if let (true, Some((client, topic))) = (rates, &rating_pad) {
             let score = [5, 5, 5, 4, 4, 3, 2][rand::rng().random_range(0..7)];
             let msg = format!(
