@@ -213,6 +213,7 @@ fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
 /// Wakes the owner with a `Tick` when the core's next deadline comes.
 fn spawn_timer(engine: EngineHandle, mut wake: watch::Receiver<Option<hallq_core::Millis>>) {
     tokio::spawn(async move {
+        let mut ticked_for = None;
         loop {
             let next = *wake.borrow_and_update();
             let Some(at) = next else {
@@ -221,9 +222,17 @@ fn spawn_timer(engine: EngineHandle, mut wake: watch::Receiver<Option<hallq_core
                 }
                 continue;
             };
-            let wait = Duration::from_millis((at - engine::now_ms()).max(0) as u64);
+            let mut wait = Duration::from_millis((at - engine::now_ms()).max(0) as u64);
+            // A deadline a tick did not clear (clock rounding) is retried
+            // calmly rather than in a tight loop.
+            if ticked_for == Some(at) {
+                wait = wait.max(Duration::from_millis(200));
+            }
             tokio::select! {
-                _ = tokio::time::sleep(wait) => engine.tick().await,
+                _ = tokio::time::sleep(wait) => {
+                    ticked_for = Some(at);
+                    engine.tick().await;
+                }
                 changed = wake.changed() => if changed.is_err() { return },
             }
         }
