@@ -112,6 +112,8 @@ impl Engine {
     ) -> anyhow::Result<Engine> {
         let records = store.records()?;
         let hall = Hall::replay(config, &records);
+        let forgotten = store.forget_replies(now_ms() - REPLY_MEMORY_MS)?;
+        tracing::debug!(forgotten, "old pad replies forgotten");
         let replies = store
             .replies(now_ms() - REPLY_MEMORY_MS)?
             .into_iter()

@@ -50,6 +50,9 @@ pub trait EventStore: Send {
     fn replies(&mut self, since_ms: i64) -> Result<Vec<StoredReply>, StoreError>;
     /// Writes a batch durably; returns only once it is on disk.
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError>;
+    /// Forgets replies older than `before_ms` (their command ids may repeat
+    /// after that); events are never forgotten.
+    fn forget_replies(&mut self, before_ms: i64) -> Result<usize, StoreError>;
 }
 
 /// SQLite in WAL mode, one file.
@@ -138,6 +141,12 @@ impl EventStore for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+
+    fn forget_replies(&mut self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM pad_replies WHERE at_ms < ?1", [before_ms])?)
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +181,10 @@ mod tests {
         assert_eq!(s.records().unwrap(), batch.records);
         assert_eq!(s.replies(0).unwrap(), batch.replies);
         assert!(s.replies(6).unwrap().is_empty());
+        assert_eq!(s.forget_replies(5).unwrap(), 0);
+        assert_eq!(s.forget_replies(6).unwrap(), 1);
+        assert!(s.replies(0).unwrap().is_empty());
+        assert_eq!(s.records().unwrap(), batch.records, "events stay");
     }
 
     #[test]
