@@ -50,6 +50,9 @@ pub fn spawn(
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     tracing::info!("server connected to the MQTT broker");
+                    // A broker that restarted may have lost the retained
+                    // window states: publish them all again.
+                    engine.republish().await;
                     let filters = [
                         filter::pad_cmds(&hall),
                         filter::ratings(&hall),

@@ -54,6 +54,8 @@ pub enum Input {
     },
     /// A read of the hall.
     Query(Box<dyn FnOnce(&Views<'_>) -> Deferred + Send>),
+    /// Publish every window's retained state again (the broker reconnected).
+    Republish,
 }
 
 impl std::fmt::Debug for Input {
@@ -63,6 +65,7 @@ impl std::fmt::Debug for Input {
             Input::Rating { window, .. } => write!(f, "Rating({window})"),
             Input::Command { cmd, .. } => write!(f, "Command({cmd:?})"),
             Input::Query(_) => f.write_str("Query"),
+            Input::Republish => f.write_str("Republish"),
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct Engine {
     replies: HashMap<(String, String), (String, Millis)>,
     /// Last published state per window, with `seq` zeroed.
     published: HashMap<String, WindowState>,
+    /// Publish all window states again after this batch.
+    republish: bool,
     sinks: Sinks,
 }
 
@@ -129,6 +134,7 @@ impl Engine {
             store,
             replies,
             published: HashMap::new(),
+            republish: false,
             sinks,
         })
     }
@@ -160,6 +166,10 @@ impl Engine {
             }
             // What the hall sees first (calls, window states), then the answers.
             self.publish_records(&batch.records);
+            if std::mem::take(&mut self.republish) {
+                self.published.clear();
+                self.publish_states();
+            }
             for d in deferred {
                 d();
             }
@@ -191,6 +201,8 @@ impl Engine {
                     batch.records.extend(records);
                 }
             }
+            // After the commit, like every publication (see `run`).
+            Input::Republish => self.republish = true,
             Input::Query(query) => deferred.push(query(&Views {
                 hall: &self.hall,
                 now,
@@ -516,6 +528,11 @@ impl EngineHandle {
 
     pub async fn rating(&self, window: String, payload: Vec<u8>) {
         let _ = self.tx.send(Input::Rating { window, payload }).await;
+    }
+
+    /// Publish every window's retained state again.
+    pub async fn republish(&self) {
+        let _ = self.tx.send(Input::Republish).await;
     }
 
     /// Time passed: let the core give cards, lapse bookings, start a day.

@@ -59,6 +59,11 @@ fn mosquitto(dir: &Path) -> (Mosquitto, u16) {
         format!("user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\nset_tcp_nodelay true\npersistence false\n", passwd.display(), dir.join("acl").display()),
     )
     .unwrap();
+    (run_mosquitto(&conf, port), port)
+}
+
+/// Starts Mosquitto with a config and waits until it listens on `port`.
+fn run_mosquitto(conf: &Path, port: u16) -> Mosquitto {
     let exe = if Path::new("/usr/sbin/mosquitto").exists() {
         "/usr/sbin/mosquitto"
     } else {
@@ -66,14 +71,14 @@ fn mosquitto(dir: &Path) -> (Mosquitto, u16) {
     };
     let child = Command::new(exe)
         .arg("-c")
-        .arg(&conf)
+        .arg(conf)
         .stderr(Stdio::null())
         .spawn()
         .expect("mosquitto (apt-get install mosquitto)");
     let broker = Mosquitto(child);
     for _ in 0..50 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (broker, port);
+            return broker;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -135,4 +140,44 @@ async fn the_generated_acl_holds_in_mosquitto() {
     // The pad's own window works.
     let mut pad = Pad::connect(&pad3, "3").await.unwrap();
     assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_states_come_back_after_the_broker_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (broker, port) = mosquitto(dir.path());
+    let url = format!("mqtt://hallq-server:server-secret-1@127.0.0.1:{port}");
+    let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
+    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
+    assert!(
+        pad.send(Op::Open {
+            clerk: Some("wu".into())
+        })
+        .await
+        .unwrap()
+        .ok
+    );
+    drop(pad);
+    // The broker restarts without persistence: its retained messages are gone.
+    drop(broker);
+    let _broker = run_mosquitto(&dir.path().join("mosquitto.conf"), port);
+    // The server reconnects and publishes every window state again.
+    let state3 = topic(Topic::WindowState("3"));
+    let mut shown = serde_json::Value::Null;
+    for _ in 0..50 {
+        let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
+        if let Some((_, v)) = led
+            .drain(Duration::from_millis(200))
+            .await
+            .into_iter()
+            .next()
+        {
+            shown = v;
+            break;
+        }
+    }
+    assert_eq!(
+        (shown["status"].as_str(), shown["clerk"].as_str()),
+        (Some("idle"), Some("wu"))
+    );
 }
