@@ -21,12 +21,13 @@
 //!   classes, rules, hours, bookings) as data; [`calendar`]: days and hours.
 //! - [`id`]: validated identifiers.
 //! - [`command`], [`event`]: what goes in, what comes out.
-//! - [`hall`]: the state and how events change it; `decide.rs`: the rules.
+//! - [`hall`]: the state; `apply.rs`: how events change it; `decide.rs`: the rules.
 //! - [`queue`]: queues, classes, work profiles: who is called next.
 //! - [`supervision`]: cards and deadlines (the edge wakes the core with `Tick`).
 //! - [`booking`]: bookings and citizens' records (hashed ID numbers only).
 //! - [`view`]: read-only projections (ticket place, window state, metrics).
 
+mod apply;
 pub mod booking;
 pub mod calendar;
 pub mod command;

@@ -1,0 +1,322 @@
+//! How each event changes the hall (`apply`): the fold that replays the log.
+//! Nothing here decides anything; `decide.rs` has the rules.
+
+use crate::Millis;
+use crate::booking::{Booking, BookingState};
+use crate::calendar::Day;
+use crate::event::{CardKind, CardLevel, Event, Record};
+use crate::hall::{Hall, Owner, Ticket, TicketState};
+use crate::id::{Id, TicketId};
+
+impl Hall {
+    /// Folds one record into the state. Records must come in seq order.
+    pub fn apply(&mut self, r: &Record) {
+        self.seq = r.seq;
+        let now = r.at_ms;
+        match &r.event {
+            Event::DayStarted { day } => self.start_day(*day, now),
+            Event::TicketIssued {
+                ticket,
+                token,
+                service,
+                number,
+                class,
+                citizen,
+                booking,
+            } => {
+                *self.numbers.entry(service.clone()).or_insert(0) += 1;
+                *self.issued.entry(service.clone()).or_insert(0) += 1;
+                self.next_ticket = ticket.0 + 1;
+                self.tokens.insert(token.clone(), *ticket);
+                self.by_number.insert(number.clone(), *ticket);
+                if let Some(c) = citizen {
+                    self.citizens
+                        .entry(c.clone())
+                        .or_default()
+                        .took_ticket(self.day.unwrap_or(0));
+                }
+                let t = Ticket {
+                    id: *ticket,
+                    token: token.clone(),
+                    service: service.clone(),
+                    number: number.clone(),
+                    class: class.clone(),
+                    citizen: citizen.clone(),
+                    booking: booking.clone(),
+                    day: self.day.unwrap_or(0),
+                    state: TicketState::Waiting,
+                    window: None,
+                    sent_to: None,
+                    owner: None,
+                    clerk: None,
+                    issued_ms: now,
+                    called_ms: None,
+                    started_ms: None,
+                    ended_ms: None,
+                    recalls: 0,
+                    put_back: false,
+                    transfers: 0,
+                    overtime_s: 0,
+                    rating: None,
+                    wait_card: None,
+                    service_card: None,
+                    key: None,
+                    scheduled: Vec::new(),
+                };
+                self.tickets.insert(*ticket, t);
+                self.enqueue(*ticket, None);
+            }
+            Event::TicketCalled {
+                ticket,
+                window,
+                recall,
+                ..
+            } => {
+                self.dequeue(*ticket);
+                let clerk = self.windows.get(window).and_then(|w| w.clerk.clone());
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.current = Some(*ticket);
+                    w.held.remove(ticket);
+                }
+                let mut service = None;
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    if *recall {
+                        t.recalls += 1;
+                    } else {
+                        service = Some(t.service.clone());
+                        t.sent_to = None;
+                    }
+                    t.state = TicketState::Called;
+                    t.window = Some(window.clone());
+                    t.called_ms = Some(now);
+                    t.clerk = clerk.clone();
+                    t.owner.get_or_insert(Owner {
+                        window: window.clone(),
+                        clerk,
+                    });
+                }
+                if let (Some(s), Some(w)) = (service, self.windows.get_mut(window)) {
+                    *w.calls.entry(s).or_insert(0) += 1;
+                }
+            }
+            Event::TicketNoShow { ticket, window } => {
+                self.release(*ticket, window);
+                self.end_ticket(*ticket, TicketState::NoShow, now);
+                let day = self.day.unwrap_or(0);
+                if let Some(c) = self.tickets.get(ticket).and_then(|t| t.citizen.clone()) {
+                    self.citizens.entry(c).or_default().no_show(day);
+                }
+            }
+            Event::TicketPutBack {
+                ticket,
+                window,
+                places,
+            } => {
+                self.release(*ticket, window);
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.put_back = true;
+                    t.state = TicketState::Waiting;
+                }
+                self.enqueue(*ticket, Some(*places));
+            }
+            Event::TicketHeld { ticket, window } => {
+                self.release(*ticket, window);
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.held.insert(*ticket);
+                }
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.state = TicketState::Held;
+                }
+            }
+            Event::TicketTransferred {
+                ticket,
+                window,
+                to_service,
+                to_window,
+                ..
+            } => {
+                self.release(*ticket, window);
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.state = TicketState::Waiting;
+                    t.transfers += 1;
+                    t.started_ms = None;
+                    if let Some(s) = to_service {
+                        t.service = s.clone();
+                    }
+                    t.sent_to = to_window.clone();
+                }
+                self.enqueue(*ticket, None);
+            }
+            Event::ServiceStarted { ticket, .. } => {
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.state = TicketState::Serving;
+                    t.started_ms = Some(now);
+                }
+            }
+            Event::ServiceFinished {
+                ticket,
+                window,
+                overtime_s,
+            } => {
+                self.release(*ticket, window);
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.overtime_s = *overtime_s;
+                }
+                self.end_ticket(*ticket, TicketState::Done, now);
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.served_today += 1;
+                }
+            }
+            Event::TicketRated { ticket, score, .. } => {
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    t.rating = Some(*score);
+                }
+            }
+            Event::CardIssued {
+                ticket,
+                kind,
+                level,
+                service,
+                clerk,
+                ..
+            } => {
+                if let Some(t) = self.tickets.get_mut(ticket) {
+                    match kind {
+                        CardKind::Wait => t.wait_card = Some(*level),
+                        CardKind::Service => t.service_card = Some(*level),
+                    }
+                }
+                *self
+                    .cards
+                    .entry((clerk.clone(), service.clone(), *kind, *level))
+                    .or_insert(0) += 1;
+                match level {
+                    CardLevel::Yellow => self.cards_today.0 += 1,
+                    CardLevel::Red => self.cards_today.1 += 1,
+                }
+            }
+            Event::WindowOpened { window, clerk } => {
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.open = true;
+                    w.clerk = clerk.clone();
+                }
+            }
+            Event::WindowClosed { window } => {
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.open = false;
+                    w.paused = None;
+                    w.clerk = None;
+                }
+            }
+            Event::WindowPaused { window, reason } => {
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.paused = Some(reason.clone());
+                }
+            }
+            Event::WindowResumed { window } => {
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.paused = None;
+                }
+            }
+            Event::WindowProfileSet {
+                window,
+                serves,
+                policy,
+                weights,
+            } => {
+                if let Some(w) = self.windows.get_mut(window) {
+                    w.serves = serves.clone();
+                    w.policy = *policy;
+                    w.weights = weights.clone();
+                    w.calls.clear();
+                }
+            }
+            Event::BookingMade {
+                booking,
+                service,
+                slot_ms,
+                citizen,
+            } => {
+                *self.slots.entry((service.clone(), *slot_ms)).or_insert(0) += 1;
+                self.bookings.insert(
+                    booking.clone(),
+                    Booking {
+                        service: service.clone(),
+                        slot_ms: *slot_ms,
+                        citizen: citizen.clone(),
+                        state: BookingState::Booked,
+                        ticket: None,
+                    },
+                );
+                self.schedule_booking(booking);
+            }
+            Event::BookingCheckedIn {
+                booking, ticket, ..
+            } => {
+                if let Some(b) = self.bookings.get_mut(booking) {
+                    b.state = BookingState::CheckedIn;
+                    b.ticket = Some(*ticket);
+                }
+                self.unschedule_booking(booking);
+            }
+            Event::BookingMissed { booking } => {
+                let day = self.day_of(now);
+                if let Some(b) = self.bookings.get_mut(booking) {
+                    b.state = BookingState::Missed;
+                    self.citizens
+                        .entry(b.citizen.clone())
+                        .or_default()
+                        .no_show(day);
+                }
+                self.unschedule_booking(booking);
+            }
+        }
+        if let Some(t) = r.event.ticket() {
+            self.schedule(t);
+        }
+    }
+
+    fn start_day(&mut self, day: Day, now: Millis) {
+        self.day = Some(day);
+        self.issued.clear();
+        self.cards_today = (0, 0);
+        for w in self.windows.values_mut() {
+            w.served_today = 0;
+        }
+        if self.config.rules.carry_over {
+            return;
+        }
+        self.numbers.clear();
+        self.by_number.clear();
+        let waiting: Vec<TicketId> = self
+            .tickets
+            .values()
+            .filter(|t| matches!(t.state, TicketState::Waiting | TicketState::Held))
+            .map(|t| t.id)
+            .collect();
+        for id in waiting {
+            self.dequeue(id);
+            for w in self.windows.values_mut() {
+                w.held.remove(&id);
+            }
+            self.end_ticket(id, TicketState::Expired, now);
+            self.schedule(id);
+        }
+    }
+
+    /// Takes a ticket off its window.
+    fn release(&mut self, ticket: TicketId, window: &Id) {
+        if let Some(w) = self.windows.get_mut(window)
+            && w.current == Some(ticket)
+        {
+            w.current = None;
+        }
+    }
+
+    fn end_ticket(&mut self, ticket: TicketId, state: TicketState, now: Millis) {
+        if let Some(t) = self.tickets.get_mut(&ticket) {
+            t.state = state;
+            t.ended_ms = Some(now);
+        }
+    }
+}
