@@ -1,6 +1,6 @@
-//! The hall's state and how each event changes it (`apply`). The rules that
-//! decide events are in `decide.rs`; queues in `queue.rs`; cards in
-//! `supervision.rs`; bookings and citizens' records in `booking.rs`.
+//! The hall's state and what can be read of it. How each event changes it
+//! is in `apply.rs`, the rules that decide events in `decide.rs`; queues in
+//! `queue.rs`; cards in `supervision.rs`; bookings and citizens in `booking.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
