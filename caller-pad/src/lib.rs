@@ -166,7 +166,7 @@ pub fn op_from_words(words: &[&str]) -> Option<Op> {
         "p" | "pause" => Op::Pause { reason: rest },
         "c" | "resume" => Op::Resume,
         "o" | "open" => Op::Open { clerk: arg },
-        "close" => Op::Close,
+        "e" | "close" => Op::Close,
         _ => return None,
     })
 }

@@ -1,6 +1,8 @@
 //! `hallq-pad`: the clerk's call pad, one command or interactive.
 
-use std::io::Write;
+mod keys;
+
+use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 use hallq_client::LoginArgs;
@@ -11,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 #[command(
     name = "hallq-pad",
     about = "hallq 叫号器 / the clerk's call pad",
-    after_help = "Commands: call-next [SERVICE], call NUMBER [REASON], recall, no-show, start, finish, hold, transfer service|window ID [NOTE], pause REASON, resume, open [CLERK], close.\nWithout a command: interactive (n=叫号 k=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t=转办 p=暂停 c=恢复 o=开窗 q=退出)."
+    after_help = "Commands: call-next [SERVICE], call NUMBER [REASON], recall, no-show, start, finish, hold, transfer service|window ID [NOTE], pause REASON, resume, open [CLERK], close.\nWithout a command: interactive (n=叫号 k=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t=转办 p=暂停 c=恢复 o=开窗 e=关窗 q=退出)."
 )]
 struct Args {
     /// `--user` defaults to pad-{window}.
@@ -39,9 +41,24 @@ async fn main() -> anyhow::Result<()> {
         std::process::exit(if reply.ok { 0 } else { 2 });
     }
     println!(
-        "{}号窗口叫号器 / pad for window {}: n=叫号 k 号码 原因=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t service|window 目标=转办 p 原因=暂停 c=恢复 o=开窗 close=关窗 q=退出",
+        "{}号窗口叫号器 / pad for window {}: n=叫号 k=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t=转办 p=暂停 c=恢复 o=开窗 e=关窗 q=退出\r",
         a.window, a.window
     );
+    if std::io::stdin().is_terminal() {
+        let mut keys = keys::spawn();
+        while let Some(words) = keys.recv().await {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            match op_from_words(&words) {
+                Some(op) => match pad.send(op).await {
+                    Ok(reply) => keys::say(&describe(&reply)),
+                    Err(e) => keys::say(&format!("✗ {e}")),
+                },
+                None => keys::say("? 未知按键 / unknown key"),
+            }
+        }
+        return Ok(());
+    }
+    // Not a terminal (a script, a pipe): one command per line.
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         print!("> ");
