@@ -95,7 +95,15 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let handle = EngineHandle { tx };
     std::thread::Builder::new()
         .name("hallq-owner".into())
-        .spawn(move || engine.run(rx))?;
+        .spawn(move || {
+            // The owner is the hall: if it ever panics, stop the process so
+            // the service manager restarts it and the log rebuilds the state,
+            // rather than answer "unavailable" forever.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(rx))).is_err() {
+                tracing::error!("the hall's owner thread panicked; stopping");
+                std::process::exit(70);
+            }
+        })?;
     spawn_timer(handle.clone(), wake_rx);
 
     let (login, mqtt_addr) = match opts.broker {
