@@ -33,7 +33,7 @@ impl Pad {
         };
         let started = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
         let (client, mut eventloop) =
-            login.connect(&format!("{}-{started:x}", login.user), Some(&presence));
+            login.connect(&format!("{}.{started:x}", login.user), Some(&presence));
         let reply_topic = Topic::PadReply(window).to_string(&login.hall);
         let (tx, replies) = mpsc::unbounded_channel();
         let (ready_tx, ready) = oneshot::channel::<Result<(), String>>();

@@ -17,21 +17,11 @@ pub enum Role {
     Display,
     Announcer,
     RatingPad,
+    /// A ticket kiosk: takes tickets over HTTP with its credentials; on MQTT
+    /// it only says whether it is up.
+    Kiosk,
     Manager,
     Server,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Pad => "pad",
-            Role::Display => "display",
-            Role::Announcer => "announcer",
-            Role::RatingPad => "rating_pad",
-            Role::Manager => "manager",
-            Role::Server => "server",
-        }
-    }
 }
 
 /// An authenticated client: the device id is its MQTT username.
@@ -64,6 +54,32 @@ impl Identity<'_> {
             (Role::Pad, Some(w)) => vec![own_status, Topic::PadCmd(w).to_string(h)],
             (Role::RatingPad, Some(w)) => vec![own_status, Topic::Rating(w).to_string(h)],
             _ => vec![own_status],
+        }
+    }
+
+    /// May this client publish `topic` with the retain flag? The server its
+    /// state topics, every device its own status; nothing else, above all no
+    /// command: a retained command would be applied again by every later
+    /// subscriber once its id is forgotten.
+    pub fn may_retain(&self, topic: &str) -> bool {
+        match self.role {
+            Role::Server => self.may_publish(topic),
+            _ => Topic::parse(topic) == Some((self.hall, Topic::DeviceStatus(self.device))),
+        }
+    }
+
+    /// May this client connect with `client_id`? Only an id that is its
+    /// device id, alone or followed by a character outside the id rule and
+    /// anything after it (`pad-3`, `pad-3.1f2e`, `pad-3|4711`). A session with
+    /// the same client id as another replaces it, so without this rule any
+    /// device's password could knock another device, or the server, off
+    /// the broker.
+    pub fn may_use_client_id(&self, client_id: &str) -> bool {
+        match client_id.strip_prefix(self.device) {
+            Some(rest) => rest.bytes().next().is_none_or(|c| {
+                !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-')
+            }),
+            None => false,
         }
     }
 
@@ -101,6 +117,8 @@ impl Identity<'_> {
                 Some(w) => vec![own_status, Topic::WindowState(w).to_string(h)],
                 None => vec![own_status],
             },
+            // What a kiosk shows (queue lengths) comes over HTTP.
+            Role::Kiosk => vec![own_status, metrics],
         }
     }
 }
@@ -164,6 +182,42 @@ mod tests {
         };
         assert!(server.may_publish("hallq/v1/h/window/3/state"));
         assert!(server.may_publish("hallq/v1/h/calls"));
+    }
+
+    #[test]
+    fn only_the_server_and_a_devices_own_status_are_retained() {
+        let p = pad3();
+        assert!(!p.may_retain("hallq/v1/h/pad/3/cmd"));
+        assert!(p.may_retain("hallq/v1/h/device/pad-3/status"));
+        assert!(!p.may_retain("hallq/v1/h/device/pad-5/status"));
+        let server = Identity {
+            hall: "h",
+            device: crate::SERVER_USER,
+            role: Role::Server,
+            window: None,
+        };
+        assert!(server.may_retain("hallq/v1/h/window/3/state"));
+        assert!(server.may_retain("hallq/v1/h/metrics"));
+        assert!(!server.may_retain("hallq/v1/other/metrics"));
+    }
+
+    #[test]
+    fn a_client_id_must_start_with_the_device_id() {
+        let p = pad3();
+        for ok in ["pad-3", "pad-3.1f2e", "pad-3|4711", "pad-3:x"] {
+            assert!(p.may_use_client_id(ok), "{ok}");
+        }
+        for bad in [
+            "hallq-server.1234",
+            "pad-31",
+            "pad-3-x",
+            "pad-",
+            "",
+            "mosq-abc",
+            "led-3",
+        ] {
+            assert!(!p.may_use_client_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub use payload::{
 };
 pub use topic::Topic;
 
+/// The server's own MQTT username; no device may be called so.
+pub const SERVER_USER: &str = "hallq-server";
+
 /// The contract version in every topic.
 pub const VERSION: &str = "v1";
 

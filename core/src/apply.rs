@@ -12,6 +12,7 @@ impl Hall {
     /// Folds one record into the state. Records must come in seq order.
     pub fn apply(&mut self, r: &Record) {
         self.seq = r.seq;
+        self.clock = self.clock.max(r.at_ms);
         let now = r.at_ms;
         match &r.event {
             Event::DayStarted { day } => self.start_day(*day, now),

@@ -121,3 +121,55 @@ impl Command {
         }
     }
 }
+
+/// The most characters of a reason or a note (pause, out-of-order call,
+/// transfer): it is logged forever and shown on the window's display.
+pub const MAX_REASON_CHARS: usize = 100;
+/// The most characters of a clerk's name or id.
+pub const MAX_CLERK_CHARS: usize = 32;
+/// The most characters of a ticket number or an opaque handle a command
+/// looks up.
+pub const MAX_HANDLE_CHARS: usize = 64;
+
+impl Command {
+    /// Checks the free text a command carries: within its limit and free of
+    /// control characters (a line break would garble a display).
+    pub fn check_text(&self) -> Result<(), crate::CoreError> {
+        let check = |field: &'static str, text: &str, max: usize| {
+            if text.chars().count() > max || text.chars().any(char::is_control) {
+                Err(crate::CoreError::BadText { field, max })
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            Command::CallTicket { number, reason, .. } => {
+                check("number", number, MAX_HANDLE_CHARS)?;
+                check("reason", reason.as_deref().unwrap_or(""), MAX_REASON_CHARS)
+            }
+            Command::Transfer { note, .. } => check("note", note, MAX_REASON_CHARS),
+            Command::Open { clerk, .. } => {
+                check("clerk", clerk.as_deref().unwrap_or(""), MAX_CLERK_CHARS)
+            }
+            Command::Pause { reason, .. } => check("reason", reason, MAX_REASON_CHARS),
+            Command::IssueTicket { token, citizen, .. } => {
+                check("token", token, MAX_HANDLE_CHARS)?;
+                check(
+                    "citizen",
+                    citizen.as_deref().unwrap_or(""),
+                    MAX_HANDLE_CHARS,
+                )
+            }
+            Command::Rate { ticket, .. } => check("ticket", ticket, MAX_HANDLE_CHARS),
+            Command::Book { token, citizen, .. } => {
+                check("token", token, MAX_HANDLE_CHARS)?;
+                check("citizen", citizen, MAX_HANDLE_CHARS)
+            }
+            Command::CheckIn { booking, token } => {
+                check("booking", booking, MAX_HANDLE_CHARS)?;
+                check("token", token, MAX_HANDLE_CHARS)
+            }
+            _ => Ok(()),
+        }
+    }
+}

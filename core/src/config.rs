@@ -230,8 +230,10 @@ pub enum DeviceRole {
     Display,
     Announcer,
     RatingPad,
+    /// A ticket kiosk: issues tickets over HTTP with its credentials (not
+    /// held to the public rate limit).
+    Kiosk,
     Manager,
-    Server,
 }
 
 impl DeviceRole {

@@ -13,7 +13,13 @@ use crate::{Millis, booking::BookingState};
 impl Hall {
     /// Decides what a command causes, applies it, and returns the new records
     /// (none for a `Tick` with nothing due). On error nothing changed.
+    ///
+    /// Time never runs backwards in the hall: a `now` before the last
+    /// record's time (a wall clock set back) counts as that time, so the log
+    /// stays ordered and the day does not start again.
     pub fn handle(&mut self, now: Millis, cmd: Command) -> Result<Vec<Record>, CoreError> {
+        cmd.check_text()?;
+        let now = now.max(self.clock());
         let events = self.decide(now, cmd)?;
         let records: Vec<Record> = events
             .into_iter()

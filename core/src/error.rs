@@ -34,8 +34,10 @@ pub enum CoreError {
     ReasonRequired,
     #[error("号码已存在 / duplicate ticket token")]
     DuplicateToken,
-    #[error("暂不支持 {0} / {0} is not supported yet")]
-    Unsupported(&'static str),
+    #[error(
+        "{field} 须不超过 {max} 个字符、不含控制字符 / {field}: at most {max} characters, no control characters"
+    )]
+    BadText { field: &'static str, max: usize },
     #[error("重呼次数已满 / this ticket was recalled too often")]
     RecallLimit,
     #[error("重呼过快，请稍候 / too soon to recall again")]
@@ -96,7 +98,7 @@ impl CoreError {
             CoreError::UnknownWindow(_) => "unknown_window",
             CoreError::ReasonRequired => "reason_required",
             CoreError::DuplicateToken => "duplicate_token",
-            CoreError::Unsupported(_) => "not_supported",
+            CoreError::BadText { .. } => "bad_text",
             CoreError::RecallLimit => "recall_limit",
             CoreError::RecallTooSoon => "recall_too_soon",
             CoreError::OutsideHours => "outside_hours",

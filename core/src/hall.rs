@@ -131,6 +131,9 @@ pub struct Hall {
     pub(crate) config: HallConfig,
     /// Seq of the last applied record.
     pub(crate) seq: u64,
+    /// The latest time of any applied record: the hall's time never runs
+    /// backwards past it (see `handle`).
+    pub(crate) clock: Millis,
     pub(crate) day: Option<Day>,
     /// Last number issued per service on `day` (with carry-over: ever).
     pub(crate) numbers: BTreeMap<Id, u32>,
@@ -187,6 +190,7 @@ impl Hall {
         Hall {
             config,
             seq: 0,
+            clock: 0,
             day: None,
             numbers: BTreeMap::new(),
             issued: BTreeMap::new(),
@@ -221,6 +225,11 @@ impl Hall {
     /// Seq of the last change.
     pub fn seq(&self) -> u64 {
         self.seq
+    }
+
+    /// The time of the latest record: the earliest `now` the hall accepts.
+    pub fn clock(&self) -> Millis {
+        self.clock
     }
 
     /// The current service day, once a ticket was issued.

@@ -56,10 +56,12 @@ impl Hall {
             };
         }
         let ahead = self.ahead_of(ticket.id) as u32;
-        let svc = self
+        // A service the hall file no longer lists (its old tickets stay in
+        // the log) has no typical time: no estimate.
+        let typical_min = self
             .config()
             .service(ticket.service.as_str())
-            .expect("known service");
+            .map_or(0, |s| s.typical_min);
         let open = self.windows_open_for(&ticket.service);
         let servers = if ticket.sent_to.is_some() {
             1
@@ -69,7 +71,7 @@ impl Hall {
             self.windows_serving(&ticket.service).count().max(1) as u32
         };
         // Half a service for the ticket in front of the window, then one per ticket ahead.
-        let typical_s = svc.typical_min * 60;
+        let typical_s = typical_min * 60;
         let estimated_wait_s = (2 * ahead + 1) * typical_s / (2 * servers);
         TicketPlace {
             ahead,

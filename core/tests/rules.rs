@@ -278,3 +278,130 @@ fn replay_rebuilds_the_same_hall() {
     assert_eq!(rebuilt, sim.hall);
     assert_eq!(rebuilt.seq(), sim.log.len() as u64);
 }
+
+#[test]
+fn a_clock_set_back_an_hour_does_not_turn_time_back() {
+    let mut sim = Sim::new();
+    assert_eq!(sim.take("a"), "A001");
+    sim.open("1");
+    sim.call("1").unwrap();
+    let before = sim.log.last().unwrap().at_ms;
+    // The wall clock jumps back an hour (NTP corrects a fast clock).
+    sim.minutes(-60);
+    assert_eq!(
+        sim.take("a"),
+        "A002",
+        "numbering goes on, the day did not restart"
+    );
+    sim.win("1", |w| Command::Start { window: w }).unwrap();
+    sim.win("1", |w| Command::Finish { window: w }).unwrap();
+    assert_eq!(sim.call("1").unwrap(), "A002");
+    let times: Vec<_> = sim.log.iter().map(|r| r.at_ms).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "the log stays in time order: {times:?}"
+    );
+    assert_eq!(
+        sim.log.last().unwrap().at_ms,
+        before,
+        "time stood still until the clock catches up"
+    );
+    let a1 = sim.ticket("A001");
+    assert!(a1.ended_ms >= a1.started_ms, "no negative service time");
+    assert_eq!(Hall::replay(small_hall(), &sim.log), sim.hall);
+    // And when the clock has caught up, time moves again.
+    sim.minutes(61);
+    sim.take("b");
+    assert!(sim.log.last().unwrap().at_ms > before);
+}
+
+#[test]
+fn free_text_is_limited_and_a_refusal_changes_nothing() {
+    let mut sim = Sim::new();
+    sim.take("a");
+    let seq = sim.hall.seq();
+    let long = "长".repeat(hallq_core::command::MAX_REASON_CHARS + 1);
+    let err = sim
+        .run(Command::Open {
+            window: id("1"),
+            clerk: Some("x".repeat(hallq_core::command::MAX_CLERK_CHARS + 1)),
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_text");
+    sim.open("1");
+    let seq_open = sim.hall.seq();
+    assert!(seq_open > seq);
+    for cmd in [
+        Command::Pause {
+            window: id("1"),
+            reason: long.clone(),
+        },
+        Command::Pause {
+            window: id("1"),
+            reason: "午休\n\u{1b}[2J".into(),
+        },
+        Command::CallTicket {
+            window: id("1"),
+            number: "A001".into(),
+            reason: Some(long.clone()),
+        },
+    ] {
+        let err = sim.run(cmd).unwrap_err();
+        assert_eq!(err.code(), "bad_text", "{err}");
+        assert_eq!(
+            sim.hall.seq(),
+            seq_open,
+            "a refused command changed the hall"
+        );
+    }
+    let fits = "长".repeat(hallq_core::command::MAX_REASON_CHARS);
+    sim.run(Command::Pause {
+        window: id("1"),
+        reason: fits,
+    })
+    .expect("a reason of exactly the limit is fine");
+}
+
+#[test]
+fn a_hall_file_that_drops_a_service_still_replays_and_shows_old_tickets() {
+    let mut sim = Sim::new();
+    sim.take("b");
+    sim.take("a");
+    sim.open("2");
+    sim.call("2").unwrap();
+    sim.win("2", |w| Command::Start { window: w }).unwrap();
+    sim.win("2", |w| Command::Finish { window: w }).unwrap();
+    sim.take("b");
+    // Service b leaves the hall file (and window 2 with it).
+    let mut smaller = small_hall();
+    smaller.services.retain(|s| s.id.as_str() != "b");
+    smaller.windows.retain(|w| w.id.as_str() != "2");
+    for w in &mut smaller.windows {
+        w.serves.retain(|s| s.as_str() != "b");
+    }
+    smaller.validate().unwrap();
+    let hall = Hall::replay(smaller, &sim.log);
+    for t in hall.tickets() {
+        let place = hall.place(t);
+        if t.service.as_str() == "b" && t.state == TicketState::Waiting {
+            assert_eq!(place.estimated_wait_s, 0, "no estimate without the service");
+        }
+    }
+    assert_eq!(hall.window_views().len(), 2);
+    assert_eq!(hall.service_views(sim.now).len(), 1);
+    let mut hall = hall;
+    // The hall goes on: numbering of the kept service, and calls.
+    let r = hall
+        .handle(
+            sim.now,
+            Command::IssueTicket {
+                service: id("a"),
+                token: "later".into(),
+                class: None,
+                citizen: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(hall.ticket_by_token("later").unwrap().number, "A002");
+}

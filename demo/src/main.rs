@@ -83,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
         http: free(a.http),
         broker: BrokerMode::Embedded(free(a.mqtt)),
         always_open: !a.real_hours,
+        demo: true,
     })
     .await?;
     let (http, mqtt) = (running.http, running.mqtt);
@@ -92,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
         "  HTTP  http://{http}/api/v1/halls/{hall_id}   (WebSocket: …/stream, Prometheus: /metrics)"
     );
     println!(
-        "  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -t 'hallq/v1/{hall_id}/#' -v",
+        "  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -I manager. -t 'hallq/v1/{hall_id}/#' -v",
         mqtt.port()
     );
     println!(
@@ -190,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// The manager's view: prints each new yellow or red card (电子监察).
 async fn supervise(login: Login) {
-    let (client, mut ev) = login.connect(&format!("{}-demo", login.user), None);
+    let (client, mut ev) = login.connect(&format!("{}.demo", login.user), None);
     let metrics = Topic::Metrics.to_string(&login.hall);
     let mut seen = std::collections::BTreeSet::new();
     loop {
@@ -224,7 +225,7 @@ async fn supervise(login: Login) {
 
 /// Prints every call as the hall would speak it.
 async fn announce(login: Login) {
-    let (client, mut ev) = login.connect(&format!("{}-demo", login.user), None);
+    let (client, mut ev) = login.connect(&format!("{}.demo", login.user), None);
     let calls = Topic::Calls.to_string(&login.hall);
     loop {
         match ev.poll().await {

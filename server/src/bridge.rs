@@ -27,8 +27,11 @@ pub fn spawn(
     health: DeviceHealth,
 ) -> oneshot::Receiver<()> {
     let (ready_tx, ready) = oneshot::channel();
-    let (client, mut eventloop) =
-        login.connect(&format!("hallq-server-{}", std::process::id()), None);
+    // Unguessable, and under the embedded broker's rule only the server's
+    // own account may use an id starting with its name: nobody can take this
+    // session over by connecting with the same client id.
+    let client_id = format!("{}.{}", login.user, uuid::Uuid::new_v4().simple());
+    let (client, mut eventloop) = login.connect(&client_id, None);
     let publisher = client.clone();
     tokio::spawn(async move {
         while let Some(o) = outgoing.recv().await {
@@ -74,7 +77,7 @@ pub fn spawn(
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    incoming(&hall, &engine, &health, &p.topic, &p.payload).await
+                    incoming(&hall, &engine, &health, &p.topic, &p.payload, p.retain).await
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -93,8 +96,17 @@ async fn incoming(
     health: &DeviceHealth,
     topic: &str,
     payload: &[u8],
+    retained: bool,
 ) {
     match Topic::parse(topic) {
+        // A retained command is stale by definition (an external broker may
+        // keep one that a pad set): it is never applied, whatever its id.
+        Some((h, Topic::PadCmd(_) | Topic::Rating(_))) if h == hall && retained => {
+            tracing::warn!(
+                topic,
+                "retained command ignored: commands are never retained"
+            );
+        }
         Some((h, Topic::PadCmd(window))) if h == hall => {
             engine.pad(window.to_owned(), payload.to_vec()).await
         }

@@ -2,10 +2,15 @@
 //! enforced by our own hooks:
 //!
 //! - connect: the username must be a device of the hall (or the server's
-//!   own account) with its password; a will may only be the device's own
-//!   `device/{dev}/status` (rmqtt does not check wills against the publish
-//!   ACL, so a forged will is refused here, at login);
-//! - publish and subscribe: [`hallq_contract::Identity`] decides.
+//!   own account) with its password; the client id must start with the
+//!   device id (a new session with a taken client id replaces the old one,
+//!   so this keeps one device from knocking another, or the server, off);
+//!   a will may only be the device's own `device/{dev}/status` (rmqtt does
+//!   not check wills against the publish ACL, so a forged will is refused
+//!   here, at login); an address with too many failed logins is locked out
+//!   for a while ([`LoginThrottle`]);
+//! - publish and subscribe: [`hallq_contract::Identity`] decides, including
+//!   who may set the retain flag (never on a command).
 //!
 //! Retained messages live in memory without expiry ([`RamRetain`]): the server
 //! republishes every window state on start, so nothing retained needs to
@@ -14,8 +19,9 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use crate::throttle::LoginThrottle;
 use async_trait::async_trait;
 use hallq_contract::{Identity, Role};
 use hallq_core::{DeviceRole, HallConfig};
@@ -92,17 +98,21 @@ pub fn role_of(r: DeviceRole) -> Role {
         DeviceRole::Display => Role::Display,
         DeviceRole::Announcer => Role::Announcer,
         DeviceRole::RatingPad => Role::RatingPad,
+        DeviceRole::Kiosk => Role::Kiosk,
         DeviceRole::Manager => Role::Manager,
-        DeviceRole::Server => Role::Server,
     }
 }
 
 /// Starts the broker on `addr` (port 0 for any) and returns the bound address.
 /// The broker runs until the process ends (rmqtt has no shutdown API).
-pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<SocketAddr> {
+pub async fn start(
+    addr: SocketAddr,
+    accounts: Accounts,
+    throttle: Arc<LoginThrottle>,
+) -> anyhow::Result<SocketAddr> {
     let scx = ServerContext::new().build().await;
     *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
-    let guard = Arc::new(accounts);
+    let guard = Arc::new((accounts, throttle));
     let register = scx.extends.hook_mgr().register();
     for typ in [
         Type::ClientAuthenticate,
@@ -119,7 +129,12 @@ pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<Socke
         .name("hallq/tcp")
         .laddr(addr)
         .nodelay(true)
+        // A restarted server must bind its port at once, not after the
+        // old connections' TIME_WAIT (60 s here): every display waits on it.
+        .reuseaddr(Some(true))
         .allow_anonymous(false)
+        // The contract's largest message is a few kilobytes.
+        .max_packet_size(MAX_PACKET)
         // Retained window states must not expire (rmqtt's default is 5 minutes).
         .message_expiry_interval(Duration::from_secs(u32::MAX as u64))
         .bind()
@@ -139,23 +154,53 @@ pub async fn start(addr: SocketAddr, accounts: Accounts) -> anyhow::Result<Socke
     Ok(local)
 }
 
+/// The largest MQTT packet the broker takes (bytes).
+pub const MAX_PACKET: u32 = 64 * 1024;
+
 /// The hook handler that applies [`Identity`]'s rules.
-struct Guard(Arc<Accounts>);
+struct Guard(Arc<(Accounts, Arc<LoginThrottle>)>);
 
 impl Guard {
+    fn accounts(&self) -> &Accounts {
+        &self.0.0
+    }
+
     fn authenticate(&self, c: &ConnectInfo) -> AuthResult {
-        let (Some(user), Some(pass)) = (c.username(), c.password()) else {
-            return AuthResult::BadUsernameOrPassword;
+        let throttle = &self.0.1;
+        let ip = c.id().remote_addr.map(|a| a.ip());
+        if let Some(ip) = ip
+            && !throttle.allowed(ip, Instant::now())
+        {
+            tracing::warn!(%ip, "MQTT login refused: too many failed logins from this address");
+            return AuthResult::NotAuthorized;
+        }
+        let fail = |why: &str, user: &str| {
+            tracing::warn!(user, ?ip, "MQTT login refused: {why}");
+            if let Some(ip) = ip
+                && throttle.failed(ip, Instant::now())
+            {
+                tracing::warn!(%ip, "too many failed logins: address locked out for a minute");
+            }
+            AuthResult::BadUsernameOrPassword
         };
-        let Some(account) = self.0.by_user.get(user.as_ref() as &str) else {
-            tracing::warn!(user = %user, "MQTT login refused: unknown device");
-            return AuthResult::BadUsernameOrPassword;
+        let (Some(user), Some(pass)) = (c.username(), c.password()) else {
+            return fail("no username or password", "");
+        };
+        let Some(account) = self.accounts().by_user.get(user.as_ref() as &str) else {
+            return fail("unknown device", user);
         };
         if !constant_time_eq(account.password.as_bytes(), pass.as_ref()) {
-            tracing::warn!(user = %user, "MQTT login refused: wrong password");
-            return AuthResult::BadUsernameOrPassword;
+            return fail("wrong password", user);
         }
-        let id = self.0.identity(user).expect("account exists");
+        if let Some(ip) = ip {
+            throttle.succeeded(ip);
+        }
+        let id = self.accounts().identity(user).expect("account exists");
+        let client_id: &str = c.client_id();
+        if !id.may_use_client_id(client_id) {
+            tracing::warn!(user = %user, client_id, "MQTT login refused: the client id must start with the device id");
+            return AuthResult::NotAuthorized;
+        }
         if let Some(will) = c.last_will() {
             let topic = match will {
                 LastWill::V3(w) => w.topic.to_string(),
@@ -180,7 +225,7 @@ impl Handler for Guard {
             Parameter::ClientSubscribeCheckAcl(s, sub) => {
                 let user = s.id.username_ref();
                 let ok = self
-                    .0
+                    .accounts()
                     .identity(user)
                     .is_some_and(|id| id.may_subscribe(&sub.topic_filter));
                 let r = if ok {
@@ -193,12 +238,14 @@ impl Handler for Guard {
             }
             Parameter::MessagePublishCheckAcl(s, p) => {
                 let user = s.id.username_ref();
-                let ok = self
-                    .0
-                    .identity(user)
-                    .is_some_and(|id| id.may_publish(&p.topic));
-                let r = if ok {
+                let id = self.accounts().identity(user);
+                let ok = id.is_some_and(|id| id.may_publish(&p.topic));
+                let retain_ok = !p.retain || id.is_some_and(|id| id.may_retain(&p.topic));
+                let r = if ok && retain_ok {
                     PublishAclResult::allow()
+                } else if ok {
+                    tracing::warn!(user, topic = %p.topic, "MQTT publish refused: retained message on a topic that is never retained");
+                    PublishAclResult::rejected(false, None)
                 } else {
                     tracing::warn!(user, topic = %p.topic, "MQTT publish refused");
                     PublishAclResult::rejected(false, None)

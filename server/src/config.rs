@@ -45,7 +45,36 @@ pub fn parse_hall(path: &Path, text: &str) -> Result<HallConfig, ConfigFileError
         field: e.field,
         message: format!("{} ({:?})", e.message, e.value),
     })?;
+    if let Some(i) = config
+        .devices
+        .iter()
+        .position(|d| d.id.as_str() == hallq_contract::SERVER_USER)
+    {
+        return Err(ConfigFileError {
+            file: path.to_owned(),
+            line: find_value_line(text, "id", hallq_contract::SERVER_USER),
+            field: format!("devices[{i}].id"),
+            message: format!(
+                "{:?} is the server's own MQTT account; give the device another id",
+                hallq_contract::SERVER_USER
+            ),
+        });
+    }
     Ok(config)
+}
+
+/// The shipped demo hall, whose passwords every reader of the repository knows.
+const DEMO_HALL: &str = include_str!("../../halls/demo.toml");
+
+/// Devices of `hall` whose password is one of the demo hall's: a real hall
+/// must not start with them (`serve` refuses unless told it is a demo).
+pub fn devices_with_demo_passwords(hall: &HallConfig) -> Vec<String> {
+    let demo: HallConfig = toml::from_str(DEMO_HALL).expect("the demo hall parses");
+    hall.devices
+        .iter()
+        .filter(|d| demo.devices.iter().any(|x| x.password == d.password))
+        .map(|d| d.id.to_string())
+        .collect()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -128,6 +157,34 @@ serves = ["a"]
         let e = parse_hall(Path::new("hall.toml"), &text).unwrap_err();
         assert!(e.message.contains("limit_min"), "{e}");
         assert!(e.line > 0, "{e}");
+    }
+
+    #[test]
+    fn a_device_may_not_take_the_servers_account_or_role() {
+        let text = format!(
+            "{GOOD}\n[[devices]]\nid = \"hallq-server\"\nrole = \"manager\"\npassword = \"long-enough-pass\"\n"
+        );
+        let e = parse_hall(Path::new("hall.toml"), &text).unwrap_err();
+        assert_eq!(e.field, "devices[0].id", "{e}");
+        assert!(e.line > 0, "{e}");
+        let text = format!(
+            "{GOOD}\n[[devices]]\nid = \"boss\"\nrole = \"server\"\npassword = \"long-enough-pass\"\n"
+        );
+        let e = parse_hall(Path::new("hall.toml"), &text).unwrap_err();
+        assert!(e.message.contains("unknown variant"), "{e}");
+        assert_eq!(e.field, "role", "{e}");
+    }
+
+    #[test]
+    fn demo_passwords_are_recognised() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml");
+        let demo = load_hall(&path).unwrap();
+        assert_eq!(devices_with_demo_passwords(&demo).len(), demo.devices.len());
+        let text = format!(
+            "{GOOD}\n[[devices]]\nid = \"boss\"\nrole = \"manager\"\npassword = \"a-real-secret-9\"\n"
+        );
+        let mine = parse_hall(Path::new("hall.toml"), &text).unwrap();
+        assert!(devices_with_demo_passwords(&mine).is_empty());
     }
 
     #[test]

@@ -8,15 +8,16 @@
 //! a restart rebuilds the state from what is durable (fail-stop).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hallq_contract::payload::{BadCommand, Op};
 use hallq_contract::{Call, PadCommand, Rating, Reply, Topic, WindowState};
 use hallq_core::{Command, CoreError, Event, Hall, Id, Millis, Record};
-use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::store::{Batch, EventStore, StoredReply};
+use crate::stream::{Line, event_line};
 use crate::views::Views;
 
 /// How long a pad command id is remembered (and its reply repeated).
@@ -56,6 +57,8 @@ pub enum Input {
     Query(Box<dyn FnOnce(&Views<'_>) -> Deferred + Send>),
     /// Publish every window's retained state again (the broker reconnected).
     Republish,
+    /// Finish the batch, commit it, answer it, then stop; says when done.
+    Shutdown(oneshot::Sender<()>),
 }
 
 impl std::fmt::Debug for Input {
@@ -66,6 +69,7 @@ impl std::fmt::Debug for Input {
             Input::Command { cmd, .. } => write!(f, "Command({cmd:?})"),
             Input::Query(_) => f.write_str("Query"),
             Input::Republish => f.write_str("Republish"),
+            Input::Shutdown(_) => f.write_str("Shutdown"),
         }
     }
 }
@@ -74,8 +78,8 @@ impl std::fmt::Debug for Input {
 #[derive(Debug, Clone)]
 pub struct Sinks {
     pub mqtt: mpsc::UnboundedSender<Outgoing>,
-    /// JSON lines for WebSocket clients.
-    pub stream: broadcast::Sender<String>,
+    /// Lines for WebSocket clients (public and staff forms).
+    pub stream: broadcast::Sender<Arc<Line>>,
     /// When the core next wants a `Tick`.
     pub wake: watch::Sender<Option<Millis>>,
 }
@@ -90,6 +94,8 @@ pub struct Engine {
     published: HashMap<String, WindowState>,
     /// Publish all window states again after this batch.
     republish: bool,
+    /// Stop after this batch, and say so here.
+    stopping: Option<oneshot::Sender<()>>,
     sinks: Sinks,
 }
 
@@ -135,6 +141,7 @@ impl Engine {
             replies,
             published: HashMap::new(),
             republish: false,
+            stopping: None,
             sinks,
         })
     }
@@ -177,6 +184,16 @@ impl Engine {
                 let next = self.hall.next_deadline();
                 std::mem::replace(w, next) != next
             });
+            if self.stopping.is_some() {
+                break;
+            }
+        }
+        let done = self.stopping.take();
+        // Closes the log cleanly before saying it is done.
+        drop(self);
+        tracing::info!("the hall's owner stopped; everything answered is on disk");
+        if let Some(done) = done {
+            let _ = done.send(());
         }
     }
 
@@ -203,6 +220,7 @@ impl Engine {
             }
             // After the commit, like every publication (see `run`).
             Input::Republish => self.republish = true,
+            Input::Shutdown(done) => self.stopping = Some(done),
             Input::Query(query) => deferred.push(query(&Views {
                 hall: &self.hall,
                 now,
@@ -389,7 +407,7 @@ impl Engine {
                 continue;
             }
             let payload = serde_json::to_vec(&state).expect("state serializes");
-            let _ = self.sinks.stream.send(stream_line("window", &state));
+            let _ = self.sinks.stream.send(Line::same("window", &state));
             let _ = self.sinks.mqtt.send(Outgoing {
                 topic: Topic::WindowState(&state.window).to_string(&hall_id),
                 payload,
@@ -408,7 +426,7 @@ impl Engine {
         let cfg = self.hall.config();
         let hall_id = cfg.hall.id.to_string();
         for r in records {
-            let _ = self.sinks.stream.send(stream_line("event", r));
+            let _ = self.sinks.stream.send(event_line(&self.hall, r));
             if let Event::TicketCalled {
                 ticket,
                 window,
@@ -432,7 +450,7 @@ impl Engine {
                     recall: *recall,
                     at_ms: r.at_ms,
                 };
-                let _ = self.sinks.stream.send(stream_line("call", &call));
+                let _ = self.sinks.stream.send(Line::same("call", &call));
                 let _ = self.sinks.mqtt.send(Outgoing {
                     topic: Topic::Calls.to_string(&hall_id),
                     payload: serde_json::to_vec(&call).expect("call serializes"),
@@ -443,11 +461,6 @@ impl Engine {
         }
         self.publish_states();
     }
-}
-
-/// `{"type": kind, "data": …}` for the WebSocket stream.
-pub fn stream_line<T: Serialize>(kind: &str, data: &T) -> String {
-    serde_json::json!({ "type": kind, "data": data }).to_string()
 }
 
 /// The cloneable handle the edges use to reach the owner.
@@ -528,6 +541,15 @@ impl EngineHandle {
 
     pub async fn rating(&self, window: String, payload: Vec<u8>) {
         let _ = self.tx.send(Input::Rating { window, payload }).await;
+    }
+
+    /// Lets the owner finish and commit the batch it is on, then stop it.
+    /// Returns once it has stopped (or was gone already).
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Input::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Publish every window's retained state again.

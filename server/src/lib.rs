@@ -22,6 +22,8 @@ pub mod engine;
 pub mod http;
 pub mod mosquitto;
 pub mod store;
+pub mod stream;
+pub mod throttle;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -34,8 +36,9 @@ use hallq_contract::Topic;
 use hallq_core::HallConfig;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::engine::{Engine, EngineHandle, Outgoing, Sinks, stream_line};
+use crate::engine::{Engine, EngineHandle, Outgoing, Sinks};
 use crate::store::SqliteStore;
+use crate::stream::Line;
 
 /// Where the MQTT side lives.
 #[derive(Debug, Clone)]
@@ -62,6 +65,9 @@ pub struct Options {
     pub broker: BrokerMode,
     /// Ignore the hall's opening hours (demos and tests): always issue tickets.
     pub always_open: bool,
+    /// Accept the shipped demo hall's passwords (demos and tests). Without
+    /// it, a hall file that uses any of them is refused: they are public.
+    pub demo: bool,
 }
 
 /// A running server.
@@ -75,7 +81,20 @@ pub struct Running {
 
 /// Starts everything and returns once it listens. Runs until the process ends.
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
+    let demo_passwords = config::devices_with_demo_passwords(&opts.hall);
+    if !demo_passwords.is_empty() {
+        if opts.demo || opts.always_open {
+            tracing::warn!(devices = ?demo_passwords, "these devices use the demo hall's public passwords: fine for a demo, never for a real hall");
+        } else {
+            anyhow::bail!(
+                "devices {} use passwords of the shipped demo hall, which everyone can read; \
+                 give them their own passwords in the hall file (or run with --demo for a demonstration)",
+                demo_passwords.join(", ")
+            );
+        }
+    }
     std::fs::create_dir_all(&opts.data_dir)?;
+    let id_key = Arc::new(id_key(&opts.data_dir)?);
     let mut opts = opts;
     if opts.always_open {
         opts.hall.hours = None;
@@ -106,12 +125,13 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         })?;
     spawn_timer(handle.clone(), wake_rx);
 
+    let throttle = Arc::new(throttle::LoginThrottle::default());
     let (login, mqtt_addr) = match opts.broker {
         BrokerMode::Embedded(addr) => {
             let password = uuid::Uuid::new_v4().simple().to_string();
-            let user = "hallq-server".to_owned();
+            let user = hallq_contract::SERVER_USER.to_owned();
             let accounts = broker::Accounts::from_hall(&opts.hall, &user, &password);
-            let bound = broker::start(addr, accounts).await?;
+            let bound = broker::start(addr, accounts, throttle.clone()).await?;
             let host = if bound.ip().is_unspecified() {
                 "127.0.0.1".to_owned()
             } else {
@@ -162,7 +182,6 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
     let http_addr = listener.local_addr()?;
-    let id_key = Arc::new(id_key(&opts.data_dir)?);
     let managers = Arc::new(
         opts.hall
             .devices
@@ -178,8 +197,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         health,
         id_key,
         managers,
+        throttle,
     });
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
@@ -192,12 +213,20 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 }
 
 /// The hall's secret for hashing ID numbers, made once and kept in the data
-/// folder (`id.key`, readable by the owner only).
-fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
+/// folder (`id.key`, readable by the owner only). Made only when there is no
+/// such file: a key that exists but cannot be read stops the start, since a
+/// new key would silently reset every quota and booking ban.
+pub fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
     let path = data_dir.join("id.key");
     let secret = match std::fs::read(&path) {
         Ok(bytes) if bytes.len() == 32 => bytes,
-        _ => {
+        Ok(bytes) => anyhow::bail!(
+            "{} holds {} bytes, not 32: it is damaged. Restore it from a backup; \
+             only if it is lost for good, delete it (quotas and booking bans then start afresh)",
+            path.display(),
+            bytes.len()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let bytes: Vec<u8> = uuid::Uuid::new_v4()
                 .as_bytes()
                 .iter()
@@ -211,9 +240,16 @@ fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
             }
+            std::fs::File::open(&tmp)?.sync_all()?;
             std::fs::rename(&tmp, &path)?;
+            tracing::info!(path = %path.display(), "made the hall's secret for ID numbers");
             bytes
         }
+        Err(e) => anyhow::bail!(
+            "cannot read the hall's secret {}: {e}. Fix its permissions; do not delete it \
+             (quotas and booking bans would start afresh)",
+            path.display()
+        ),
     };
     Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret))
 }
@@ -252,7 +288,7 @@ fn spawn_metrics(
     engine: EngineHandle,
     hall: String,
     mqtt: mpsc::UnboundedSender<Outgoing>,
-    stream: broadcast::Sender<String>,
+    stream: broadcast::Sender<Arc<Line>>,
 ) {
     tokio::spawn(async move {
         let topic = Topic::Metrics.to_string(&hall);
@@ -270,7 +306,7 @@ fn spawn_metrics(
             if last.as_ref() == Some(&key) {
                 continue;
             }
-            let _ = stream.send(stream_line("metrics", &m));
+            let _ = stream.send(Line::same("metrics", &m));
             let payload = serde_json::to_vec(&m).expect("metrics serialize");
             let _ = mqtt.send(Outgoing {
                 topic: topic.clone(),

@@ -40,6 +40,9 @@ enum Cmd {
         /// Ignore the hall's opening hours and always issue tickets (demos, tests).
         #[arg(long)]
         always_open: bool,
+        /// A demonstration: accept the demo hall's public passwords.
+        #[arg(long)]
+        demo: bool,
     },
     /// Write Mosquitto's ACL and password files for the hall (external broker).
     Mosquitto {
@@ -124,6 +127,7 @@ async fn main() -> anyhow::Result<()> {
             mqtt,
             broker_url,
             always_open,
+            demo,
         } => {
             let hall = config::load_hall(&hall)?;
             let broker = match broker_url {
@@ -136,6 +140,7 @@ async fn main() -> anyhow::Result<()> {
                 http,
                 broker,
                 always_open,
+                demo,
             })
             .await?;
             // One machine-readable line for scripts and tests.
@@ -150,7 +155,19 @@ async fn main() -> anyhow::Result<()> {
                 r = tokio::signal::ctrl_c() => r?,
                 _ = term.recv() => {}
             }
-            tracing::info!("stopping");
+            tracing::info!("stopping: the owner finishes its batch");
+            // Whatever is already queued is handled and committed; the
+            // embedded broker and open connections end with the process.
+            if tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                running.engine.shutdown(),
+            )
+            .await
+            .is_err()
+            {
+                tracing::error!("the owner did not stop within 10 s");
+                std::process::exit(1);
+            }
             std::process::exit(0);
         }
     }

@@ -11,6 +11,9 @@ use std::path::Path;
 use hallq_core::Record;
 use rusqlite::{Connection, params};
 
+/// How long a commit waits for another connection's lock.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A pad command's remembered reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReply {
@@ -64,6 +67,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path)?;
+        // An operator's `sqlite3` shell or a backup may hold the lock for a
+        // moment: wait for it rather than fail the commit.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(
@@ -185,6 +191,31 @@ mod tests {
         assert_eq!(s.forget_replies(6).unwrap(), 1);
         assert!(s.replies(0).unwrap().is_empty());
         assert_eq!(s.records().unwrap(), batch.records, "events stay");
+    }
+
+    #[test]
+    fn a_commit_waits_for_another_connections_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let mut s = SqliteStore::open(&path).unwrap();
+        // An operator's shell takes the write lock for a moment.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let batch = Batch {
+            records: vec![Record {
+                seq: 1,
+                at_ms: 1,
+                event: Event::DayStarted { day: 1 },
+            }],
+            replies: vec![],
+        };
+        s.append(&batch).expect("waits, then commits");
+        release.join().unwrap();
+        assert_eq!(s.records().unwrap(), batch.records);
     }
 
     #[test]

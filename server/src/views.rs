@@ -177,15 +177,24 @@ impl Views<'_> {
         }
     }
 
+    /// A service's name, materials and time limit; for a service the hall
+    /// file no longer lists (old tickets in the log), its id, none and 0.
+    fn service_facts(&self, service: &hallq_core::Id) -> (String, Vec<String>, u32) {
+        match self.hall.config().service(service.as_str()) {
+            Some(s) => (s.name.clone(), s.materials.clone(), s.limit_min),
+            None => (service.to_string(), Vec::new(), 0),
+        }
+    }
+
     pub fn ticket_info(&self, t: &Ticket) -> TicketInfo {
         let cfg = self.hall.config();
-        let svc = cfg.service(t.service.as_str()).expect("known service");
+        let (service_name, materials, limit_min) = self.service_facts(&t.service);
         let place = self.hall.place(t);
         TicketInfo {
             id: t.token.clone(),
             number: t.number.clone(),
             service: t.service.to_string(),
-            service_name: svc.name.clone(),
+            service_name,
             status: t.state,
             class: t.class.as_ref().map(|c| c.to_string()),
             issued_ms: t.issued_ms,
@@ -201,8 +210,8 @@ impl Views<'_> {
             transfers: t.transfers,
             booking: t.booking.clone(),
             rating: t.rating,
-            materials: svc.materials.clone(),
-            limit_min: svc.limit_min,
+            materials,
+            limit_min,
         }
     }
 
@@ -214,11 +223,11 @@ impl Views<'_> {
 
     pub fn booking_info(&self, token: &str, b: &Booking) -> BookingInfo {
         let cfg = self.hall.config();
-        let svc = cfg.service(b.service.as_str()).expect("known service");
+        let (service_name, materials, _) = self.service_facts(&b.service);
         BookingInfo {
             id: token.to_owned(),
             service: b.service.to_string(),
-            service_name: svc.name.clone(),
+            service_name,
             slot_ms: b.slot_ms,
             slot_end_ms: b.slot_ms + i64::from(cfg.booking.slot_min) * 60_000,
             state: b.state,
@@ -226,7 +235,7 @@ impl Views<'_> {
                 .ticket
                 .and_then(|id| self.hall.ticket(id))
                 .map(|t| self.ticket_info(t)),
-            materials: svc.materials.clone(),
+            materials,
         }
     }
 

@@ -44,6 +44,8 @@ pub struct Server {
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
     pub data: PathBuf,
+    /// The hall file it serves.
+    pub hall: PathBuf,
 }
 
 impl Server {
@@ -64,16 +66,24 @@ impl Server {
 
     /// Starts the server for a given hall file.
     pub fn start_hall(hall: &Path, data: &Path, args: &[&str]) -> Server {
+        Server::try_start(hall, data, args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the server; the error holds what it said when it did not start.
+    pub fn try_start(hall: &Path, data: &Path, args: &[&str]) -> Result<Server, String> {
         let mut args = args.to_vec();
         if !args.iter().any(|a| *a == "--mqtt" || *a == "--broker-url") {
             args.extend(["--mqtt", "127.0.0.1:0"]);
+        }
+        if !args.contains(&"--http") {
+            args.extend(["--http", "127.0.0.1:0"]);
         }
         let mut child = Command::new(binary("hallq"))
             .args(["serve", "--hall"])
             .arg(hall)
             .arg("--data")
             .arg(data)
-            .args(["--http", "127.0.0.1:0", "--always-open"])
+            .arg("--always-open")
             .args(&args)
             .env(
                 "RUST_LOG",
@@ -81,26 +91,68 @@ impl Server {
                     .unwrap_or_else(|_| "warn,rmqtt=error,rmqtt_net=error".into()),
             )
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start hallq");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
             .expect("ready line");
-        let ready: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("hallq did not start ({e}): {line:?}"));
-        Server {
+        let stderr = child.stderr.take().expect("stderr");
+        let Ok(ready) = serde_json::from_str::<Value>(&line) else {
+            let _ = child.wait();
+            let mut said = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut said);
+            return Err(format!("hallq did not start: {line:?} {said}"));
+        };
+        // Pass the server's log through, as it would be without the pipe.
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Some(Ok(l)) = lines.next() {
+                eprintln!("{l}");
+            }
+        });
+        Ok(Server {
             child,
             http: ready["http"].as_str().unwrap().parse().unwrap(),
             mqtt: ready["mqtt"].as_str().unwrap().parse().unwrap(),
             data: data.to_owned(),
-        }
+            hall: hall.to_owned(),
+        })
+    }
+
+    /// Starts again on the same HTTP and MQTT ports with the same data, as a
+    /// service manager does after a crash (after `kill9` or `terminate`).
+    pub fn start_again(hall: &Path, data: &Path, http: SocketAddr, mqtt: SocketAddr) -> Server {
+        let (h, m) = (http.to_string(), mqtt.to_string());
+        Server::start_hall(hall, data, &["--http", &h, "--mqtt", &m])
+    }
+
+    /// SIGTERM, as a service manager stops it; waits for the exit and
+    /// returns its code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait").code()
+    }
+
+    /// The process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `kill -9`: no shutdown of any kind.
     pub fn kill9(mut self) {
         self.child.kill().expect("kill");
         self.child.wait().expect("wait");
+    }
+
+    /// `kill -9`, then start again at once on the same ports and data.
+    pub fn crash_and_restart(self) -> Server {
+        let (hall, data, http, mqtt) = (self.hall.clone(), self.data.clone(), self.http, self.mqtt);
+        self.kill9();
+        Server::start_again(&hall, &data, http, mqtt)
     }
 
     pub fn login(&self, user: &str, password: &str) -> Login {
@@ -145,6 +197,9 @@ impl Server {
                 user,
                 "-P",
                 password,
+                // The broker takes only client ids that start with the device id.
+                "-I",
+                &format!("{user}."),
             ])
             .args(["-q", "1", "-t", topic, "-m", msg])
             .output()
@@ -247,7 +302,7 @@ impl Watcher {
     /// Subscribes to `filters` and returns once the subscriptions are granted.
     pub async fn new(login: &Login, filters: &[String]) -> Watcher {
         let (client, mut ev) =
-            login.connect(&format!("watch-{}-{}", login.user, rand_suffix()), None);
+            login.connect(&format!("{}.watch-{}", login.user, rand_suffix()), None);
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready) = tokio::sync::oneshot::channel();
         let sub = client.clone();

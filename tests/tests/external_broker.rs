@@ -116,7 +116,7 @@ async fn the_generated_acl_holds_in_mosquitto() {
     let seq = server.hall()["seq"].clone();
     // pad-3 on window 5's topic, and on the state topic.
     let pad3 = server.device("pad-3");
-    let (client, mut ev) = pad3.connect("acl-probe", None);
+    let (client, mut ev) = pad3.connect("pad-3.acl-probe", None);
     tokio::spawn(async move { while ev.poll().await.is_ok() {} });
     client
         .publish(

@@ -181,11 +181,16 @@ async fn the_stream_sends_a_snapshot_then_changes() {
     let snap = next().await;
     assert_eq!(snap["type"], "snapshot");
     assert_eq!(snap["data"]["windows"].as_array().unwrap().len(), 12);
-    server.take("issue");
+    let ticket = server.take("issue");
     loop {
         let m = next().await;
-        if m["type"] == "event" && m["data"]["event"]["type"] == "ticket_issued" {
-            assert_eq!(m["data"]["event"]["number"], "F001");
+        if m["type"] == "event" && m["data"]["type"] == "ticket_issued" {
+            assert_eq!(m["data"]["number"], "F001");
+            assert_eq!(m["data"]["service"], "issue");
+            assert!(
+                !m.to_string().contains(ticket["id"].as_str().unwrap()),
+                "the public stream must not carry the ticket's handle: {m}"
+            );
             break;
         }
     }

@@ -28,6 +28,8 @@ impl Sub {
             user,
             "-P",
             pass,
+            "-I",
+            &format!("{user}."),
         ])
         .args(["-q", "1", "-v", "-W", "20"]);
         for t in topics {

@@ -109,7 +109,7 @@ async fn a_will_on_a_foreign_topic_is_refused_at_login() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let login = server.device("pad-3");
-    let mut opts = rumqttc::MqttOptions::new("forger", "127.0.0.1", server.mqtt.port());
+    let mut opts = rumqttc::MqttOptions::new("pad-3.forger", "127.0.0.1", server.mqtt.port());
     opts.set_credentials(&login.user, &login.password);
     let forged = r#"{"window":"3","name":"3号窗口","status":"calling","ticket":{"number":"X999"},"waiting":0,"seq":999999}"#;
     opts.set_last_will(rumqttc::LastWill::new(
@@ -137,7 +137,7 @@ async fn a_pad_cannot_read_another_windows_replies() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let login = server.device("pad-3");
-    let (client, mut ev) = login.connect("snoop", None);
+    let (client, mut ev) = login.connect("pad-3.snoop", None);
     let mut refused = None;
     for _ in 0..10 {
         match tokio::time::timeout(Duration::from_secs(5), ev.poll())

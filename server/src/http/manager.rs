@@ -3,7 +3,10 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -12,8 +15,26 @@ use serde::Deserialize;
 
 use super::{ApiError, AppState, check_hall, json_body, parse_id};
 
-/// Checks `Authorization: Basic …` against the manager accounts.
-fn manager(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Checks `Authorization: Basic …` against the manager accounts. Failures
+/// count against the address like failed MQTT logins; a locked-out address
+/// gets 429 whatever it sends.
+pub(super) fn manager(
+    state: &AppState,
+    ip: IpAddr,
+    headers: &HeaderMap,
+) -> Result<String, ApiError> {
+    if !state.throttle.allowed(ip, Instant::now()) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked_out",
+            "登录失败次数过多，请稍后再试 / too many failed logins from this address; try again in a minute",
+        ));
+    }
+    let failed = || {
+        if state.throttle.failed(ip, Instant::now()) {
+            tracing::warn!(%ip, "too many failed logins: address locked out for a minute");
+        }
+    };
     let refuse = || {
         let mut r = ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -27,18 +48,26 @@ fn manager(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(refuse)?;
-    let encoded = value.strip_prefix("Basic ").ok_or_else(refuse)?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .map_err(|_| refuse())?;
-    let text = String::from_utf8(decoded).map_err(|_| refuse())?;
-    let (user, password) = text.split_once(':').ok_or_else(refuse)?;
+    let decoded = value
+        .strip_prefix("Basic ")
+        .and_then(|e| {
+            base64::engine::general_purpose::STANDARD
+                .decode(e.trim())
+                .ok()
+        })
+        .and_then(|d| String::from_utf8(d).ok());
+    let Some((user, password)) = decoded.as_deref().and_then(|t| t.split_once(':')) else {
+        failed();
+        return Err(refuse());
+    };
     match state.managers.get(user) {
         Some(p) if crate::broker::constant_time_eq(p.as_bytes(), password.as_bytes()) => {
+            state.throttle.succeeded(ip);
             Ok(user.to_owned())
         }
         _ => {
-            tracing::warn!(user, "manager login refused");
+            tracing::warn!(user, %ip, "manager login refused");
+            failed();
             Err(refuse())
         }
     }
@@ -56,12 +85,13 @@ struct Profile {
 
 pub(super) async fn set_profile(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((hall, window)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let who = manager(&state, &headers)?;
+    let who = manager(&state, peer.ip(), &headers)?;
     let req: Profile = json_body(&body)?;
     let serves = req
         .serves
@@ -89,11 +119,12 @@ pub(super) async fn set_profile(
 
 pub(super) async fn report(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(hall): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    manager(&state, &headers)?;
+    manager(&state, peer.ip(), &headers)?;
     let report = state
         .engine
         .query(|v| v.report())

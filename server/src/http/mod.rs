@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -22,20 +22,23 @@ use serde_json::json;
 use tokio::sync::broadcast;
 
 use crate::bridge::DeviceHealth;
-use crate::engine::{EngineHandle, stream_line};
+use crate::engine::EngineHandle;
+use crate::stream::{Line, text};
 
 /// What every route needs.
 #[derive(Clone)]
 pub struct AppState {
     pub hall: String,
     pub engine: EngineHandle,
-    pub stream: broadcast::Sender<String>,
+    pub stream: broadcast::Sender<Arc<Line>>,
     pub health: DeviceHealth,
     /// Hashes ID numbers (HMAC-SHA256 with the hall's secret): only the hash
     /// is kept, compared and logged.
     pub id_key: Arc<ring::hmac::Key>,
     /// Manager accounts: device id → password.
     pub managers: Arc<HashMap<String, String>>,
+    /// Failed logins per address, shared with the MQTT broker.
+    pub throttle: Arc<crate::throttle::LoginThrottle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -45,6 +48,9 @@ impl std::fmt::Debug for AppState {
             .finish_non_exhaustive()
     }
 }
+
+/// The largest request body any route takes (bytes).
+pub const MAX_BODY: usize = 16 * 1024;
 
 /// The API's routes.
 pub fn app(state: AppState) -> Router {
@@ -78,6 +84,9 @@ pub fn app(state: AppState) -> Router {
                 "没有这个地址 / no such path",
             )
         })
+        // Every body the API takes is a few hundred bytes.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 
@@ -159,6 +168,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Axum's own refusals (a body over the limit, a wrong content type) are
+/// plain text; every error of this API is JSON.
+async fn json_errors(r: Response) -> Response {
+    let plain = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE && plain {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("请求过大 / request body over {MAX_BODY} bytes"),
+        )
+        .into_response();
+    }
+    r
+}
+
 fn check_hall(state: &AppState, hall: &str) -> Result<(), ApiError> {
     if hall == state.hall {
         Ok(())
@@ -187,23 +214,35 @@ async fn hall_snapshot(
     Ok(Json(body).into_response())
 }
 
+/// The stream: public without a login; with a manager's Basic credentials
+/// (wrong ones are refused, not downgraded) the staff form of each line.
 async fn stream(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     Path(hall): Path<String>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    Ok(ws.on_upgrade(move |socket| follow(socket, state)))
+    let staff = if headers.contains_key(header::AUTHORIZATION) {
+        manager::manager(&state, peer.ip(), &headers)?;
+        true
+    } else {
+        false
+    };
+    Ok(ws
+        .max_message_size(4 * 1024)
+        .on_upgrade(move |socket| follow(socket, state, staff)))
 }
 
 /// Sends a snapshot, then every change, until the client goes.
-async fn follow(mut socket: WebSocket, state: AppState) {
+async fn follow(mut socket: WebSocket, state: AppState, staff: bool) {
     let mut rx = state.stream.subscribe();
     let Some(snap) = state.engine.query(|v| v.snapshot()).await else {
         return;
     };
     if socket
-        .send(Message::text(stream_line("snapshot", &snap)))
+        .send(Message::text(text("snapshot", &snap)))
         .await
         .is_err()
     {
@@ -213,7 +252,7 @@ async fn follow(mut socket: WebSocket, state: AppState) {
         tokio::select! {
             line = rx.recv() => match line {
                 Ok(line) => {
-                    if socket.send(Message::text(line)).await.is_err() {
+                    if socket.send(Message::text(line.for_staff(staff))).await.is_err() {
                         return;
                     }
                 }
@@ -221,7 +260,7 @@ async fn follow(mut socket: WebSocket, state: AppState) {
                     // Too slow a client: tell it, and give it a fresh snapshot.
                     let Some(snap) = state.engine.query(|v| v.snapshot()).await else { return };
                     let _ = socket.send(Message::text(json!({"type": "lagged", "data": {"missed": n}}).to_string())).await;
-                    if socket.send(Message::text(stream_line("snapshot", &snap))).await.is_err() {
+                    if socket.send(Message::text(text("snapshot", &snap))).await.is_err() {
                         return;
                     }
                 }
