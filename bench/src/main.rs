@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..n / 3 + 10 {
         running
             .engine
-            .issue("business".into())
+            .take("business")
             .await
             .expect("engine")
             .expect("ticket");
@@ -166,7 +166,7 @@ async fn main() -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             for _ in 0..tickets / 64 {
                 engine
-                    .issue("social".into())
+                    .take("social")
                     .await
                     .expect("engine")
                     .expect("ticket");

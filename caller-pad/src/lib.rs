@@ -107,6 +107,17 @@ impl Pad {
 
     /// Sends a command as given (its id too) and waits for its reply.
     pub async fn send_command(&mut self, cmd: &PadCommand) -> anyhow::Result<Reply> {
+        self.send_command_within(cmd, REPLY_TIMEOUT).await
+    }
+
+    /// Sends a command and waits for its reply up to `timeout`. A pad that
+    /// gets no reply sends the same command again (same id): the server
+    /// applies an id once and answers a repeat with the first reply.
+    pub async fn send_command_within(
+        &mut self,
+        cmd: &PadCommand,
+        timeout: Duration,
+    ) -> anyhow::Result<Reply> {
         self.client
             .publish(
                 &self.cmd_topic,
@@ -123,9 +134,9 @@ impl Pad {
             }
             None
         };
-        match tokio::time::timeout(REPLY_TIMEOUT, wait).await {
+        match tokio::time::timeout(timeout, wait).await {
             Ok(Some(r)) => Ok(r),
-            _ => anyhow::bail!("no reply to {} within {:?}", cmd.id, REPLY_TIMEOUT),
+            _ => anyhow::bail!("no reply to {} within {:?}", cmd.id, timeout),
         }
     }
 }

@@ -47,6 +47,18 @@ pub struct ServiceView {
 }
 
 impl Hall {
+    /// Services that tickets in the log have but the hall file no longer
+    /// lists, each with how many of its tickets are not final yet.
+    pub fn services_not_in_config(&self) -> Vec<(Id, u32)> {
+        let mut out: std::collections::BTreeMap<Id, u32> = std::collections::BTreeMap::new();
+        for t in self.tickets() {
+            if self.config().service(t.service.as_str()).is_none() {
+                *out.entry(t.service.clone()).or_default() += u32::from(!t.state.is_final());
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// Place and estimate of a ticket, or `None` for an unknown token.
     pub fn place(&self, ticket: &Ticket) -> TicketPlace {
         if ticket.state != TicketState::Waiting {

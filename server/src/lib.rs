@@ -104,10 +104,12 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let (mqtt_tx, mqtt_rx) = mpsc::unbounded_channel();
     let (stream, _) = broadcast::channel(1024);
     let (wake, wake_rx) = watch::channel(None);
+    let (storage, storage_rx) = watch::channel(None);
     let sinks = Sinks {
         mqtt: mqtt_tx.clone(),
         stream: stream.clone(),
         wake,
+        storage,
     };
     let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
     let (tx, rx) = mpsc::channel(4096);
@@ -198,6 +200,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         id_key,
         managers,
         throttle,
+        storage: storage_rx,
     });
     tokio::spawn(async move {
         let app = app.into_make_service_with_connect_info::<SocketAddr>();

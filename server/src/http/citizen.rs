@@ -4,13 +4,13 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hallq_core::{Command, CoreError, Millis};
 use serde::Deserialize;
 
 use super::{ApiError, AppState, check_hall, json_body, parse_id};
-use crate::engine::new_token;
+use crate::engine::{IdempotencyKey, IssueError, new_token};
 
 /// `POST …/tickets`.
 #[derive(Debug, Deserialize)]
@@ -47,9 +47,11 @@ fn citizen(state: &AppState, id_number: &str) -> Result<String, ApiError> {
 pub(super) async fn take_ticket(
     State(state): State<AppState>,
     Path(hall): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
+    let key = idempotency_key(&headers, "public", &body)?;
     let req: TakeTicket = json_body(&body)?;
     let token = new_token();
     let cmd = match (req.appointment, req.service) {
@@ -79,19 +81,70 @@ pub(super) async fn take_ticket(
             ));
         }
     };
-    issue(&state, cmd, token).await
+    issue(&state, cmd, token, key).await
 }
 
-/// Runs a command that issues the ticket `token`; 201 with the ticket.
-async fn issue(state: &AppState, cmd: Command, token: String) -> Result<Response, ApiError> {
-    let ticket = state
-        .engine
-        .command(cmd, move |v, _| {
-            v.ticket_by_token(&token).expect("just issued")
-        })
-        .await
-        .ok_or_else(ApiError::unavailable)??;
-    Ok((StatusCode::CREATED, Json(ticket)).into_response())
+/// The `Idempotency-Key` header (the IETF draft's name), if any: 1 to 128
+/// visible ASCII characters, bound to `scope` and to the body's digest.
+fn idempotency_key(
+    headers: &HeaderMap,
+    scope: &str,
+    body: &[u8],
+) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_idempotency_key",
+                "Idempotency-Key 须为 1–128 个可见 ASCII 字符 / Idempotency-Key: 1 to 128 visible ASCII characters",
+            )
+        })?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, body);
+    Ok(Some(IdempotencyKey {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+        fingerprint: digest.as_ref()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    }))
+}
+
+/// Runs a command that issues the ticket `token`: 201 with the ticket, or
+/// for a repeated idempotency key the first ticket again (marked by the
+/// `Idempotent-Replayed: true` header).
+async fn issue(
+    state: &AppState,
+    cmd: Command,
+    token: String,
+    key: Option<IdempotencyKey>,
+) -> Result<Response, ApiError> {
+    let issued = match state.engine.issue(cmd, token, key).await {
+        None => return Err(state.unavailable()),
+        Some(Ok(issued)) => issued,
+        Some(Err(IssueError::Core(e))) => return Err(e.into()),
+        Some(Err(IssueError::KeyReused)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "此 Idempotency-Key 已用于另一请求 / this Idempotency-Key was used for another request",
+            ));
+        }
+    };
+    let mut r = (StatusCode::CREATED, Json(issued.ticket)).into_response();
+    if issued.replayed {
+        r.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(r)
 }
 
 pub(super) async fn ticket(
@@ -103,7 +156,7 @@ pub(super) async fn ticket(
         .engine
         .query(move |v| v.ticket_by_token(&id))
         .await
-        .ok_or_else(ApiError::unavailable)?
+        .ok_or_else(|| state.unavailable())?
     {
         Some(t) => Ok(Json(t).into_response()),
         None => Err(CoreError::UnknownTicket.into()),
@@ -129,7 +182,7 @@ pub(super) async fn rate(
         let id = id.clone();
         move |v| v.hall.ticket_by_token(&id).is_some()
     });
-    if !known.await.ok_or_else(ApiError::unavailable)? {
+    if !known.await.ok_or_else(|| state.unavailable())? {
         return Err(CoreError::UnknownTicket.into());
     }
     let cmd = Command::Rate {
@@ -141,7 +194,7 @@ pub(super) async fn rate(
         .engine
         .command(cmd, move |v, _| v.ticket_by_token(&id))
         .await
-        .ok_or_else(ApiError::unavailable)??;
+        .ok_or_else(|| state.unavailable())??;
     Ok((StatusCode::CREATED, Json(ticket)).into_response())
 }
 
@@ -174,7 +227,7 @@ pub(super) async fn book(
             v.booking_info(&token, v.hall.booking(&token).expect("just booked"))
         })
         .await
-        .ok_or_else(ApiError::unavailable)??;
+        .ok_or_else(|| state.unavailable())??;
     Ok((StatusCode::CREATED, Json(booking)).into_response())
 }
 
@@ -187,7 +240,7 @@ pub(super) async fn booking(
         .engine
         .query(move |v| v.hall.booking(&id).map(|b| v.booking_info(&id, b)))
         .await
-        .ok_or_else(ApiError::unavailable)?;
+        .ok_or_else(|| state.unavailable())?;
     found
         .map(|b| Json(b).into_response())
         .ok_or_else(|| CoreError::UnknownBooking.into())
@@ -196,12 +249,14 @@ pub(super) async fn booking(
 pub(super) async fn check_in(
     State(state): State<AppState>,
     Path((hall, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
+    let key = idempotency_key(&headers, "public", id.as_bytes())?;
     let token = new_token();
     let cmd = Command::CheckIn {
         booking: id,
         token: token.clone(),
     };
-    issue(&state, cmd, token).await
+    issue(&state, cmd, token, key).await
 }

@@ -109,7 +109,7 @@ pub(super) async fn set_profile(
         .engine
         .command(cmd, |v, _| v.snapshot())
         .await
-        .ok_or_else(ApiError::unavailable)??;
+        .ok_or_else(|| state.unavailable())??;
     let w = snap
         .windows
         .into_iter()
@@ -129,6 +129,6 @@ pub(super) async fn report(
         .engine
         .query(|v| v.report())
         .await
-        .ok_or_else(ApiError::unavailable)?;
+        .ok_or_else(|| state.unavailable())?;
     Ok(Json(report).into_response())
 }

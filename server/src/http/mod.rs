@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use hallq_core::CoreError;
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 use serde_json::json;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::bridge::DeviceHealth;
 use crate::engine::EngineHandle;
@@ -39,6 +39,24 @@ pub struct AppState {
     pub managers: Arc<HashMap<String, String>>,
     /// Failed logins per address, shared with the MQTT broker.
     pub throttle: Arc<crate::throttle::LoginThrottle>,
+    /// Why the event log refuses writes, while it does.
+    pub storage: watch::Receiver<Option<String>>,
+}
+
+impl AppState {
+    /// 503 for a command that got no answer: the log refusing writes, or
+    /// the owner gone.
+    fn unavailable(&self) -> ApiError {
+        if self.storage.borrow().is_some() {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_failed",
+                "存储故障，未办理，请稍后重试 / cannot store: not done, try again",
+            )
+        } else {
+            ApiError::unavailable()
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -207,7 +225,7 @@ async fn hall_snapshot(
         .engine
         .query(|v| v.snapshot())
         .await
-        .ok_or_else(ApiError::unavailable)?;
+        .ok_or_else(|| state.unavailable())?;
     let devices = state.health.lock().expect("health lock").clone();
     let mut body = serde_json::to_value(snap).expect("snapshot serializes");
     body["devices"] = serde_json::to_value(devices).expect("devices serialize");
@@ -279,7 +297,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         .engine
         .metrics()
         .await
-        .ok_or_else(ApiError::unavailable)?;
+        .ok_or_else(|| state.unavailable())?;
     let registry = Registry::new();
     let gauge = |name: &str, help: &str, labels: &[&str]| {
         let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
@@ -357,9 +375,19 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// 200 while the hall answers and its log takes writes; 503 with the
+/// reason otherwise (for the IT person's monitoring).
 async fn healthz(State(state): State<AppState>) -> Response {
+    let storage = state.storage.borrow().clone();
     match tokio::time::timeout(Duration::from_secs(2), state.engine.query(|v| v.hall.seq())).await {
-        Ok(Some(seq)) => Json(json!({"ok": true, "seq": seq})).into_response(),
+        Ok(Some(seq)) => match storage {
+            None => Json(json!({"ok": true, "seq": seq})).into_response(),
+            Some(e) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"ok": false, "seq": seq, "storage": format!("the event log refuses writes: {e}")})),
+            )
+                .into_response(),
+        },
         _ => ApiError::unavailable().into_response(),
     }
 }

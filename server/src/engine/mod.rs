@@ -1,0 +1,454 @@
+//! The one owner of the hall: a thread that takes inputs from MQTT, HTTP and
+//! the timer, runs them through the core, makes the new records durable, and
+//! only then answers and publishes.
+//!
+//! Inputs that arrive together are handled as one batch with one commit
+//! (group commit), so a burst of commands costs one fsync, not one each.
+//!
+//! If the disk refuses a commit (full, read-only, failing), nothing of the
+//! batch is acknowledged: the hall is rebuilt from the log as it is on
+//! disk, pads are told `storage_failed`, HTTP callers get 503, the health
+//! check says why, and the next batch tries the disk again. The log stays
+//! the truth; reads and displays keep working meanwhile.
+//!
+//! - `pad.rs`: the pad protocol (one reply per command id, remembered).
+//! - `issue.rs`: tickets over HTTP, once per `Idempotency-Key`.
+//! - `publish.rs`: calls, window states and stream lines after a commit.
+
+mod issue;
+mod pad;
+mod publish;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hallq_contract::WindowState;
+use hallq_core::{Command, CoreError, Hall, Id, Millis, Record};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+pub use issue::{IdempotencyKey, IssueError, Issued};
+
+use crate::store::{Batch, EventStore};
+use crate::stream::Line;
+use crate::views::Views;
+
+/// How long a pad command id or an idempotency key is remembered (and its
+/// first answer repeated).
+const REPLY_MEMORY_MS: Millis = 2 * hallq_core::DAY_MS;
+/// The most inputs handled under one commit.
+const MAX_BATCH: usize = 256;
+
+/// A message for the MQTT side to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+    /// 0 or 1.
+    pub qos: u8,
+}
+
+/// Something to do once the batch is durable.
+pub type Deferred = Box<dyn FnOnce() + Send>;
+
+/// Turns a command's outcome, seen against the hall right after it, into
+/// what to send once it is durable.
+pub type Responder = Box<dyn FnOnce(&Views<'_>, Result<&[Record], &CoreError>) -> Deferred + Send>;
+
+/// What the owner thread is asked.
+pub enum Input {
+    /// A pad's raw command from `pad/{window}/cmd`.
+    Pad { window: String, payload: Vec<u8> },
+    /// A rating pad's raw message from `rating/{window}`.
+    Rating { window: String, payload: Vec<u8> },
+    /// A command from the HTTP side or the timer.
+    Command {
+        cmd: Command,
+        respond: Option<Responder>,
+    },
+    /// Take a ticket (or check a booking in) for HTTP, at most once per
+    /// idempotency key.
+    Issue {
+        cmd: Command,
+        token: String,
+        key: Option<IdempotencyKey>,
+        respond: oneshot::Sender<Result<Issued, IssueError>>,
+    },
+    /// A read of the hall.
+    Query(Box<dyn FnOnce(&Views<'_>) -> Deferred + Send>),
+    /// Publish every window's retained state again (the broker reconnected).
+    Republish,
+    /// Finish the batch, commit it, answer it, then stop; says when done.
+    Shutdown(oneshot::Sender<()>),
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Input::Pad { window, .. } => write!(f, "Pad({window})"),
+            Input::Rating { window, .. } => write!(f, "Rating({window})"),
+            Input::Command { cmd, .. } | Input::Issue { cmd, .. } => write!(f, "Command({cmd:?})"),
+            Input::Query(_) => f.write_str("Query"),
+            Input::Republish => f.write_str("Republish"),
+            Input::Shutdown(_) => f.write_str("Shutdown"),
+        }
+    }
+}
+
+/// Where the owner's results go.
+#[derive(Debug, Clone)]
+pub struct Sinks {
+    pub mqtt: mpsc::UnboundedSender<Outgoing>,
+    /// Lines for WebSocket clients (public and staff forms).
+    pub stream: broadcast::Sender<Arc<Line>>,
+    /// When the core next wants a `Tick`.
+    pub wake: watch::Sender<Option<Millis>>,
+    /// Why the last commit failed; `None` while the log takes writes.
+    pub storage: watch::Sender<Option<String>>,
+}
+
+/// What a batch owes once it is durable.
+#[derive(Default)]
+pub(crate) struct Pending {
+    batch: Batch,
+    /// Answers and reads, sent after the commit; dropped if it fails (their
+    /// callers then see the owner's 503).
+    deferred: Vec<Deferred>,
+    /// `(reply topic, command id)` of each pad command in the batch.
+    pad_replies: Vec<(String, String)>,
+}
+
+/// `(window, command id)` → (reply JSON, when), for [`REPLY_MEMORY_MS`];
+/// idempotency keys under `(idem:{scope}, key)`.
+type Replies = HashMap<(String, String), (String, Millis)>;
+
+/// The hall's owner.
+pub struct Engine {
+    hall: Hall,
+    store: Box<dyn EventStore>,
+    replies: Replies,
+    /// Last published state per window, with `seq` zeroed.
+    published: HashMap<String, WindowState>,
+    /// Publish all window states again after this batch.
+    republish: bool,
+    /// Stop after this batch, and say so here.
+    stopping: Option<oneshot::Sender<()>>,
+    sinks: Sinks,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("seq", &self.hall.seq())
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// Rebuilds the hall from the store.
+    pub fn load(
+        config: hallq_core::HallConfig,
+        mut store: Box<dyn EventStore>,
+        sinks: Sinks,
+    ) -> anyhow::Result<Engine> {
+        if let Err(e) = store.forget_replies(now_ms() - REPLY_MEMORY_MS) {
+            // A read-only or full disk: start anyway, and say so.
+            tracing::warn!(error = %e, "cannot forget old pad replies");
+        }
+        let (hall, replies) = Self::rebuild(config, store.as_mut())?;
+        tracing::info!(seq = hall.seq(), "hall rebuilt from the log");
+        for (service, open) in hall.services_not_in_config() {
+            tracing::warn!(
+                %service,
+                open,
+                "the hall file no longer lists this service; its old tickets keep its id as their name{}",
+                if open > 0 { ": some are still open today, call them by number or transfer them" } else { "" }
+            );
+        }
+        Ok(Engine {
+            hall,
+            store,
+            replies,
+            published: HashMap::new(),
+            republish: false,
+            stopping: None,
+            sinks,
+        })
+    }
+
+    /// The hall and the remembered replies as the log has them.
+    fn rebuild(
+        config: hallq_core::HallConfig,
+        store: &mut dyn EventStore,
+    ) -> anyhow::Result<(Hall, Replies)> {
+        let records = store.records()?;
+        let hall = Hall::replay(config, &records);
+        let replies = store
+            .replies(now_ms() - REPLY_MEMORY_MS)?
+            .into_iter()
+            .map(|r| ((r.window, r.command_id), (r.body, r.at_ms)))
+            .collect();
+        Ok((hall, replies))
+    }
+
+    pub fn hall(&self) -> &Hall {
+        &self.hall
+    }
+
+    /// The time the hall runs at: the wall clock, but never before the
+    /// latest record (a clock set back waits for the log to be in the past).
+    fn now(&self) -> Millis {
+        now_ms().max(self.hall.clock())
+    }
+
+    /// Runs until every sender is gone. Publishes all window states first, so
+    /// retained messages are right after a restart.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+        self.publish_states();
+        let _ = self.sinks.wake.send(self.hall.next_deadline());
+        while let Some(first) = rx.blocking_recv() {
+            let mut p = Pending::default();
+            self.step(first, &mut p);
+            for _ in 1..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(input) => self.step(input, &mut p),
+                    Err(_) => break,
+                }
+            }
+            if !p.batch.is_empty() {
+                if let Err(e) = self.store.append(&p.batch) {
+                    self.unstored(&e.to_string(), p);
+                    continue;
+                }
+                self.sinks.storage.send_if_modified(|s| s.take().is_some());
+            }
+            // What the hall sees first (calls, window states), then the answers.
+            self.publish_records(&p.batch.records);
+            if std::mem::take(&mut self.republish) {
+                self.published.clear();
+                self.publish_states();
+            }
+            for d in p.deferred {
+                d();
+            }
+            self.sinks.wake.send_if_modified(|w| {
+                let next = self.hall.next_deadline();
+                std::mem::replace(w, next) != next
+            });
+            if self.stopping.is_some() {
+                break;
+            }
+        }
+        let done = self.stopping.take();
+        // Closes the log cleanly before saying it is done.
+        drop(self);
+        tracing::info!("the hall's owner stopped; everything answered is on disk");
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    /// A batch the log refused: forget it (the hall goes back to what is on
+    /// disk), acknowledge none of it, and say so.
+    fn unstored(&mut self, error: &str, p: Pending) {
+        tracing::error!(
+            error,
+            commands = p.pad_replies.len() + p.deferred.len(),
+            "cannot write the event log: nothing of this batch is acknowledged; \
+             free space or fix the data folder, hallq retries with the next command"
+        );
+        let _ = self.sinks.storage.send(Some(error.to_owned()));
+        match Self::rebuild(self.hall.config().clone(), self.store.as_mut()) {
+            Ok((hall, replies)) => {
+                self.hall = hall;
+                self.replies = replies;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the event log either; stopping so a restart rebuilds from it");
+                std::process::exit(70);
+            }
+        }
+        drop(p.deferred);
+        self.refuse_unstored(p.pad_replies);
+        if self.stopping.is_some() {
+            tracing::warn!("stopping with the last batch unstored");
+        }
+    }
+
+    fn step(&mut self, input: Input, p: &mut Pending) {
+        let now = self.now();
+        match input {
+            Input::Pad { window, payload } => self.pad(now, window, &payload, p),
+            Input::Rating { window, payload } => self.rating(now, &window, &payload, &mut p.batch),
+            Input::Command { cmd, respond } => {
+                let result = self.hall.handle(now, cmd);
+                if let Err(e) = &result {
+                    tracing::debug!(code = e.code(), "command refused");
+                }
+                if let Some(respond) = respond {
+                    let views = Views {
+                        hall: &self.hall,
+                        now,
+                    };
+                    p.deferred.push(respond(&views, result.as_deref()));
+                }
+                if let Ok(records) = result {
+                    p.batch.records.extend(records);
+                }
+            }
+            Input::Issue {
+                cmd,
+                token,
+                key,
+                respond,
+            } => self.issue(now, cmd, token, key, respond, p),
+            // After the commit, like every publication (see `run`).
+            Input::Republish => self.republish = true,
+            Input::Shutdown(done) => self.stopping = Some(done),
+            Input::Query(query) => p.deferred.push(query(&Views {
+                hall: &self.hall,
+                now,
+            })),
+        }
+    }
+}
+
+/// The cloneable handle the edges use to reach the owner.
+#[derive(Debug, Clone)]
+pub struct EngineHandle {
+    pub tx: mpsc::Sender<Input>,
+}
+
+impl EngineHandle {
+    /// Runs a command; `view` makes the answer from the hall right after it.
+    /// `None` when the owner is gone.
+    pub async fn command<T: Send + 'static>(
+        &self,
+        cmd: Command,
+        view: impl FnOnce(&Views<'_>, &[Record]) -> T + Send + 'static,
+    ) -> Option<Result<T, CoreError>> {
+        let (tx, rx) = oneshot::channel();
+        let respond: Responder = Box::new(move |v, result| {
+            let out = result.map(|r| view(v, r)).map_err(Clone::clone);
+            Box::new(move || {
+                let _ = tx.send(out);
+            })
+        });
+        self.tx
+            .send(Input::Command {
+                cmd,
+                respond: Some(respond),
+            })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+
+    /// Reads the hall.
+    pub async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Views<'_>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let query = Box::new(move |v: &Views<'_>| -> Deferred {
+            let out = f(v);
+            Box::new(move || {
+                let _ = tx.send(out);
+            })
+        });
+        self.tx.send(Input::Query(query)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Takes a ticket (or checks a booking in) whose handle is `token`, at
+    /// most once per idempotency key. `None` when the owner is gone or the
+    /// batch could not be stored.
+    pub async fn issue(
+        &self,
+        cmd: Command,
+        token: String,
+        key: Option<IdempotencyKey>,
+    ) -> Option<Result<Issued, IssueError>> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Input::Issue {
+                cmd,
+                token,
+                key,
+                respond: tx,
+            })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+
+    /// Takes a ticket for a service (no class, no ID): the kiosk's simplest case.
+    pub async fn take(&self, service: &str) -> Option<Result<Issued, IssueError>> {
+        let service = match Id::parse(service) {
+            Ok(s) => s,
+            Err(_) => {
+                return Some(Err(IssueError::Core(CoreError::UnknownService(
+                    service.to_owned(),
+                ))));
+            }
+        };
+        let token = new_token();
+        let cmd = Command::IssueTicket {
+            service,
+            token: token.clone(),
+            class: None,
+            citizen: None,
+        };
+        self.issue(cmd, token, None).await
+    }
+
+    pub async fn metrics(&self) -> Option<hallq_contract::Metrics> {
+        self.query(|v| v.metrics()).await
+    }
+
+    pub async fn pad(&self, window: String, payload: Vec<u8>) {
+        let _ = self.tx.send(Input::Pad { window, payload }).await;
+    }
+
+    pub async fn rating(&self, window: String, payload: Vec<u8>) {
+        let _ = self.tx.send(Input::Rating { window, payload }).await;
+    }
+
+    /// Lets the owner finish and commit the batch it is on, then stop it.
+    /// Returns once it has stopped (or was gone already).
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Input::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Publish every window's retained state again.
+    pub async fn republish(&self) {
+        let _ = self.tx.send(Input::Republish).await;
+    }
+
+    /// Time passed: let the core give cards, lapse bookings, start a day.
+    pub async fn tick(&self) {
+        let _ = self
+            .tx
+            .send(Input::Command {
+                cmd: Command::Tick,
+                respond: None,
+            })
+            .await;
+    }
+}
+
+/// A fresh unguessable handle for a ticket or a booking.
+pub fn new_token() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
