@@ -57,6 +57,8 @@ async fn main() -> anyhow::Result<()> {
         broker: BrokerMode::Embedded("127.0.0.1:0".parse()?),
         always_open: true,
         demo: true,
+        public_writes_per_minute: hallq_server::PUBLIC_WRITES_PER_MINUTE,
+        public_reads_per_minute: hallq_server::PUBLIC_READS_PER_MINUTE,
     })
     .await?;
     let login = |user: &str, password: &str| Login {

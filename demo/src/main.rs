@@ -84,6 +84,8 @@ async fn main() -> anyhow::Result<()> {
         broker: BrokerMode::Embedded(free(a.mqtt)),
         always_open: !a.real_hours,
         demo: true,
+        public_writes_per_minute: hallq_server::PUBLIC_WRITES_PER_MINUTE,
+        public_reads_per_minute: hallq_server::PUBLIC_READS_PER_MINUTE,
     })
     .await?;
     let (http, mqtt) = (running.http, running.mqtt);

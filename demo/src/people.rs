@@ -76,12 +76,16 @@ pub async fn citizens(
     }
 }
 
+/// `kiosk-1:demo-kiosk-1-pass`, base64: the demo hall's kiosk login.
+const KIOSK_LOGIN: &str = "a2lvc2stMTpkZW1vLWtpb3NrLTEtcGFzcw==";
+
 /// A tiny HTTP POST: the citizens' kiosk.
 fn post(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<serde_json::Value> {
     let mut s = TcpStream::connect(addr)?;
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: hallq\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: hallq\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Authorization: Basic {KIOSK_LOGIN}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = String::new();

@@ -68,7 +68,17 @@ pub struct Options {
     /// Accept the shipped demo hall's passwords (demos and tests). Without
     /// it, a hall file that uses any of them is refused: they are public.
     pub demo: bool,
+    /// Per client address and minute: tickets without a kiosk login,
+    /// bookings, check-ins, ratings.
+    pub public_writes_per_minute: u32,
+    /// Per client address and minute: ticket and booking look-ups.
+    pub public_reads_per_minute: u32,
 }
+
+/// The public limits' defaults: a citizen takes a ticket or two; a phone
+/// page polls its ticket every few seconds.
+pub const PUBLIC_WRITES_PER_MINUTE: u32 = 20;
+pub const PUBLIC_READS_PER_MINUTE: u32 = 240;
 
 /// A running server.
 #[derive(Debug, Clone)]
@@ -184,21 +194,31 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
     let http_addr = listener.local_addr()?;
-    let managers = Arc::new(
+    let accounts = Arc::new(
         opts.hall
             .devices
             .iter()
-            .filter(|d| d.role == hallq_core::DeviceRole::Manager)
-            .map(|d| (d.id.to_string(), d.password.clone()))
+            .filter(|d| {
+                matches!(
+                    d.role,
+                    hallq_core::DeviceRole::Manager | hallq_core::DeviceRole::Kiosk
+                )
+            })
+            .map(|d| (d.id.to_string(), (d.role, d.password.clone())))
             .collect(),
     );
+    let limits = Arc::new(http::auth::Limits::per_minute(
+        opts.public_writes_per_minute,
+        opts.public_reads_per_minute,
+    ));
     let app = http::app(http::AppState {
         hall: hall_id,
         engine: handle.clone(),
         stream,
         health,
         id_key,
-        managers,
+        accounts,
+        limits,
         throttle,
         storage: storage_rx,
     });

@@ -43,6 +43,13 @@ enum Cmd {
         /// A demonstration: accept the demo hall's public passwords.
         #[arg(long)]
         demo: bool,
+        /// Per client address and minute: tickets without a kiosk login,
+        /// bookings, check-ins and ratings.
+        #[arg(long, default_value_t = hallq_server::PUBLIC_WRITES_PER_MINUTE)]
+        public_writes_per_minute: u32,
+        /// Per client address and minute: ticket and booking look-ups.
+        #[arg(long, default_value_t = hallq_server::PUBLIC_READS_PER_MINUTE)]
+        public_reads_per_minute: u32,
     },
     /// Write Mosquitto's ACL and password files for the hall (external broker).
     Mosquitto {
@@ -128,6 +135,8 @@ async fn main() -> anyhow::Result<()> {
             broker_url,
             always_open,
             demo,
+            public_writes_per_minute,
+            public_reads_per_minute,
         } => {
             let hall = config::load_hall(&hall)?;
             let broker = match broker_url {
@@ -141,6 +150,8 @@ async fn main() -> anyhow::Result<()> {
                 broker,
                 always_open,
                 demo,
+                public_writes_per_minute,
+                public_reads_per_minute,
             })
             .await?;
             // One machine-readable line for scripts and tests.

@@ -19,6 +19,12 @@ use tokio::sync::mpsc;
 
 pub const HALL: &str = "xuchang";
 
+/// The demo hall's kiosk login (`kiosk-1:demo-kiosk-1-pass`) as a header.
+pub const KIOSK: (&str, &str) = (
+    "Authorization",
+    "Basic a2lvc2stMTpkZW1vLWtpb3NrLTEtcGFzcw==",
+);
+
 /// A built binary of the workspace, e.g. `hallq`.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
@@ -223,12 +229,13 @@ impl Server {
         http_request(self.http, method, path, body, headers).expect("http request")
     }
 
-    /// Takes a ticket, asserting 201.
+    /// Takes a ticket at the demo hall's kiosk, asserting 201.
     pub fn take(&self, service: &str) -> Value {
-        let (status, body) = self.http(
+        let (status, _, body) = self.http_with(
             "POST",
             &format!("/api/v1/halls/{HALL}/tickets"),
             Some(&format!(r#"{{"service":"{service}"}}"#)),
+            &[KIOSK],
         );
         assert_eq!(status, 201, "{body}");
         body

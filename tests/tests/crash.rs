@@ -20,7 +20,7 @@ use hallq_client::Login;
 use hallq_contract::payload::Op;
 use hallq_contract::{PadCommand, Topic};
 use hallq_pad::Pad;
-use hallq_tests::{HALL, Server, http_request, topic};
+use hallq_tests::{HALL, KIOSK, Server, http_request, topic};
 use rumqttc::{Event, Packet, QoS};
 use serde_json::Value;
 
@@ -60,7 +60,7 @@ fn kiosk(http: SocketAddr, stop: Arc<AtomicBool>, tickets: Tickets, attempts: Ar
                 "POST",
                 &format!("/api/v1/halls/{HALL}/tickets"),
                 Some(&body),
-                &[("Idempotency-Key", &key)],
+                &[("Idempotency-Key", &key), KIOSK],
             );
             match r {
                 Ok((201, _, t)) => {
@@ -92,7 +92,10 @@ type Calls = Arc<Mutex<Vec<(String, String, String)>>>;
 /// Sends one command until it is answered (same id each time).
 async fn until_answered(pad: &mut Pad, cmd: &PadCommand) -> hallq_contract::Reply {
     loop {
-        if let Ok(r) = pad.send_command_within(cmd, Duration::from_millis(800)).await {
+        if let Ok(r) = pad
+            .send_command_within(cmd, Duration::from_millis(800))
+            .await
+        {
             return r;
         }
     }
@@ -250,8 +253,12 @@ async fn the_hall_survives_kill_9_at_random_moments() {
     let mut numbers = BTreeSet::new();
     let mut id_of = HashMap::new();
     for (key, (id, number)) in &tickets {
-        assert!(numbers.insert(number.clone()), "number {number} given twice");
-        let (status, t) = server.http("GET", &format!("/api/v1/halls/{HALL}/tickets/{id}"), None);
+        assert!(
+            numbers.insert(number.clone()),
+            "number {number} given twice"
+        );
+        let path = format!("/api/v1/halls/{HALL}/tickets/{id}");
+        let (status, _, t) = server.http_with("GET", &path, None, &[KIOSK]);
         assert_eq!(status, 200, "acknowledged ticket {number} ({key}) lost");
         assert_eq!(t["number"], number.as_str());
         id_of.insert(number.clone(), id.clone());
@@ -264,9 +271,16 @@ async fn the_hall_survives_kill_9_at_random_moments() {
             called.insert(number.clone()),
             "{number} was called twice (again by window {window}, {cmd})"
         );
-        let id = id_of.get(number).expect("a called ticket the kiosk was given");
-        let (_, t) = server.http("GET", &format!("/api/v1/halls/{HALL}/tickets/{id}"), None);
-        assert_eq!(t["window"], window.as_str(), "{number} is at another window");
+        let id = id_of
+            .get(number)
+            .expect("a called ticket the kiosk was given");
+        let path = format!("/api/v1/halls/{HALL}/tickets/{id}");
+        let (_, _, t) = server.http_with("GET", &path, None, &[KIOSK]);
+        assert_eq!(
+            t["window"],
+            window.as_str(),
+            "{number} is at another window"
+        );
         assert!(
             ["called", "serving", "done"].contains(&t["status"].as_str().unwrap()),
             "{number}: {t}"
@@ -305,7 +319,10 @@ async fn the_hall_survives_kill_9_at_random_moments() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(!tickets.is_empty() && !calls.is_empty(), "the hall did no work");
+    assert!(
+        !tickets.is_empty() && !calls.is_empty(),
+        "the hall did no work"
+    );
     eprintln!(
         "crash harness: {kills} kills survived in {:.1} s; {} tickets acknowledged ({} HTTP attempts), \
          {} calls and {} pad commands acknowledged; 0 lost, 0 called twice, displays converged",

@@ -602,3 +602,65 @@ async fn a_full_disk_is_never_acknowledged_and_is_said_clearly() {
         (200, Some("called"), Some("3"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_routes_are_rate_limited_per_address_but_a_kiosk_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            "--public-writes-per-minute",
+            "4",
+            "--public-reads-per-minute",
+            "6",
+        ],
+    );
+    let path = format!("/api/v1/halls/{HALL}/tickets");
+    let body = Some(r#"{"service":"business"}"#);
+    // A burst of half the minute's quota, then 429 with Retry-After.
+    let mut first = None;
+    for _ in 0..2 {
+        let (status, t) = server.http("POST", &path, body);
+        assert_eq!(status, 201, "{t}");
+        first.get_or_insert(t);
+    }
+    let (status, head, e) = server.http_with("POST", &path, body, &[]);
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{e}"
+    );
+    assert!(head.to_ascii_lowercase().contains("retry-after:"), "{head}");
+    // Bookings and ratings share the write limit.
+    let (status, _) = server.http(
+        "POST",
+        &format!("/api/v1/halls/{HALL}/bookings"),
+        Some(r#"{"service":"social","id_number":"110101199001011234","slot_ms":0}"#),
+    );
+    assert_eq!(status, 429);
+    // The kiosk with its login is not held to it.
+    for _ in 0..10 {
+        server.take("business");
+    }
+    // A wrong kiosk password is refused, not treated as public.
+    let (status, _, e) = server.http_with(
+        "POST",
+        &path,
+        body,
+        &[("Authorization", "Basic a2lvc2stMTp3cm9uZw==")],
+    );
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    // Look-ups have their own, larger limit.
+    let ticket = format!("{path}/{}", first.unwrap()["id"].as_str().unwrap());
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| server.http("GET", &ticket, None).0)
+        .collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    // The hall screen's reads are not limited.
+    for _ in 0..20 {
+        server.hall();
+    }
+}

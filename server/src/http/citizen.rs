@@ -1,15 +1,36 @@
 //! Citizens' routes: take a ticket (or check a booking in), follow it, rate
 //! it; book a slot. ID numbers are hashed here and never stored or logged.
+//! Each counts against the public rate limit of its address, except for a
+//! kiosk that logs in with its device credentials.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hallq_core::{Command, CoreError, Millis};
 use serde::Deserialize;
 
+use super::auth::{Class, device};
 use super::{ApiError, AppState, check_hall, json_body, parse_id};
+use hallq_core::DeviceRole;
+
+/// A kiosk's id when one logged in; otherwise the request counts against
+/// the public limit `class` of its address.
+fn kiosk_or_limited(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    class: Class,
+) -> Result<Option<String>, ApiError> {
+    let kiosk = device(state, peer.ip(), headers, DeviceRole::Kiosk)?;
+    if kiosk.is_none() {
+        state.limits.check(class, peer.ip())?;
+    }
+    Ok(kiosk)
+}
 use crate::engine::{IdempotencyKey, IssueError, new_token};
 
 /// `POST …/tickets`.
@@ -46,12 +67,14 @@ fn citizen(state: &AppState, id_number: &str) -> Result<String, ApiError> {
 
 pub(super) async fn take_ticket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(hall): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let key = idempotency_key(&headers, "public", &body)?;
+    let kiosk = kiosk_or_limited(&state, peer, &headers, Class::Write)?;
+    let key = idempotency_key(&headers, kiosk.as_deref().unwrap_or("public"), &body)?;
     let req: TakeTicket = json_body(&body)?;
     let token = new_token();
     let cmd = match (req.appointment, req.service) {
@@ -149,9 +172,12 @@ async fn issue(
 
 pub(super) async fn ticket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((hall, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
+    kiosk_or_limited(&state, peer, &headers, Class::Read)?;
     match state
         .engine
         .query(move |v| v.ticket_by_token(&id))
@@ -171,10 +197,13 @@ struct Rate {
 
 pub(super) async fn rate(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((hall, id)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
+    kiosk_or_limited(&state, peer, &headers, Class::Write)?;
     let req: Rate = json_body(&body)?;
     // Only the ticket's holder (who has its opaque id) rates over HTTP: a
     // ticket number alone is not enough here.
@@ -209,10 +238,13 @@ struct Book {
 
 pub(super) async fn book(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(hall): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
+    kiosk_or_limited(&state, peer, &headers, Class::Write)?;
     let req: Book = json_body(&body)?;
     let token = new_token();
     let cmd = Command::Book {
@@ -233,9 +265,12 @@ pub(super) async fn book(
 
 pub(super) async fn booking(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((hall, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
+    kiosk_or_limited(&state, peer, &headers, Class::Read)?;
     let found = state
         .engine
         .query(move |v| v.hall.booking(&id).map(|b| v.booking_info(&id, b)))
@@ -248,11 +283,17 @@ pub(super) async fn booking(
 
 pub(super) async fn check_in(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((hall, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let key = idempotency_key(&headers, "public", id.as_bytes())?;
+    let kiosk = kiosk_or_limited(&state, peer, &headers, Class::Write)?;
+    let key = idempotency_key(
+        &headers,
+        kiosk.as_deref().unwrap_or("public"),
+        id.as_bytes(),
+    )?;
     let token = new_token();
     let cmd = Command::CheckIn {
         booking: id,

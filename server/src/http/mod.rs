@@ -3,10 +3,10 @@
 //! manager's (work profiles, report; HTTP Basic with a manager device's
 //! credentials) in `manager.rs`.
 
+pub mod auth;
 mod citizen;
 mod manager;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,8 +35,10 @@ pub struct AppState {
     /// Hashes ID numbers (HMAC-SHA256 with the hall's secret): only the hash
     /// is kept, compared and logged.
     pub id_key: Arc<ring::hmac::Key>,
-    /// Manager accounts: device id → password.
-    pub managers: Arc<HashMap<String, String>>,
+    /// Devices that log in over HTTP (managers, kiosks).
+    pub accounts: Arc<auth::Accounts>,
+    /// The public routes' rate limits.
+    pub limits: Arc<auth::Limits>,
     /// Failed logins per address, shared with the MQTT broker.
     pub throttle: Arc<crate::throttle::LoginThrottle>,
     /// Why the event log refuses writes, while it does.
@@ -116,6 +118,8 @@ pub struct ApiError {
     message: String,
     /// Ask for Basic credentials (401 from the manager's routes).
     basic_realm: bool,
+    /// Seconds, with 429.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -125,6 +129,7 @@ impl ApiError {
             code,
             message: message.into(),
             basic_realm: false,
+            retry_after: None,
         }
     }
 
@@ -181,6 +186,10 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Basic realm=\"hallq\""),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, auth::retry_after(secs));
         }
         r
     }
@@ -243,7 +252,7 @@ async fn stream(
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     let staff = if headers.contains_key(header::AUTHORIZATION) {
-        manager::manager(&state, peer.ip(), &headers)?;
+        auth::manager(&state, peer.ip(), &headers)?;
         true
     } else {
         false
