@@ -59,11 +59,14 @@ async fn main() -> anyhow::Result<()> {
         demo: true,
         public_writes_per_minute: hallq_server::PUBLIC_WRITES_PER_MINUTE,
         public_reads_per_minute: hallq_server::PUBLIC_READS_PER_MINUTE,
+        tls: None,
+        mqtt_tls: "127.0.0.1:0".parse()?,
+        tls_only: false,
     })
     .await?;
     let login = |user: &str, password: &str| Login {
         host: "127.0.0.1".into(),
-        port: running.mqtt.port(),
+        port: running.mqtt.expect("plain MQTT").port(),
         hall: "xuchang".into(),
         user: user.into(),
         password: password.into(),

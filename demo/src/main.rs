@@ -86,9 +86,12 @@ async fn main() -> anyhow::Result<()> {
         demo: true,
         public_writes_per_minute: hallq_server::PUBLIC_WRITES_PER_MINUTE,
         public_reads_per_minute: hallq_server::PUBLIC_READS_PER_MINUTE,
+        tls: None,
+        mqtt_tls: "127.0.0.1:0".parse()?,
+        tls_only: false,
     })
     .await?;
-    let (http, mqtt) = (running.http, running.mqtt);
+    let (http, mqtt) = (running.http, running.mqtt.expect("plain MQTT"));
     let hall_id = hall.hall.id.to_string();
     println!("hallq 演示大厅 / demo hall: {}", hall.hall.name);
     println!(

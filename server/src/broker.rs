@@ -32,8 +32,8 @@ use rmqtt::net::Builder;
 use rmqtt::retain::{DefaultRetainStorage, RetainStorage};
 use rmqtt::server::MqttServer;
 use rmqtt::types::{
-    AuthResult, ConnectInfo, LastWill, PublishAclResult, Retain, SubscribeAclResult, TopicFilter,
-    TopicName,
+    AuthResult, ConnectInfo, LastWill, ListenerId, PublishAclResult, Retain, SubscribeAclResult,
+    TopicFilter, TopicName,
 };
 
 /// One account the broker accepts.
@@ -103,13 +103,37 @@ pub fn role_of(r: DeviceRole) -> Role {
     }
 }
 
-/// Starts the broker on `addr` (port 0 for any) and returns the bound address.
+/// Where the embedded broker listens.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// Plain MQTT (1883), if any.
+    pub plain: Option<SocketAddr>,
+    /// MQTT over TLS (8883), with its certificate, if any.
+    pub tls: Option<(SocketAddr, crate::tls::TlsFiles)>,
+}
+
+/// Where it listens, bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    pub plain: Option<SocketAddr>,
+    pub tls: Option<SocketAddr>,
+    /// Where the server's own client connects: the plain listener, or
+    /// without one (TLS only) a loopback listener that takes nobody but the
+    /// server's own account.
+    pub internal: SocketAddr,
+}
+
+const PLAIN: ListenerId = 1;
+const TLS: ListenerId = 2;
+const INTERNAL: ListenerId = 3;
+
+/// Starts the broker and returns where it listens (port 0: any free port).
 /// The broker runs until the process ends (rmqtt has no shutdown API).
 pub async fn start(
-    addr: SocketAddr,
+    listen: Listen,
     accounts: Accounts,
     throttle: Arc<LoginThrottle>,
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<Bound> {
     let scx = ServerContext::new().build().await;
     *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
     let guard = Arc::new((accounts, throttle));
@@ -125,8 +149,54 @@ pub async fn start(
     }
     register.start().await;
 
+    let mut server = MqttServer::new(scx);
+    let mut bound = Bound {
+        plain: None,
+        tls: None,
+        internal: SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    if let Some(addr) = listen.plain {
+        let (l, local) = bind(addr, "hallq/tcp", None)?;
+        server = server.listener_by_id(l, PLAIN);
+        bound.plain = Some(local);
+        bound.internal = loopback(local);
+    } else {
+        let (l, local) = bind(bound.internal, "hallq/internal", None)?;
+        server = server.listener_by_id(l, INTERNAL);
+        bound.internal = local;
+    }
+    if let Some((addr, files)) = listen.tls {
+        // Our own reading of the files first: its errors name the file.
+        files.server_config()?;
+        let (l, local) = bind(addr, "hallq/tls", Some(&files))?;
+        server = server.listener_by_id(l, TLS);
+        bound.tls = Some(local);
+    }
+    tokio::spawn(async move {
+        if let Err(e) = server.build().run().await {
+            tracing::error!(error = %e, "embedded MQTT broker stopped");
+        }
+    });
+    Ok(bound)
+}
+
+fn loopback(a: SocketAddr) -> SocketAddr {
+    if a.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], a.port()))
+    } else {
+        a
+    }
+}
+
+/// One listener with the hall's settings; TLS when `tls` is given.
+fn bind(
+    addr: SocketAddr,
+    name: &str,
+    tls: Option<&crate::tls::TlsFiles>,
+) -> anyhow::Result<(rmqtt::net::Listener, SocketAddr)> {
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
     let listener = Builder::new()
-        .name("hallq/tcp")
+        .name(name)
         .laddr(addr)
         .nodelay(true)
         // A restarted server must bind its port at once, not after the
@@ -137,21 +207,17 @@ pub async fn start(
         .max_packet_size(MAX_PACKET)
         // Retained window states must not expire (rmqtt's default is 5 minutes).
         .message_expiry_interval(Duration::from_secs(u32::MAX as u64))
+        .tls_cert(tls.map(|t| path(&t.cert)))
+        .tls_key(tls.map(|t| path(&t.key)))
         .bind()
         .map_err(|e| anyhow::anyhow!("MQTT listener on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let listener = listener.tcp().map_err(|e| anyhow::anyhow!("{e}"))?;
-    tokio::spawn(async move {
-        if let Err(e) = MqttServer::new(scx)
-            .listener_by_id(listener, 1)
-            .build()
-            .run()
-            .await
-        {
-            tracing::error!(error = %e, "embedded MQTT broker stopped");
-        }
-    });
-    Ok(local)
+    let listener = match tls {
+        Some(_) => listener.tls(),
+        None => listener.tcp(),
+    }
+    .map_err(|e| anyhow::anyhow!("MQTT listener on {addr}: {e}"))?;
+    Ok((listener, local))
 }
 
 /// The largest MQTT packet the broker takes (bytes).
@@ -194,6 +260,10 @@ impl Guard {
         }
         if let Some(ip) = ip {
             throttle.succeeded(ip);
+        }
+        if c.id().lid == INTERNAL && user.as_ref() as &str != hallq_contract::SERVER_USER {
+            tracing::warn!(user = %user, "MQTT login refused: the internal listener is the server's own");
+            return AuthResult::NotAuthorized;
         }
         let id = self.accounts().identity(user).expect("account exists");
         let client_id: &str = c.client_id();

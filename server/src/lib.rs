@@ -24,6 +24,7 @@ pub mod mosquitto;
 pub mod store;
 pub mod stream;
 pub mod throttle;
+pub mod tls;
 pub mod views;
 
 use std::net::SocketAddr;
@@ -73,6 +74,12 @@ pub struct Options {
     pub public_writes_per_minute: u32,
     /// Per client address and minute: ticket and booking look-ups.
     pub public_reads_per_minute: u32,
+    /// Certificate and key: HTTPS on `http`, and MQTT over TLS on
+    /// `mqtt_tls` (embedded broker).
+    pub tls: Option<tls::TlsFiles>,
+    pub mqtt_tls: SocketAddr,
+    /// With `tls`: no plain MQTT listener at all.
+    pub tls_only: bool,
 }
 
 /// The public limits' defaults: a citizen takes a ticket or two; a phone
@@ -84,8 +91,13 @@ pub const PUBLIC_READS_PER_MINUTE: u32 = 240;
 #[derive(Debug, Clone)]
 pub struct Running {
     pub http: SocketAddr,
-    /// The embedded broker's address, or the external one.
-    pub mqtt: SocketAddr,
+    /// Whether `http` speaks HTTPS.
+    pub https: bool,
+    /// The embedded broker's plain address (none when TLS only), or the
+    /// external broker's.
+    pub mqtt: Option<SocketAddr>,
+    /// The embedded broker's MQTT-over-TLS address.
+    pub mqtt_tls: Option<SocketAddr>,
     pub engine: EngineHandle,
 }
 
@@ -138,26 +150,29 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     spawn_timer(handle.clone(), wake_rx);
 
     let throttle = Arc::new(throttle::LoginThrottle::default());
+    // Read before anything listens: a bad file stops the start, named.
+    let tls_config = opts.tls.as_ref().map(|t| t.server_config()).transpose()?;
+    let mut mqtt_tls = None;
     let (login, mqtt_addr) = match opts.broker {
         BrokerMode::Embedded(addr) => {
             let password = uuid::Uuid::new_v4().simple().to_string();
             let user = hallq_contract::SERVER_USER.to_owned();
             let accounts = broker::Accounts::from_hall(&opts.hall, &user, &password);
-            let bound = broker::start(addr, accounts, throttle.clone()).await?;
-            let host = if bound.ip().is_unspecified() {
-                "127.0.0.1".to_owned()
-            } else {
-                bound.ip().to_string()
+            let listen = broker::Listen {
+                plain: (!opts.tls_only).then_some(addr),
+                tls: opts.tls.clone().map(|t| (opts.mqtt_tls, t)),
             };
+            let bound = broker::start(listen, accounts, throttle.clone()).await?;
+            mqtt_tls = bound.tls;
             (
                 Login {
-                    host,
-                    port: bound.port(),
+                    host: bound.internal.ip().to_string(),
+                    port: bound.internal.port(),
                     hall: hall_id.clone(),
                     user,
                     password,
                 },
-                bound,
+                bound.plain,
             )
         }
         BrokerMode::External {
@@ -178,7 +193,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                     user,
                     password,
                 },
-                addr,
+                Some(addr),
             )
         }
     };
@@ -194,6 +209,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
     let http_addr = listener.local_addr()?;
+    let https = tls_config.is_some();
     let accounts = Arc::new(
         opts.hall
             .devices
@@ -222,15 +238,31 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         throttle,
         storage: storage_rx,
     });
-    tokio::spawn(async move {
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "HTTP server stopped");
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls_config {
+        Some(config) => {
+            use axum::serve::ListenerExt;
+            // `tap_io` only so that axum hands the client's address on.
+            let listener = tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "HTTPS server stopped");
+                }
+            });
         }
-    });
+        None => {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "HTTP server stopped");
+                }
+            });
+        }
+    }
     Ok(Running {
         http: http_addr,
+        https,
         mqtt: mqtt_addr,
+        mqtt_tls,
         engine: handle,
     })
 }

@@ -50,6 +50,19 @@ enum Cmd {
         /// Per client address and minute: ticket and booking look-ups.
         #[arg(long, default_value_t = hallq_server::PUBLIC_READS_PER_MINUTE)]
         public_reads_per_minute: u32,
+        /// TLS certificate chain (PEM): serve HTTPS on --http and MQTT over
+        /// TLS on --mqtt-tls. Needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// The embedded broker's MQTT-over-TLS address (with --tls-cert).
+        #[arg(long, default_value = "0.0.0.0:8883")]
+        mqtt_tls: SocketAddr,
+        /// With TLS: open no plain MQTT listener (devices must use TLS).
+        #[arg(long, requires = "tls_cert")]
+        tls_only: bool,
     },
     /// Write Mosquitto's ACL and password files for the hall (external broker).
     Mosquitto {
@@ -137,6 +150,10 @@ async fn main() -> anyhow::Result<()> {
             demo,
             public_writes_per_minute,
             public_reads_per_minute,
+            tls_cert,
+            tls_key,
+            mqtt_tls,
+            tls_only,
         } => {
             let hall = config::load_hall(&hall)?;
             let broker = match broker_url {
@@ -152,14 +169,25 @@ async fn main() -> anyhow::Result<()> {
                 demo,
                 public_writes_per_minute,
                 public_reads_per_minute,
+                tls: tls_cert
+                    .zip(tls_key)
+                    .map(|(cert, key)| hallq_server::tls::TlsFiles { cert, key }),
+                mqtt_tls,
+                tls_only,
             })
             .await?;
             // One machine-readable line for scripts and tests.
             println!(
                 "{}",
-                serde_json::json!({"ready": true, "http": running.http.to_string(), "mqtt": running.mqtt.to_string()})
+                serde_json::json!({
+                    "ready": true,
+                    "http": running.http.to_string(),
+                    "https": running.https,
+                    "mqtt": running.mqtt.map(|a| a.to_string()),
+                    "mqtt_tls": running.mqtt_tls.map(|a| a.to_string()),
+                })
             );
-            tracing::info!(http = %running.http, mqtt = %running.mqtt, "hallq is up");
+            tracing::info!(http = %running.http, https = running.https, mqtt = ?running.mqtt, mqtt_tls = ?running.mqtt_tls, "hallq is up");
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
             tokio::select! {

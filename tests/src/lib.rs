@@ -49,6 +49,8 @@ pub struct Server {
     child: Child,
     pub http: SocketAddr,
     pub mqtt: SocketAddr,
+    /// MQTT over TLS, when started with a certificate.
+    pub mqtt_tls: Option<SocketAddr>,
     pub data: PathBuf,
     /// The hall file it serves.
     pub hall: PathBuf,
@@ -77,6 +79,16 @@ impl Server {
 
     /// Starts the server; the error holds what it said when it did not start.
     pub fn try_start(hall: &Path, data: &Path, args: &[&str]) -> Result<Server, String> {
+        Server::try_start_env(hall, data, args, &[])
+    }
+
+    /// Starts the server with extra environment variables.
+    pub fn try_start_env(
+        hall: &Path,
+        data: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, String> {
         let mut args = args.to_vec();
         if !args.iter().any(|a| *a == "--mqtt" || *a == "--broker-url") {
             args.extend(["--mqtt", "127.0.0.1:0"]);
@@ -91,6 +103,7 @@ impl Server {
             .arg(data)
             .arg("--always-open")
             .args(&args)
+            .envs(env.iter().copied())
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG")
@@ -121,7 +134,13 @@ impl Server {
         Ok(Server {
             child,
             http: ready["http"].as_str().unwrap().parse().unwrap(),
-            mqtt: ready["mqtt"].as_str().unwrap().parse().unwrap(),
+            // No plain MQTT listener with --tls-only.
+            mqtt: ready["mqtt"]
+                .as_str()
+                .unwrap_or("127.0.0.1:0")
+                .parse()
+                .unwrap(),
+            mqtt_tls: ready["mqtt_tls"].as_str().map(|a| a.parse().unwrap()),
             data: data.to_owned(),
             hall: hall.to_owned(),
         })
