@@ -116,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
     let (_display, mut states) = subscriber(&login("led-3", "demo-led-3-pass"), &state).await;
     states.recv().await.expect("retained state");
     let pad = login("pad-3", "demo-pad-3-pass");
-    let (pad_client, mut pad_loop) = pad.connect("pad-3.bench", None);
+    let (pad_client, mut pad_loop) = pad.connect(&pad.client_id("bench"), None);
     tokio::spawn(async move { while pad_loop.poll().await.is_ok() {} });
     let cmd_topic = Topic::PadCmd("3").to_string("xuchang");
     let send = |i: usize, op: &str| {
@@ -194,7 +194,7 @@ async fn subscriber(
     login: &Login,
     topic: &str,
 ) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
-    let (client, mut ev) = login.connect(&format!("{}.bench", login.user), None);
+    let (client, mut ev) = login.connect(&login.client_id("bench"), None);
     let (tx, rx) = mpsc::unbounded_channel();
     let (ready_tx, ready) = tokio::sync::oneshot::channel();
     let (sub, topic) = (client.clone(), topic.to_owned());

@@ -32,8 +32,10 @@ impl Pad {
             window: Some(window.to_owned()),
         };
         let started = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
-        let (client, mut eventloop) =
-            login.connect(&format!("{}.{started:x}", login.user), Some(&presence));
+        let (client, mut eventloop) = login.connect(
+            &login.client_id(format_args!("{started:x}")),
+            Some(&presence),
+        );
         let reply_topic = Topic::PadReply(window).to_string(&login.hall);
         let (tx, replies) = mpsc::unbounded_channel();
         let (ready_tx, ready) = oneshot::channel::<Result<(), String>>();

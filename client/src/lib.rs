@@ -85,6 +85,13 @@ impl Login {
         (client, eventloop)
     }
 
+    /// A client id for this device: its id, a dot, and `tag`. The broker
+    /// takes only client ids that start with the device id (and a character
+    /// outside the id rule), so one device cannot take another's session.
+    pub fn client_id(&self, tag: impl std::fmt::Display) -> String {
+        format!("{}.{tag}", self.user)
+    }
+
     /// `device/{user}/status`.
     pub fn status_topic(&self) -> String {
         Topic::DeviceStatus(&self.user).to_string(&self.hall)

@@ -289,13 +289,6 @@ impl HallConfig {
         self.devices.iter().find(|d| d.id.as_str() == id)
     }
 
-    /// Windows that serve a service.
-    pub fn windows_serving<'a>(&'a self, service: &'a str) -> impl Iterator<Item = &'a Window> {
-        self.windows
-            .iter()
-            .filter(move |w| w.serves.iter().any(|s| s.as_str() == service))
-    }
-
     /// Checks references and uniqueness; the first mistake found is returned.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |field: String, value: &str, message: &str| ConfigError {

@@ -196,7 +196,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// The manager's view: prints each new yellow or red card (电子监察).
 async fn supervise(login: Login) {
-    let (client, mut ev) = login.connect(&format!("{}.demo", login.user), None);
+    let (client, mut ev) = login.connect(&login.client_id("demo"), None);
     let metrics = Topic::Metrics.to_string(&login.hall);
     let mut seen = std::collections::BTreeSet::new();
     loop {
@@ -230,7 +230,7 @@ async fn supervise(login: Login) {
 
 /// Prints every call as the hall would speak it.
 async fn announce(login: Login) {
-    let (client, mut ev) = login.connect(&format!("{}.demo", login.user), None);
+    let (client, mut ev) = login.connect(&login.client_id("demo"), None);
     let calls = Topic::Calls.to_string(&login.hall);
     loop {
         match ev.poll().await {

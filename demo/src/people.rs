@@ -114,7 +114,7 @@ pub async fn clerk(
     day: DayPattern,
 ) {
     let rating_pad = rating.map(|l| {
-        let (client, mut ev) = l.connect(&format!("{}.demo", l.user), None);
+        let (client, mut ev) = l.connect(&l.client_id("demo"), None);
         tokio::spawn(async move { while ev.poll().await.is_ok() {} });
         (
             client,

@@ -23,10 +23,8 @@ pub async fn follow(
         role: "display",
         window: Some(window.clone()),
     };
-    let (client, mut eventloop) = login.connect(
-        &format!("{}-{}", login.user, std::process::id()),
-        Some(&presence),
-    );
+    let (client, mut eventloop) =
+        login.connect(&login.client_id(std::process::id()), Some(&presence));
     let topic = Topic::WindowState(&window).to_string(&login.hall);
     let mut last_seq = None;
     let mut fb = Framebuffer::new(width, height);

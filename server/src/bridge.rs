@@ -30,7 +30,7 @@ pub fn spawn(
     // Unguessable, and under the embedded broker's rule only the server's
     // own account may use an id starting with its name: nobody can take this
     // session over by connecting with the same client id.
-    let client_id = format!("{}.{}", login.user, uuid::Uuid::new_v4().simple());
+    let client_id = login.client_id(uuid::Uuid::new_v4().simple());
     let (client, mut eventloop) = login.connect(&client_id, None);
     let publisher = client.clone();
     tokio::spawn(async move {

@@ -139,9 +139,10 @@ fn inputs(seeds: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// Runs `check` on generated inputs for `HALLQ_FUZZ_SECS` seconds, or
-/// `HALLQ_FUZZ_CASES` inputs (default 300). Returns the executions.
-fn fuzz(target: &str, mut check: impl FnMut(&[u8])) -> u64 {
+/// Runs `check` on inputs grown from the corpus `target` for
+/// `HALLQ_FUZZ_SECS` seconds, or `HALLQ_FUZZ_CASES` inputs (default 300).
+/// Returns the executions; `name` is for the report.
+fn fuzz(name: &str, target: &str, mut check: impl FnMut(&[u8])) -> u64 {
     let secs: Option<u64> = std::env::var("HALLQ_FUZZ_SECS")
         .ok()
         .and_then(|s| s.parse().ok());
@@ -171,14 +172,14 @@ fn fuzz(target: &str, mut check: impl FnMut(&[u8])) -> u64 {
         if r.is_err() {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/fuzz-failures");
             std::fs::create_dir_all(&dir).unwrap();
-            let file = dir.join(format!("{target}-{n}.bin"));
+            let file = dir.join(format!("{name}-{n}.bin"));
             std::fs::write(&file, &input).unwrap();
-            panic!("fuzz target {target} failed on {}", file.display());
+            panic!("fuzz target {name} failed on {}", file.display());
         }
         n += 1;
     }
     println!(
-        "fuzz {target}: {n} executions in {:.1} s, no failure",
+        "fuzz {name}: {n} executions in {:.1} s, no failure",
         start.elapsed().as_secs_f64()
     );
     n
@@ -186,19 +187,21 @@ fn fuzz(target: &str, mut check: impl FnMut(&[u8])) -> u64 {
 
 #[test]
 fn fuzz_pad_command_decoder() {
-    fuzz("pad", |bytes| match PadCommand::parse(bytes) {
-        Ok(cmd) => {
-            assert!(!cmd.id.is_empty() && cmd.id.chars().count() <= 64);
-            let again = serde_json::to_vec(&cmd).unwrap();
-            assert_eq!(PadCommand::parse(&again).unwrap(), cmd, "round trip");
+    fuzz("pad_decoder", "pad", |bytes| {
+        match PadCommand::parse(bytes) {
+            Ok(cmd) => {
+                assert!(!cmd.id.is_empty() && cmd.id.chars().count() <= 64);
+                let again = serde_json::to_vec(&cmd).unwrap();
+                assert_eq!(PadCommand::parse(&again).unwrap(), cmd, "round trip");
+            }
+            Err(e) => assert!(!e.message.is_empty()),
         }
-        Err(e) => assert!(!e.message.is_empty()),
     });
 }
 
 #[test]
 fn fuzz_hall_file_loader() {
-    fuzz("hall", |bytes| {
+    fuzz("hall_file", "hall", |bytes| {
         let text = String::from_utf8_lossy(bytes);
         match hallq_server::config::parse_hall(Path::new("hall.toml"), &text) {
             Ok(config) => {
@@ -290,8 +293,8 @@ fn fuzz_engine_pad_and_rating_inputs() {
             }
         }
     };
-    let pads = fuzz("pad", |b| check(b, false));
-    let ratings = fuzz("rating", |b| check(b, true));
+    let pads = fuzz("engine_pad", "pad", |b| check(b, false));
+    let ratings = fuzz("engine_rating", "rating", |b| check(b, true));
     assert!(pads > 0 && ratings > 0);
 }
 
@@ -332,7 +335,7 @@ fn fuzz_http_bodies() {
         "/api/v1/halls/xuchang/windows/3/profile".to_owned(),
     ];
     let mut n = 0usize;
-    fuzz("http", |body| {
+    fuzz("http_bodies", "http", |body| {
         n += 1;
         let route = &routes[n % routes.len()];
         let method = if route.ends_with("/profile") {

@@ -224,15 +224,20 @@ async fn the_hall_survives_kill_9_at_random_moments() {
     let server = tokio::task::spawn_blocking(move || {
         let mut rng = Rng(seed);
         let mut server = server;
+        let mut restarts = Vec::new();
         for _ in 0..kills {
             std::thread::sleep(Duration::from_millis(rng.between(150, 900)));
+            let t = Instant::now();
             server = server.crash_and_restart();
+            restarts.push(t.elapsed());
             assert_eq!((server.http, server.mqtt), (http, mqtt));
         }
-        server
+        restarts.sort();
+        (server, restarts)
     })
     .await
     .unwrap();
+    let (server, restarts) = server;
     // Let the hall run a moment on its last start, then stop the clients:
     // each finishes the command it is on (it is answered now).
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -322,6 +327,13 @@ async fn the_hall_survives_kill_9_at_random_moments() {
     assert!(
         !tickets.is_empty() && !calls.is_empty(),
         "the hall did no work"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    eprintln!(
+        "crash harness: kill -9 to ready on the same ports: min {:.0} ms, median {:.0} ms, max {:.0} ms",
+        ms(restarts[0]),
+        ms(restarts[restarts.len() / 2]),
+        ms(restarts[restarts.len() - 1]),
     );
     eprintln!(
         "crash harness: {kills} kills survived in {:.1} s; {} tickets acknowledged ({} HTTP attempts), \

@@ -195,3 +195,38 @@ async fn the_stream_sends_a_snapshot_then_changes() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_display_program_logs_in_and_draws_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.take("business");
+    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
+    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
+    let png = dir.path().join("led-3.png");
+    let mut display = std::process::Command::new(hallq_tests::binary("hallq-display"))
+        .args(["--port", &server.mqtt.port().to_string()])
+        .args(["--password", "demo-led-3-pass", "--window", "3", "--quiet"])
+        .arg("--png")
+        .arg(&png)
+        .spawn()
+        .unwrap();
+    let mut online = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        online = server.hall()["devices"]["led-3"]["online"] == true;
+        if online && png.exists() {
+            break;
+        }
+    }
+    let _ = display.kill();
+    let _ = display.wait();
+    assert!(
+        online,
+        "the display did not come online: {}",
+        server.hall()["devices"]
+    );
+    let bytes = std::fs::read(&png).expect("the display drew its window");
+    assert!(bytes.starts_with(b"\x89PNG"));
+}
