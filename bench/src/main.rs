@@ -70,6 +70,7 @@ async fn main() -> anyhow::Result<()> {
         hall: "xuchang".into(),
         user: user.into(),
         password: password.into(),
+        tls: None,
     };
     // Enough tickets for every call_next.
     for _ in 0..n / 3 + 10 {

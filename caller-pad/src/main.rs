@@ -30,7 +30,7 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let window = a.window.clone();
-    let login = a.login.login(|| format!("pad-{window}"));
+    let login = a.login.login(|| format!("pad-{window}"))?;
     let mut pad = Pad::connect(&login, &a.window).await?;
     if !a.command.is_empty() {
         let words: Vec<&str> = a.command.iter().map(String::as_str).collect();

@@ -3,10 +3,14 @@
 //! Nagle and delayed ACKs; credentials; a will that is the device's own
 //! `device/{dev}/status`, the only will the broker accepts).
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hallq_contract::{DeviceStatus, Topic};
-use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, NetworkOptions, QoS};
+use rumqttc::{
+    AsyncClient, EventLoop, LastWill, MqttOptions, NetworkOptions, QoS, TlsConfiguration, Transport,
+};
 
 /// Where and who.
 #[derive(Debug, Clone)]
@@ -17,6 +21,35 @@ pub struct Login {
     /// The device id, used as the MQTT username.
     pub user: String,
     pub password: String,
+    /// Connect over TLS with this configuration (see [`tls_config`]).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+/// A TLS client configuration that trusts the CA certificates (PEM) in
+/// `ca_file`: the hall's own CA, or its self-signed certificate.
+pub fn tls_config(ca_file: &Path) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca_file)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("CA file {}: {e}", ca_file.display()))?;
+    anyhow::ensure!(
+        !certs.is_empty(),
+        "CA file {}: no certificate in it (PEM expected)",
+        ca_file.display()
+    );
+    for c in certs {
+        roots
+            .add(c)
+            .map_err(|e| anyhow::anyhow!("CA file {}: {e}", ca_file.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// The command-line options every device program shares.
@@ -34,18 +67,24 @@ pub struct LoginArgs {
     pub user: Option<String>,
     #[arg(long, env = "HALLQ_PASSWORD")]
     pub password: String,
+    /// Connect over TLS (to the hall's MQTT-over-TLS port, 8883), trusting
+    /// the CA certificate(s) in this PEM file.
+    #[arg(long)]
+    pub cafile: Option<PathBuf>,
 }
 
 impl LoginArgs {
-    /// The login, with `default_user` when `--user` was not given.
-    pub fn login(self, default_user: impl FnOnce() -> String) -> Login {
-        Login {
+    /// The login, with `default_user` when `--user` was not given; an
+    /// error when the CA file cannot be read.
+    pub fn login(self, default_user: impl FnOnce() -> String) -> anyhow::Result<Login> {
+        Ok(Login {
             host: self.host,
             port: self.port,
             hall: self.hall,
             user: self.user.unwrap_or_else(default_user),
             password: self.password,
-        }
+            tls: self.cafile.as_deref().map(tls_config).transpose()?,
+        })
     }
 }
 
@@ -76,6 +115,11 @@ impl Login {
                 QoS::AtLeastOnce,
                 true,
             ));
+        }
+        if let Some(tls) = &self.tls {
+            opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                tls.clone(),
+            )));
         }
         let (client, mut eventloop) = AsyncClient::new(opts, 256);
         let mut net = NetworkOptions::new();

@@ -117,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
         hall: hall_id.clone(),
         user: user.to_owned(),
         password: password.to_owned(),
+        tls: None,
     };
     let displays = a.data.join("displays");
     std::fs::create_dir_all(&displays)?;

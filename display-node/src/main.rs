@@ -44,7 +44,7 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let window = a.window.clone();
-    let login = a.login.login(|| format!("led-{window}"));
+    let login = a.login.login(|| format!("led-{window}"))?;
     let (w, h) = a.size;
     hallq_display::follow(login, a.window, w, h, |state, fb| {
         if !a.quiet {

@@ -171,6 +171,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                     hall: hall_id.clone(),
                     user,
                     password,
+                    tls: None,
                 },
                 bound.plain,
             )
@@ -192,6 +193,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                     hall: hall_id.clone(),
                     user,
                     password,
+                    tls: None,
                 },
                 Some(addr),
             )

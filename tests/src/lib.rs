@@ -187,6 +187,7 @@ impl Server {
             hall: HALL.into(),
             user: user.into(),
             password: password.into(),
+            tls: None,
         }
     }
 

@@ -9,31 +9,41 @@ use std::process::Command;
 use hallq_contract::Topic;
 use hallq_tests::{HALL, Server, demo_hall, topic};
 
-/// A self-signed certificate for 127.0.0.1 and localhost: (cert, key).
-fn certificate(dir: &Path) -> (String, String) {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let out = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-        ])
-        .args(["-nodes", "-days", "2", "-subj", "/CN=hallq test"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl");
-    assert!(out.status.success(), "{out:?}");
-    (
-        cert.to_str().unwrap().to_owned(),
-        key.to_str().unwrap().to_owned(),
+/// The hall's own CA and a server certificate it signed for 127.0.0.1 and
+/// localhost: (CA file, certificate, key).
+fn certificate(dir: &Path) -> (String, String, String) {
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let openssl = |args: &str| {
+        let out = Command::new("openssl")
+            .args(args.split(' '))
+            .output()
+            .expect("openssl");
+        assert!(out.status.success(), "{out:?}");
+    };
+    let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    let (ca, ca_key, key, csr, cert, ext) = (
+        p("ca.pem"),
+        p("ca.key"),
+        p("key.pem"),
+        p("server.csr"),
+        p("cert.pem"),
+        p("ext.cnf"),
+    );
+    openssl(&format!(
+        "req -x509 {ec} -days 2 -subj /CN=hallq-test-CA -keyout {ca_key} -out {ca}"
+    ));
+    std::fs::write(
+        &ext,
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
     )
+    .unwrap();
+    openssl(&format!(
+        "req {ec} -subj /CN=hallq -keyout {key} -out {csr}"
+    ));
+    openssl(&format!(
+        "x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -CAcreateserial -days 2 -extfile {ext} -out {cert}"
+    ));
+    (ca, cert, key)
 }
 
 fn curl(args: &[&str]) -> std::process::Output {
@@ -58,7 +68,7 @@ fn mosquitto_sub(port: u16, cafile: Option<&str>, state: &str) -> std::process::
 #[test]
 fn tls_only_serves_https_and_mqtt_over_tls_and_nothing_in_clear() {
     let dir = tempfile::tempdir().unwrap();
-    let (cert, key) = certificate(dir.path());
+    let (ca, cert, key) = certificate(dir.path());
     let server = Server::start_hall(
         &demo_hall(),
         &dir.path().join("data"),
@@ -84,14 +94,14 @@ fn tls_only_serves_https_and_mqtt_over_tls_and_nothing_in_clear() {
         "https://127.0.0.1:{}/api/v1/halls/{HALL}",
         server.http.port()
     );
-    let ok = curl(&["--cacert", &cert, &url]);
+    let ok = curl(&["--cacert", &ca, &url]);
     assert!(ok.status.success(), "{ok:?}");
     let hall: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(hall["hall"], HALL);
     // A ticket over HTTPS, with the kiosk's login.
     let t = curl(&[
         "--cacert",
-        &cert,
+        &ca,
         "-u",
         "kiosk-1:demo-kiosk-1-pass",
         "-H",
@@ -114,7 +124,7 @@ fn tls_only_serves_https_and_mqtt_over_tls_and_nothing_in_clear() {
 
     // MQTT over TLS: a display gets its window's retained state.
     let state = topic(Topic::WindowState("3"));
-    let got = mosquitto_sub(tls_port, Some(&cert), &state);
+    let got = mosquitto_sub(tls_port, Some(&ca), &state);
     assert!(got.status.success(), "{got:?}");
     let shown: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
     assert_eq!(shown["window"], "3");
@@ -137,4 +147,65 @@ fn a_bad_certificate_file_stops_the_start_with_its_name() {
     )
     .unwrap_err();
     assert!(err.contains("cert.pem"), "{err}");
+}
+
+#[test]
+fn the_pad_program_works_over_tls_with_the_halls_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = certificate(dir.path());
+    let server = Server::start_hall(
+        &demo_hall(),
+        &dir.path().join("data"),
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--mqtt-tls",
+            "127.0.0.1:0",
+            "--tls-only",
+        ],
+    );
+    let t = curl(&[
+        "--cacert",
+        &ca,
+        "-u",
+        "kiosk-1:demo-kiosk-1-pass",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"service":"business"}"#,
+        &format!(
+            "https://127.0.0.1:{}/api/v1/halls/{HALL}/tickets",
+            server.http.port()
+        ),
+    ]);
+    assert!(t.status.success(), "{t:?}");
+    let port = server.mqtt_tls.unwrap().port().to_string();
+    let pad = |words: &[&str], tls: bool| {
+        let mut cmd = Command::new(hallq_tests::binary("hallq-pad"));
+        cmd.args([
+            "--port",
+            &port,
+            "--window",
+            "3",
+            "--password",
+            "demo-pad-3-pass",
+        ]);
+        if tls {
+            cmd.args(["--cafile", ca.as_str()]);
+        }
+        cmd.args(words).output().unwrap()
+    };
+    let open = pad(&["open", "zhang"], true);
+    assert!(open.status.success(), "{open:?}");
+    let call = pad(&["call-next"], true);
+    assert!(call.status.success(), "{call:?}");
+    assert!(
+        String::from_utf8_lossy(&call.stdout).contains("A001"),
+        "{call:?}"
+    );
+    // Without the CA (plain MQTT to the TLS port) the pad cannot connect.
+    let plain = pad(&["call-next"], false);
+    assert!(!plain.status.success());
 }

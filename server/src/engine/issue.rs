@@ -15,7 +15,7 @@ use crate::views::{TicketInfo, Views};
 /// A request's idempotency key, scoped to whoever sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {
-    /// `public`, or the kiosk's device id: one kiosk cannot replay another's.
+    /// The kiosk's device id, or `public@{address}`: nobody replays another's.
     pub scope: String,
     pub key: String,
     /// A digest of the request body: the same key with another body is a

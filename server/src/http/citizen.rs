@@ -74,7 +74,7 @@ pub(super) async fn take_ticket(
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     let kiosk = kiosk_or_limited(&state, peer, &headers, Class::Write)?;
-    let key = idempotency_key(&headers, kiosk.as_deref().unwrap_or("public"), &body)?;
+    let key = idempotency_key(&headers, &scope(kiosk, peer), &body)?;
     let req: TakeTicket = json_body(&body)?;
     let token = new_token();
     let cmd = match (req.appointment, req.service) {
@@ -105,6 +105,13 @@ pub(super) async fn take_ticket(
         }
     };
     issue(&state, cmd, token, key).await
+}
+
+/// Whose idempotency keys these are: a kiosk's own, or for the public those
+/// of one address — so a stranger who guesses another's key gets nothing of
+/// theirs (a replay answers the ticket with its opaque id).
+fn scope(kiosk: Option<String>, peer: SocketAddr) -> String {
+    kiosk.unwrap_or_else(|| format!("public@{}", peer.ip()))
 }
 
 /// The `Idempotency-Key` header (the IETF draft's name), if any: 1 to 128
@@ -289,11 +296,7 @@ pub(super) async fn check_in(
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     let kiosk = kiosk_or_limited(&state, peer, &headers, Class::Write)?;
-    let key = idempotency_key(
-        &headers,
-        kiosk.as_deref().unwrap_or("public"),
-        id.as_bytes(),
-    )?;
+    let key = idempotency_key(&headers, &scope(kiosk, peer), id.as_bytes())?;
     let token = new_token();
     let cmd = Command::CheckIn {
         booking: id,
