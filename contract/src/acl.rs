@@ -102,23 +102,24 @@ impl Identity<'_> {
         let calls = Topic::Calls.to_string(h);
         let metrics = Topic::Metrics.to_string(h);
         let states = filter::window_states(h);
+        let layout = Topic::Layout.to_string(h);
         match self.role {
             Role::Server | Role::Manager => vec![alloc::format!("{}#", prefix(h))],
             Role::Pad => {
-                let mut v = vec![own_status, calls, states];
+                let mut v = vec![own_status, calls, states, layout];
                 if let Some(w) = self.window {
                     v.push(Topic::PadReply(w).to_string(h));
                 }
                 v
             }
-            Role::Display => vec![own_status, calls, states, metrics],
-            Role::Announcer => vec![own_status, calls, states],
+            Role::Display => vec![own_status, calls, states, metrics, layout],
+            Role::Announcer => vec![own_status, calls, states, layout],
             Role::RatingPad => match self.window {
-                Some(w) => vec![own_status, Topic::WindowState(w).to_string(h)],
-                None => vec![own_status],
+                Some(w) => vec![own_status, Topic::WindowState(w).to_string(h), layout],
+                None => vec![own_status, layout],
             },
             // What a kiosk shows (queue lengths) comes over HTTP.
-            Role::Kiosk => vec![own_status, metrics],
+            Role::Kiosk => vec![own_status, metrics, layout],
         }
     }
 }

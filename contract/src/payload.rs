@@ -215,6 +215,39 @@ impl PadCommand {
     }
 }
 
+/// The hall's layout, retained on `layout`: what devices may know of the
+/// hall file (names, zones, prefixes), never its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    pub hall: String,
+    pub name: String,
+    pub zones: Vec<LayoutZone>,
+    pub windows: Vec<LayoutWindow>,
+    pub services: Vec<LayoutService>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutZone {
+    pub zone: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutWindow {
+    pub window: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutService {
+    pub service: String,
+    pub name: String,
+    /// The letter(s) its ticket numbers start with.
+    pub prefix: String,
+}
+
 /// One service's queue in `metrics`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceMetrics {

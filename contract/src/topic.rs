@@ -22,6 +22,9 @@ pub enum Topic<'a> {
     DeviceStatus(&'a str),
     /// `rating/{win}`: rating pad → server.
     Rating(&'a str),
+    /// `layout`: server → devices, retained: the hall's windows, zones and
+    /// services, so a device can learn names and zones without the hall file.
+    Layout,
 }
 
 impl<'a> Topic<'a> {
@@ -36,6 +39,7 @@ impl<'a> Topic<'a> {
             Topic::Metrics => format!("{p}metrics"),
             Topic::DeviceStatus(d) => format!("{p}device/{d}/status"),
             Topic::Rating(w) => format!("{p}rating/{w}"),
+            Topic::Layout => format!("{p}layout"),
         }
     }
 
@@ -60,6 +64,7 @@ impl<'a> Topic<'a> {
             ("window", Some(w), Some("state")) => Topic::WindowState(w),
             ("calls", None, None) => Topic::Calls,
             ("metrics", None, None) => Topic::Metrics,
+            ("layout", None, None) => Topic::Layout,
             ("device", Some(d), Some("status")) => Topic::DeviceStatus(d),
             ("rating", Some(w), None) => Topic::Rating(w),
             _ => return None,

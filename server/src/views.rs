@@ -372,6 +372,42 @@ impl Views<'_> {
         }
     }
 
+    /// The hall's layout for devices (`layout`, retained).
+    pub fn layout(&self) -> hallq_contract::Layout {
+        use hallq_contract::payload::{LayoutService, LayoutWindow, LayoutZone};
+        let cfg = self.hall.config();
+        hallq_contract::Layout {
+            hall: cfg.hall.id.to_string(),
+            name: cfg.hall.name.clone(),
+            zones: cfg
+                .zones
+                .iter()
+                .map(|z| LayoutZone {
+                    zone: z.id.to_string(),
+                    name: z.name.clone(),
+                })
+                .collect(),
+            windows: cfg
+                .windows
+                .iter()
+                .map(|w| LayoutWindow {
+                    window: w.id.to_string(),
+                    name: w.name.clone(),
+                    zone: w.zone.as_ref().map(|z| z.to_string()),
+                })
+                .collect(),
+            services: cfg
+                .services
+                .iter()
+                .map(|s| LayoutService {
+                    service: s.id.to_string(),
+                    name: s.name.clone(),
+                    prefix: s.prefix.to_string(),
+                })
+                .collect(),
+        }
+    }
+
     /// Per clerk: served, no-shows, time, overtime, ratings, cards.
     pub fn report(&self) -> Report {
         let mut clerks: BTreeMap<String, ClerkReport> = BTreeMap::new();

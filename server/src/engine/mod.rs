@@ -212,6 +212,7 @@ impl Engine {
     /// Runs until every sender is gone. Publishes all window states first, so
     /// retained messages are right after a restart.
     pub fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+        self.publish_layout();
         self.publish_states();
         let _ = self.sinks.wake.send(self.hall.next_deadline());
         while let Some(first) = rx.blocking_recv() {
@@ -234,6 +235,7 @@ impl Engine {
             self.publish_records(&p.batch.records);
             if std::mem::take(&mut self.republish) {
                 self.published.clear();
+                self.publish_layout();
                 self.publish_states();
             }
             for d in p.deferred {

@@ -11,6 +11,23 @@ use crate::views::Views;
 
 impl Engine {
     /// Publishes the state of every window that changed since last published.
+    /// The hall's layout (retained): with the first publication and after
+    /// every broker reconnect, like the window states.
+    pub(super) fn publish_layout(&mut self) {
+        let hall_id = self.hall.config().hall.id.to_string();
+        let layout = Views {
+            hall: &self.hall,
+            now: self.now(),
+        }
+        .layout();
+        let _ = self.sinks.mqtt.send(Outgoing {
+            topic: Topic::Layout.to_string(&hall_id),
+            payload: serde_json::to_vec(&layout).expect("layout serializes"),
+            retain: true,
+            qos: 1,
+        });
+    }
+
     pub(super) fn publish_states(&mut self) {
         let hall_id = self.hall.config().hall.id.to_string();
         let views = Views {

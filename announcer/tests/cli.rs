@@ -1,0 +1,27 @@
+//! The announcer's command line: a broken pack or a bad option stops it at
+//! start with a message that names the problem.
+
+use std::process::Command;
+
+fn announcer(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hallq-announcer"))
+        .args(["--password", "x", "--port", "1"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_missing_pack_is_named() {
+    let out = announcer(&["--pack", "/nonexistent/pack", "--wav-dir", "/tmp"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("/nonexistent/pack/pack.toml"), "{said}");
+}
+
+#[test]
+fn bad_quiet_hours_are_refused() {
+    let out = announcer(&["--quiet", "25:00-07:00"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such time"));
+}
