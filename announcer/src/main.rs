@@ -41,11 +41,16 @@ struct Args {
     /// Hours without sound, hall time, e.g. 12:00-13:30 or 20:00-07:00.
     #[arg(long, value_parser = parse_span)]
     quiet: Option<(u32, u32)>,
-    /// Only calls to windows of these zones (comma-separated zone ids).
+    /// Only calls to windows of these zones (comma-separated zone ids, from
+    /// the hall's layout).
     #[arg(long, value_delimiter = ',')]
     zones: Vec<String>,
+    /// Only calls to these windows (comma-separated window ids).
+    #[arg(long, value_delimiter = ',')]
+    windows: Vec<String>,
     /// Headless: write each announcement to a WAV file in this folder (and
-    /// a line to announcements.jsonl) instead of the sound card.
+    /// a line to announcements.jsonl) instead of playing it on the sound
+    /// card (the default, in a build with `--features sound`).
     #[arg(long)]
     wav_dir: Option<PathBuf>,
 }
@@ -66,6 +71,19 @@ fn parse_span(s: &str) -> Result<(u32, u32), String> {
     Ok((minute(a)?, minute(b)?))
 }
 
+#[cfg(feature = "sound")]
+fn sound_card() -> anyhow::Result<Box<dyn hallq_announcer::output::Output>> {
+    Ok(Box::new(hallq_announcer::output::SoundCard::open()?))
+}
+
+#[cfg(not(feature = "sound"))]
+fn sound_card() -> anyhow::Result<Box<dyn hallq_announcer::output::Output>> {
+    anyhow::bail!(
+        "this build has no sound output (build with `--features sound`, which needs libasound2-dev): \
+         give --wav-dir DIR to write each announcement to a WAV file"
+    )
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -77,13 +95,10 @@ async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
     let pack_dir = a.pack.unwrap_or_else(default_pack_dir);
     let pack = Pack::load(&pack_dir).context("the clip pack")?;
-    let Some(dir) = a.wav_dir else {
-        anyhow::bail!(
-            "no sound output in this build: give --wav-dir DIR to write each announcement to a WAV file \
-             (sound through the sound card is not built yet; see the README)"
-        );
+    let output: Box<dyn hallq_announcer::output::Output> = match a.wav_dir {
+        Some(dir) => Box::new(WavDir::new(&dir)?),
+        None => sound_card()?,
     };
-    let output = Box::new(WavDir::new(&dir)?);
     let opts = hallq_announcer::Options {
         login: a.login.login(|| "voice-1".to_owned())?,
         pack,
@@ -96,6 +111,8 @@ async fn main() -> anyhow::Result<()> {
         volume: a.volume.clamp(0.0, 1.0),
         quiet: a.quiet,
         zones: a.zones,
+        windows: a.windows,
+        realtime: true,
     };
     hallq_announcer::run(opts, output).await
 }

@@ -92,3 +92,66 @@ impl Output for WavDir {
         Ok(())
     }
 }
+
+/// The hall PC's sound card (rodio, feature `sound`). The device lives on a
+/// thread of its own (an audio stream is not `Send`); announcements are
+/// handed to it in order and played back to back.
+#[cfg(feature = "sound")]
+#[derive(Debug)]
+pub struct SoundCard {
+    tx: std::sync::mpsc::Sender<(Vec<i16>, u32)>,
+}
+
+#[cfg(feature = "sound")]
+impl SoundCard {
+    /// Opens the default output device, or says why it cannot.
+    pub fn open() -> anyhow::Result<SoundCard> {
+        use std::num::{NonZeroU16, NonZeroU32};
+        let (tx, rx) = std::sync::mpsc::channel::<(Vec<i16>, u32)>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("hallq-sound".into())
+            .spawn(move || {
+                let sink = match rodio::DeviceSinkBuilder::open_default_sink() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let player = rodio::Player::connect_new(sink.mixer());
+                let _ = ready_tx.send(Ok(()));
+                for (samples, rate) in rx {
+                    let data: Vec<f32> = samples.iter().map(|s| f32::from(*s) / 32768.0).collect();
+                    let (Some(one), Some(rate)) = (NonZeroU16::new(1), NonZeroU32::new(rate))
+                    else {
+                        continue;
+                    };
+                    player.append(rodio::buffer::SamplesBuffer::new(one, rate, data));
+                }
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(SoundCard { tx }),
+            Ok(Err(e)) => anyhow::bail!(
+                "no sound card to play on ({e}): give --wav-dir DIR to write WAV files instead"
+            ),
+            Err(_) => anyhow::bail!(
+                "the sound thread stopped: give --wav-dir DIR to write WAV files instead"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "sound")]
+impl Output for SoundCard {
+    fn play(
+        &mut self,
+        samples: &[i16],
+        sample_rate: u32,
+        _played: &mut Played,
+    ) -> anyhow::Result<()> {
+        self.tx
+            .send((samples.to_vec(), sample_rate))
+            .map_err(|_| anyhow::anyhow!("the sound thread stopped"))
+    }
+}

@@ -25,3 +25,13 @@ fn bad_quiet_hours_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such time"));
 }
+
+#[test]
+fn without_a_sound_card_it_says_to_use_wav_files() {
+    // This machine has no sound card; a build without `sound` has no output
+    // but WAV files. Either way the announcer stops and says what to do.
+    let out = announcer(&[]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--wav-dir"), "{said}");
+}

@@ -112,6 +112,27 @@ async fn main() -> anyhow::Result<()> {
     }
     report("broker publish→subscribe round trip (QoS 1)", &mut raw);
 
+    // The announcer, in-process, headless, not waiting out the audio: the
+    // calls of figure 2 are said as they come.
+    let (said_tx, mut said) = tokio::sync::mpsc::unbounded_channel();
+    let announcer = hallq_announcer::Options {
+        login: login("voice-1", "demo-voice-pass"),
+        pack: hallq_announcer::pack::Pack::load(&hallq_announcer::pack::default_pack_dir())?,
+        style: hallq_announcer::speech::NumberStyle::Digits,
+        settings: hallq_announcer::queue::Settings {
+            repeats: 1,
+            backlog: usize::MAX,
+            max_age_ms: 60_000,
+        },
+        volume: 1.0,
+        quiet: None,
+        zones: Vec::new(),
+        windows: Vec::new(),
+        realtime: false,
+    };
+    tokio::spawn(hallq_announcer::run(announcer, Box::new(Capture(said_tx))));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
     // 2. Pad command → display state.
     let state = Topic::WindowState("3").to_string("xuchang");
     let (_display, mut states) = subscriber(&login("led-3", "demo-led-3-pass"), &state).await;
@@ -144,6 +165,13 @@ async fn main() -> anyhow::Result<()> {
         debug_assert!(!payload.is_empty());
     }
     report("pad command → display state (durable commit)", &mut e2e);
+    let mut voice = Vec::new();
+    while let Ok(Some(us)) = tokio::time::timeout(Duration::from_millis(500), said.recv()).await {
+        voice.push(Duration::from_micros(us));
+    }
+    if !voice.is_empty() {
+        report("announcer: call received → first sample out", &mut voice);
+    }
 
     // 3. The floor's disk part: one event per commit, alone.
     let mut store = SqliteStore::open(&dir.path().join("commit-only.db"))?;
@@ -222,6 +250,22 @@ async fn subscriber(
     });
     ready.await.expect("subscribed");
     (client, rx)
+}
+
+/// An announcer output that only says how long each call took to reach it.
+struct Capture(tokio::sync::mpsc::UnboundedSender<u64>);
+
+impl hallq_announcer::output::Output for Capture {
+    fn play(
+        &mut self,
+        samples: &[i16],
+        _rate: u32,
+        played: &mut hallq_announcer::output::Played,
+    ) -> anyhow::Result<()> {
+        debug_assert!(!samples.is_empty());
+        let _ = self.0.send(played.latency_us);
+        Ok(())
+    }
 }
 
 fn report(name: &str, samples: &mut [Duration]) {

@@ -106,6 +106,10 @@ async fn main() -> anyhow::Result<()> {
         a.data.display()
     );
     println!(
+        "  VOICE {}/voice/*.wav (叮咚 — 请…号到…号窗口办理: windows 9–11; log in announcements.jsonl)",
+        a.data.display()
+    );
+    println!(
         "  speed ×{}: one simulated minute every {:.1} s\n",
         a.speed,
         60.0 / a.speed
@@ -119,6 +123,36 @@ async fn main() -> anyhow::Result<()> {
         password: password.to_owned(),
         tls: None,
     };
+    // One announcer, headless: a WAV per call in DATA/voice/. A real hall's
+    // calls come seconds apart; at the demo's speed they would queue up for
+    // ever, so the demo's voice speaks for a few windows only.
+    let voice_dir = a.data.join("voice");
+    if let Some(v) = hall
+        .devices
+        .iter()
+        .find(|d| d.role == hallq_core::DeviceRole::Announcer)
+    {
+        let opts = hallq_announcer::Options {
+            login: login(v.id.as_str(), &v.password),
+            pack: hallq_announcer::pack::Pack::load(&hallq_announcer::pack::default_pack_dir())?,
+            style: hallq_announcer::speech::NumberStyle::Digits,
+            settings: hallq_announcer::queue::Settings {
+                repeats: 1,
+                ..Default::default()
+            },
+            volume: 1.0,
+            quiet: None,
+            zones: Vec::new(),
+            windows: ["9", "10", "11"].map(String::from).to_vec(),
+            realtime: true,
+        };
+        let out = Box::new(hallq_announcer::output::WavDir::new(&voice_dir)?);
+        tokio::spawn(async move {
+            if let Err(e) = hallq_announcer::run(opts, out).await {
+                eprintln!("announcer: {e}");
+            }
+        });
+    }
     let displays = a.data.join("displays");
     std::fs::create_dir_all(&displays)?;
     for d in hall

@@ -87,6 +87,7 @@ mod tests {
                 "topic write hallq/v1/xuchang/pad/3/cmd",
                 "topic read hallq/v1/xuchang/calls",
                 "topic read hallq/v1/xuchang/window/+/state",
+                "topic read hallq/v1/xuchang/layout",
                 "topic read hallq/v1/xuchang/pad/3/reply",
             ]
         );
