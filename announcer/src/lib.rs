@@ -33,6 +33,9 @@ use crate::queue::{Pushed, Queue, Settings};
 use crate::speech::NumberStyle;
 use crate::voice::Voice;
 
+/// `((from, to), volume)`: a volume for minutes `from..to` of the hall's day.
+pub type VolumeSpan = ((u32, u32), f32);
+
 /// How the announcer behaves.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -42,6 +45,9 @@ pub struct Options {
     pub settings: Settings,
     /// 0.0 … 1.0.
     pub volume: f32,
+    /// Other volumes for spans of the hall's day, minutes as for `quiet`;
+    /// the first span that holds wins.
+    pub volume_spans: Vec<VolumeSpan>,
     /// Minutes of the hall's local day (UTC+8) when nothing is said,
     /// `(from, to)`; may wrap midnight.
     pub quiet: Option<(u32, u32)>,
@@ -61,17 +67,29 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Whether the hall's local time of `at_ms` is within the quiet span.
-pub fn is_quiet(quiet: Option<(u32, u32)>, at_ms: i64) -> bool {
-    let Some((from, to)) = quiet else {
-        return false;
-    };
+/// Whether the hall's local time (UTC+8) of `at_ms` is within a span of
+/// minutes of the day; a span may wrap midnight.
+pub fn within(span: (u32, u32), at_ms: i64) -> bool {
+    let (from, to) = span;
     let minute = ((at_ms / 60_000 + 8 * 60).rem_euclid(24 * 60)) as u32;
     if from <= to {
         (from..to).contains(&minute)
     } else {
         minute >= from || minute < to
     }
+}
+
+/// Whether the hall's local time of `at_ms` is within the quiet span.
+pub fn is_quiet(quiet: Option<(u32, u32)>, at_ms: i64) -> bool {
+    quiet.is_some_and(|q| within(q, at_ms))
+}
+
+/// The volume at `at_ms`: the first span that holds, else `base`.
+pub fn volume_at(base: f32, spans: &[VolumeSpan], at_ms: i64) -> f32 {
+    spans
+        .iter()
+        .find(|(span, _)| within(*span, at_ms))
+        .map_or(base, |(_, v)| *v)
 }
 
 /// What the MQTT side and the player share.
@@ -150,7 +168,7 @@ pub async fn run(opts: Options, output: Box<dyn Output>) -> anyhow::Result<()> {
         output,
         shared.clone(),
         wake.clone(),
-        opts.volume,
+        (opts.volume, opts.volume_spans.clone()),
         opts.quiet,
         opts.realtime,
     ));
@@ -255,7 +273,7 @@ async fn player(
     mut output: Box<dyn Output>,
     shared: Arc<Mutex<Shared>>,
     wake: Arc<Notify>,
-    volume: f32,
+    (volume, spans): (f32, Vec<VolumeSpan>),
     quiet: Option<(u32, u32)>,
     realtime: bool,
 ) {
@@ -277,7 +295,7 @@ async fn player(
             tracing::info!(ticket = %job.call.ticket, "quiet hours: call not said");
             continue;
         }
-        let r = voice.render(&job.call, job.times, volume);
+        let r = voice.render(&job.call, job.times, volume_at(volume, &spans, start_ms));
         if !r.unspoken.is_empty() {
             tracing::warn!(ticket = %job.call.ticket, window = %job.call.window, missing = ?r.unspoken, "said without the words the pack lacks");
         }
@@ -319,5 +337,8 @@ mod tests {
         assert!(!is_quiet(Some((8 * 60, 18 * 60)), t));
         assert!(is_quiet(Some((22 * 60, 23 * 60)), t));
         assert!(!is_quiet(None, t));
+        let spans = [((12 * 60, 14 * 60), 0.3), ((22 * 60, 7 * 60), 0.5)];
+        assert_eq!(volume_at(1.0, &spans, t), 0.5);
+        assert_eq!(volume_at(1.0, &spans[..1], t), 1.0);
     }
 }

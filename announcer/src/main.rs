@@ -41,6 +41,10 @@ struct Args {
     /// Hours without sound, hall time, e.g. 12:00-13:30 or 20:00-07:00.
     #[arg(long, value_parser = parse_span)]
     quiet: Option<(u32, u32)>,
+    /// Another volume for a span of the day, e.g. 12:00-13:30=0.4 (repeat
+    /// the option for more spans; the first that holds wins).
+    #[arg(long = "volume-at", value_parser = parse_volume_span)]
+    volume_at: Vec<((u32, u32), f32)>,
     /// Only calls to windows of these zones (comma-separated zone ids, from
     /// the hall's layout).
     #[arg(long, value_delimiter = ',')]
@@ -69,6 +73,15 @@ fn parse_span(s: &str) -> Result<(u32, u32), String> {
     };
     let (a, b) = s.split_once('-').ok_or("expected HH:MM-HH:MM")?;
     Ok((minute(a)?, minute(b)?))
+}
+
+fn parse_volume_span(s: &str) -> Result<((u32, u32), f32), String> {
+    let (span, v) = s.split_once('=').ok_or("expected HH:MM-HH:MM=VOLUME")?;
+    let v: f32 = v.parse().map_err(|_| "bad volume")?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err("a volume is 0.0 to 1.0".into());
+    }
+    Ok((parse_span(span)?, v))
 }
 
 #[cfg(feature = "sound")]
@@ -109,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
             max_age_ms: a.max_age_s * 1000,
         },
         volume: a.volume.clamp(0.0, 1.0),
+        volume_spans: a.volume_at,
         quiet: a.quiet,
         zones: a.zones,
         windows: a.windows,

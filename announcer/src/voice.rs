@@ -123,3 +123,36 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::pack::default_pack_dir;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Whatever a call holds — letters, digits, Chinese, symbols, empty —
+        /// it is said: the chime, then what the pack can say of it.
+        #[test]
+        fn any_call_is_said_in_some_form(
+            ticket in "\\PC{0,12}",
+            window in "[a-z0-9]{1,4}",
+            name in "\\PC{0,10}",
+            recall: bool,
+            counted: bool,
+            times in 1u32..4,
+        ) {
+            static PACK: std::sync::OnceLock<Pack> = std::sync::OnceLock::new();
+            let voice = Voice {
+                pack: PACK.get_or_init(|| Pack::load(&default_pack_dir()).unwrap()).clone(),
+                style: if counted { NumberStyle::Counted } else { NumberStyle::Digits },
+            };
+            let call = Call { seq: 1, ticket, window, window_name: name, service_name: String::new(), recall, at_ms: 0 };
+            let r = voice.render(&call, times, 1.0);
+            prop_assert_eq!(r.words[0].as_str(), CHIME);
+            prop_assert!(r.words.iter().any(|w| w == "请") && r.words.iter().any(|w| w == "办理"));
+            prop_assert!(r.samples.len() > voice.pack.clip(CHIME).unwrap().len());
+        }
+    }
+}

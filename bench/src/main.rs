@@ -125,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
             max_age_ms: 60_000,
         },
         volume: 1.0,
+        volume_spans: Vec::new(),
         quiet: None,
         zones: Vec::new(),
         windows: Vec::new(),

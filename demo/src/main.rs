@@ -141,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             },
             volume: 1.0,
+            volume_spans: Vec::new(),
             quiet: None,
             zones: Vec::new(),
             windows: ["9", "10", "11"].map(String::from).to_vec(),
