@@ -328,6 +328,38 @@ async fn player(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hallq_contract::payload::{LayoutService, LayoutWindow};
+
+    #[test]
+    fn the_pack_check_names_what_the_hall_needs_and_the_pack_lacks() {
+        let pack = Pack::load(&pack::default_pack_dir()).unwrap();
+        let window = |w: &str, n: &str| LayoutWindow {
+            window: w.into(),
+            name: n.into(),
+            zone: None,
+        };
+        let mut layout = Layout {
+            hall: "h".into(),
+            name: "大厅".into(),
+            zones: Vec::new(),
+            windows: vec![window("3", "3号窗口"), window("12", "12号窗口")],
+            services: vec![LayoutService {
+                service: "business".into(),
+                name: "商事登记".into(),
+                prefix: "A".into(),
+            }],
+        };
+        assert!(check_pack(&pack, &layout, NumberStyle::Digits).is_empty());
+        assert!(check_pack(&pack, &layout, NumberStyle::Counted).is_empty());
+        layout.windows.push(window("vip", "贵宾室"));
+        layout.services[0].prefix = "甲".into();
+        let problems = check_pack(&pack, &layout, NumberStyle::Digits);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("贵宾室") && problems[1].contains("甲"),
+            "{problems:?}"
+        );
+    }
 
     #[test]
     fn quiet_hours_are_the_halls_local_time_and_may_wrap_midnight() {

@@ -63,6 +63,7 @@ async fn calls_are_said_whole_in_order_and_a_recall_waits_its_turn() {
     let mut announcer = std::process::Command::new(binary("hallq-announcer"))
         .args(["--port", &server.mqtt.port().to_string()])
         .args(["--password", "demo-voice-pass", "--repeats", "1"])
+        .env("RUST_LOG", "warn")
         .arg("--wav-dir")
         .arg(&wav)
         .spawn()
@@ -179,4 +180,68 @@ async fn calls_are_said_whole_in_order_and_a_recall_waits_its_turn() {
             ms
         );
     }
+}
+
+/// An announcer for some windows or zones only.
+fn announcer_for(server: &Server, wav: &Path, filter: &[&str]) -> std::process::Child {
+    std::process::Command::new(binary("hallq-announcer"))
+        .args(["--port", &server.mqtt.port().to_string()])
+        .args(["--password", "demo-voice-pass", "--repeats", "1"])
+        .args(filter)
+        .env("RUST_LOG", "warn")
+        .arg("--wav-dir")
+        .arg(wav)
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announcer_says_only_its_windows_and_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    // The demo hall's windows are all in the zone "front".
+    let (only3, lounge, front) = (
+        dir.path().join("w3"),
+        dir.path().join("lounge"),
+        dir.path().join("front"),
+    );
+    // Three announcers on one login (each its own client id), as a hall
+    // with a loudspeaker per area would run them.
+    let children = vec![
+        announcer_for(&server, &only3, &["--windows", "3"]),
+        announcer_for(&server, &lounge, &["--zones", "lounge"]),
+        announcer_for(&server, &front, &["--zones", "front"]),
+    ];
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    server.take("business");
+    server.take("business");
+    for w in ["2", "3"] {
+        let mut pad = Pad::connect(&server.device(&format!("pad-{w}")), w)
+            .await
+            .unwrap();
+        assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+        assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
+    }
+    let mut done = false;
+    for _ in 0..200 {
+        if log(&front).len() >= 2 && !log(&only3).is_empty() {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    assert!(done, "front {:?}, window 3 {:?}", log(&front), log(&only3));
+    let windows = |d: &Path| -> Vec<String> {
+        log(d)
+            .iter()
+            .map(|a| a["window"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(windows(&only3), ["3"]);
+    assert_eq!(windows(&front), ["2", "3"]);
+    assert!(windows(&lounge).is_empty());
 }
