@@ -2,6 +2,10 @@
 //! `pad/{win}/cmd` and waits for the reply with the same id on
 //! `pad/{win}/reply`.
 
+pub mod model;
+pub mod session;
+pub mod tui;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hallq_client::{Login, Presence};
