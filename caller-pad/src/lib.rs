@@ -182,7 +182,10 @@ pub fn op_from_words(words: &[&str]) -> Option<Op> {
         }
         "p" | "pause" => Op::Pause { reason: rest },
         "c" | "resume" => Op::Resume,
-        "o" | "open" => Op::Open { clerk: arg },
+        "o" | "open" => Op::Open {
+            clerk: words.get(1).map(|c| (*c).to_owned()),
+            pin: words.get(2).map(|p| (*p).to_owned()),
+        },
         "e" | "close" => Op::Close,
         _ => return None,
     })
@@ -234,7 +237,8 @@ mod tests {
         assert_eq!(
             op_from_words(&["open", "zhang"]),
             Some(Op::Open {
-                clerk: Some("zhang".into())
+                clerk: Some("zhang".into()),
+                pin: None
             })
         );
         assert_eq!(

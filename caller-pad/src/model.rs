@@ -180,6 +180,38 @@ impl PadModel {
     }
 }
 
+impl PadModel {
+    /// The hardware pad's 128×64 screen for this state (drawn with
+    /// `hallq_render::draw_pad`, as a pad vendor's firmware would).
+    pub fn screen(&self, now_ms: i64) -> hallq_render::PadScreen {
+        let state = self.state.as_ref();
+        let ticket = state.and_then(|s| s.ticket.as_ref());
+        let message = match &self.notice {
+            Some(Notice::Reply(r)) => Some(match &r.error {
+                None => "√好".to_owned(),
+                Some(e) => format!("×{}", e.code),
+            }),
+            Some(Notice::Refused(_)) => Some("×未发送".to_owned()),
+            Some(Notice::Retrying { .. }) => Some("重发中".to_owned()),
+            None => None,
+        };
+        hallq_render::PadScreen {
+            window_name: state.map_or_else(|| format!("{}号窗口", self.window), |s| s.name.clone()),
+            clerk: state.and_then(|s| s.clerk.clone()),
+            status: state.map_or(WindowStatus::Closed, |s| s.status),
+            number: ticket.map(|t| t.number.clone()),
+            service_name: ticket.and_then(|t| t.service_name.clone()),
+            elapsed_s: self
+                .since_ms
+                .filter(|_| ticket.is_some())
+                .map(|s| ((now_ms - s).max(0) / 1000) as u32),
+            waiting: state.map_or(0, |s| s.waiting),
+            online: self.connected,
+            message,
+        }
+    }
+}
+
 pub fn op_name(op: &Op) -> &'static str {
     match op {
         Op::CallNext { .. } => "叫号",
@@ -266,7 +298,14 @@ mod tests {
     #[test]
     fn buttons_follow_the_windows_state() {
         let closed = online(WindowStatus::Closed, None);
-        assert!(closed.refuse(&Op::Open { clerk: None }).is_none());
+        assert!(
+            closed
+                .refuse(&Op::Open {
+                    clerk: None,
+                    pin: None
+                })
+                .is_none()
+        );
         assert!(closed.refuse(&Op::CallNext { service: None }).is_some());
         let paused = online(WindowStatus::Paused, None);
         assert!(paused.refuse(&Op::Resume).is_none());
@@ -301,6 +340,23 @@ mod tests {
         assert!(!m.reply(Reply::ok("someone-else", None)), "not its reply");
         assert!(m.reply(Reply::ok(&cmd.id, None)));
         assert!(m.in_flight.is_none());
+    }
+
+    #[test]
+    fn the_hardware_screen_follows_the_model() {
+        let mut m = online(WindowStatus::Calling, Some("A001"));
+        let s = m.screen(135_000);
+        assert_eq!(s.number.as_deref(), Some("A001"));
+        assert_eq!(s.elapsed_s, Some(135));
+        assert!(s.online);
+        let mut fb = hallq_render::Framebuffer::new(128, 64);
+        hallq_render::draw_pad(&mut fb, &s).unwrap();
+        assert!(fb.lit() > 200);
+        m.connection(false, 0);
+        assert!(!m.screen(0).online);
+        m.press(Op::Start, 0).unwrap_err();
+        assert_eq!(m.screen(0).message.as_deref(), Some("×未发送"));
+        hallq_render::draw_pad(&mut fb, &m.screen(0)).unwrap();
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl Ask {
             Ask::Call => "号码 [原因] / number [reason]: ",
             Ask::Transfer => "转办 service|window 目标 [说明] / transfer to: ",
             Ask::Pause => "暂停原因 / reason: ",
-            Ask::Open => "工号 / clerk id: ",
+            Ask::Open => "工号 密码 / clerk id and PIN: ",
         }
     }
 }
@@ -98,7 +98,10 @@ fn sample(key: char) -> Option<Op> {
             reason: String::new(),
         },
         'c' => Op::Resume,
-        'o' => Op::Open { clerk: None },
+        'o' => Op::Open {
+            clerk: None,
+            pin: None,
+        },
         'e' => Op::Close,
         _ => return None,
     })
@@ -128,7 +131,8 @@ impl Ui {
                             reason: text.trim().to_owned(),
                         }),
                         Ask::Open => Some(Op::Open {
-                            clerk: Some(text.trim().to_owned()).filter(|c| !c.is_empty()),
+                            clerk: words.first().map(|c| (*c).to_owned()),
+                            pin: words.get(1).map(|p| (*p).to_owned()),
                         }),
                     };
                     return op.map(Action::Press);
@@ -263,10 +267,17 @@ pub fn draw(f: &mut Frame<'_>, model: &PadModel, ui: &Ui, now_ms: i64) {
         keys,
     );
     if let Some((ask, text)) = &ui.asking {
+        // A PIN is never shown: what follows the clerk id is masked.
+        let shown = match (ask, text.split_once(' ')) {
+            (Ask::Open, Some((clerk, pin))) => {
+                format!("{clerk} {}", "*".repeat(pin.chars().count()))
+            }
+            _ => text.clone(),
+        };
         f.render_widget(
             Paragraph::new(Line::from(vec![
                 Span::styled(ask.prompt(), Style::default().fg(Color::Cyan)),
-                Span::raw(text.clone()),
+                Span::raw(shown),
                 Span::raw("▏"),
             ])),
             prompt,
@@ -489,5 +500,20 @@ mod tests {
         ));
         assert_eq!(ui, Ui::default(), "no line opened for a refused button");
         assert_eq!(ui.key(Key::Char('q'), &m), Some(Action::Quit));
+        // Open asks for the clerk and the PIN, and never shows the PIN.
+        let closed = model(WindowStatus::Closed, None);
+        ui.key(Key::Char('o'), &closed);
+        for c in "zhang 4321".chars() {
+            ui.key(Key::Char(c), &closed);
+        }
+        let s = screen(&closed, &ui);
+        assert!(s.contains("zhang ****") && !s.contains("4321"), "{s}");
+        assert_eq!(
+            ui.key(Key::Enter, &closed),
+            Some(Action::Press(Op::Open {
+                clerk: Some("zhang".into()),
+                pin: Some("4321".into())
+            }))
+        );
     }
 }

@@ -178,6 +178,10 @@ pub enum Op {
     Open {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         clerk: Option<String>,
+        /// The clerk's PIN, when the hall keeps a staff list: checked by the
+        /// server, never stored, logged or passed on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin: Option<String>,
     },
     Close,
 }
@@ -359,6 +363,7 @@ mod tests {
             Op::Close,
             Op::Open {
                 clerk: Some("c1".into()),
+                pin: Some("1234".into()),
             },
         ] {
             let c = PadCommand { id: "i".into(), op };

@@ -20,6 +20,10 @@ pub struct HallConfig {
     pub windows: Vec<Window>,
     #[serde(default)]
     pub devices: Vec<Device>,
+    /// The clerks who may open a window, with their PINs (hashed). Empty:
+    /// a window opens with any clerk id, or none.
+    #[serde(default)]
+    pub staff: Vec<Staff>,
     /// Priority classes, highest precedence first. Tickets without a class
     /// come after all of them; FIFO within a class.
     #[serde(default)]
@@ -254,6 +258,17 @@ pub struct Device {
     pub password: String,
 }
 
+/// A clerk who may open a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Staff {
+    /// The clerk id that goes with every event of their session (报表).
+    pub id: String,
+    pub name: String,
+    /// The PIN's Argon2 hash (`hallq hash-pin` makes one); never the PIN.
+    pub pin_hash: String,
+}
+
 /// A layout mistake, naming the field it is in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -410,6 +425,29 @@ impl HallConfig {
                     format!("windows[{i}].zone"),
                     z.as_str(),
                     "unknown zone",
+                ));
+            }
+        }
+        let mut clerks = BTreeSet::new();
+        for (i, c) in self.staff.iter().enumerate() {
+            if c.id.is_empty()
+                || c.id.chars().count() > 32
+                || c.id.chars().any(|x| x.is_control() || x.is_whitespace())
+            {
+                return Err(err(
+                    format!("staff[{i}].id"),
+                    &c.id,
+                    "a clerk id is 1 to 32 characters without spaces",
+                ));
+            }
+            if !clerks.insert(c.id.as_str()) {
+                return Err(err(format!("staff[{i}].id"), &c.id, "duplicate clerk id"));
+            }
+            if !c.pin_hash.starts_with("$argon2") {
+                return Err(err(
+                    format!("staff[{i}].pin_hash"),
+                    &c.id,
+                    "not an Argon2 hash: make one with `hallq hash-pin`",
                 ));
             }
         }

@@ -42,7 +42,7 @@ pub mod supervision;
 pub mod view;
 
 pub use command::Command;
-pub use config::{ConfigError, DeviceRole, HallConfig, NoShowPolicy, Policy};
+pub use config::{ConfigError, DeviceRole, HallConfig, NoShowPolicy, Policy, Staff};
 pub use error::CoreError;
 pub use event::{CardKind, CardLevel, Event, Record};
 pub use hall::{Hall, Ticket, TicketState, WindowRuntime, WindowStatus};

@@ -134,7 +134,12 @@ pub async fn clerk(
     let arrive = rand::rng().random_range(0.0..3.0);
     clock.minutes(arrive).await;
     let clerk = format!("clerk-{window}");
-    let _ = pad.send(Op::Open { clerk: Some(clerk) }).await;
+    let _ = pad
+        .send(Op::Open {
+            clerk: Some(clerk),
+            pin: None,
+        })
+        .await;
     loop {
         let reply = match pad.send(Op::CallNext { service: None }).await {
             Ok(r) => r,

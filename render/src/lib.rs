@@ -11,6 +11,7 @@
 extern crate alloc;
 
 mod frame;
+mod pad;
 
 use alloc::format;
 use alloc::string::String;
@@ -22,6 +23,7 @@ use u8g2_fonts::types::{FontColor, HorizontalAlignment, VerticalPosition};
 use u8g2_fonts::{FontRenderer, fonts};
 
 pub use frame::Framebuffer;
+pub use pad::{PadScreen, draw_pad, status_zh};
 
 /// The two lines a window shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

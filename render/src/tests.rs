@@ -130,3 +130,45 @@ fn calling_picture_matches_the_golden_image() {
     let golden = std::fs::read_to_string(path).unwrap();
     assert_eq!(fb.to_ascii(), golden, "\n{}", fb.to_halfblocks());
 }
+
+fn pad(status: WindowStatus, number: Option<&str>, online: bool) -> PadScreen {
+    PadScreen {
+        window_name: "3号窗口".into(),
+        clerk: Some("zhang".into()),
+        status,
+        number: number.map(Into::into),
+        service_name: number.map(|_| "商事登记".into()),
+        elapsed_s: number.map(|_| 135),
+        waiting: 4,
+        online,
+        message: Some("√好".into()).filter(|_| online),
+    }
+}
+
+/// The hardware pad's screen at 128×64, pixel for pixel, for three looks.
+/// Bless a deliberate change with `HALLQ_BLESS=1 cargo test -p hallq-render`
+/// after looking at the new pictures (`to_halfblocks` in the failure).
+#[test]
+fn pad_screens_match_their_golden_images() {
+    extern crate std;
+    for (name, screen) in [
+        (
+            "pad-calling-128x64",
+            pad(WindowStatus::Calling, Some("A001"), true),
+        ),
+        ("pad-idle-128x64", pad(WindowStatus::Idle, None, true)),
+        (
+            "pad-offline-128x64",
+            pad(WindowStatus::Serving, Some("B012"), false),
+        ),
+    ] {
+        let mut fb = Framebuffer::new(128, 64);
+        draw_pad(&mut fb, &screen).unwrap();
+        let path = std::format!("{}/tests/golden/{name}.txt", env!("CARGO_MANIFEST_DIR"));
+        if std::env::var_os("HALLQ_BLESS").is_some() {
+            std::fs::write(&path, fb.to_ascii()).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(fb.to_ascii(), golden, "{name}\n{}", fb.to_halfblocks());
+    }
+}

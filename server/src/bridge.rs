@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hallq_client::Login;
+use hallq_contract::payload::Op;
 use hallq_contract::topic::filter;
-use hallq_contract::{DeviceStatus, Topic};
+use hallq_contract::{DeviceStatus, PadCommand, Topic};
 use rumqttc::{Event, Packet, QoS};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::engine::{EngineHandle, Outgoing};
+use crate::staff::StaffLogin;
 
 /// Last known status of each device, from their retained `device/{dev}/status`.
 pub type DeviceHealth = Arc<Mutex<BTreeMap<String, DeviceStatus>>>;
@@ -25,6 +27,7 @@ pub fn spawn(
     engine: EngineHandle,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     health: DeviceHealth,
+    staff: Option<Arc<StaffLogin>>,
 ) -> oneshot::Receiver<()> {
     let (ready_tx, ready) = oneshot::channel();
     // Unguessable, and under the embedded broker's rule only the server's
@@ -77,6 +80,22 @@ pub fn spawn(
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if let (Some(staff), Some((h, Topic::PadCmd(window)))) =
+                        (&staff, Topic::parse(&p.topic))
+                        && h == hall
+                        && !p.retain
+                    {
+                        // Opening a window needs the clerk's PIN: checked
+                        // off this loop, the command goes on without it.
+                        let (staff, engine, client, hall) =
+                            (staff.clone(), engine.clone(), client.clone(), hall.clone());
+                        let window = window.to_owned();
+                        let payload = p.payload.to_vec();
+                        tokio::spawn(async move {
+                            open_with_pin(&staff, &engine, &client, &hall, window, payload).await
+                        });
+                        continue;
+                    }
                     incoming(&hall, &engine, &health, &p.topic, &p.payload, p.retain).await
                 }
                 Ok(_) => {}
@@ -88,6 +107,44 @@ pub fn spawn(
         }
     });
     ready
+}
+
+/// A pad command where the hall keeps a staff list: an `open` has its PIN
+/// checked (and removed); anything else goes to the owner as it is.
+async fn open_with_pin(
+    staff: &Arc<StaffLogin>,
+    engine: &EngineHandle,
+    client: &rumqttc::AsyncClient,
+    hall: &str,
+    window: String,
+    payload: Vec<u8>,
+) {
+    let cmd = match PadCommand::parse(&payload) {
+        Ok(cmd) => cmd,
+        // The owner answers what it cannot read.
+        Err(_) => return engine.pad(window, payload).await,
+    };
+    let Op::Open { clerk, pin } = cmd.op else {
+        return engine.pad(window, payload).await;
+    };
+    match staff.check(&window, clerk.as_deref(), pin.as_deref()).await {
+        Ok(()) => {
+            let clean = PadCommand {
+                id: cmd.id,
+                op: Op::Open { clerk, pin: None },
+            };
+            let body = serde_json::to_vec(&clean).expect("command serializes");
+            engine.pad(window, body).await
+        }
+        Err((code, message)) => {
+            let reply = hallq_contract::Reply::err(&cmd.id, code, message);
+            let topic = Topic::PadReply(&window).to_string(hall);
+            let body = serde_json::to_vec(&reply).expect("reply serializes");
+            if let Err(e) = client.publish(topic, QoS::AtLeastOnce, false, body).await {
+                tracing::error!(error = %e, "MQTT publish failed");
+            }
+        }
+    }
 }
 
 async fn incoming(

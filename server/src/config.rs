@@ -176,6 +176,15 @@ serves = ["a"]
     }
 
     #[test]
+    fn a_staff_list_needs_hashed_pins() {
+        let text =
+            format!("{GOOD}\n[[staff]]\nid = \"zhang\"\nname = \"张三\"\npin_hash = \"4321\"\n");
+        let e = parse_hall(Path::new("hall.toml"), &text).unwrap_err();
+        assert_eq!(e.field, "staff[0].pin_hash", "{e}");
+        assert!(e.message.contains("hash-pin"), "{e}");
+    }
+
+    #[test]
     fn demo_passwords_are_recognised() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml");
         let demo = load_hall(&path).unwrap();

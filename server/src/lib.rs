@@ -21,6 +21,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod mosquitto;
+pub mod staff;
 pub mod store;
 pub mod stream;
 pub mod throttle;
@@ -200,7 +201,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         }
     };
     let health = bridge::DeviceHealth::default();
-    let subscribed = bridge::spawn(login, handle.clone(), mqtt_rx, health.clone());
+    let staff = staff::StaffLogin::from_hall(&opts.hall);
+    let subscribed = bridge::spawn(login, handle.clone(), mqtt_rx, health.clone(), staff);
     if tokio::time::timeout(Duration::from_secs(10), subscribed)
         .await
         .is_err()

@@ -77,6 +77,9 @@ enum Cmd {
         #[arg(long, env = "HALLQ_SERVER_PASSWORD")]
         server_password: String,
     },
+    /// Make the hash of a clerk's PIN for the hall file's `[[staff]]`
+    /// `pin_hash` (reads the PIN from standard input).
+    HashPin,
     /// Check a hall file and print what it holds.
     Check {
         #[arg(default_value = "halls/demo.toml")]
@@ -94,6 +97,17 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().cmd {
+        Cmd::HashPin => {
+            let mut pin = String::new();
+            std::io::stdin().read_line(&mut pin)?;
+            let pin = pin.trim();
+            anyhow::ensure!(
+                (4..=32).contains(&pin.chars().count()),
+                "a PIN is 4 to 32 characters"
+            );
+            println!("{}", hallq_server::staff::hash_pin(pin));
+            Ok(())
+        }
         Cmd::Check { hall } => {
             let c = config::load_hall(&hall)?;
             println!(

@@ -127,7 +127,14 @@ async fn clerk(
             op,
         }
     };
-    let open = until_answered(&mut pad, &next(Op::Open { clerk: None })).await;
+    let open = until_answered(
+        &mut pad,
+        &next(Op::Open {
+            clerk: None,
+            pin: None,
+        }),
+    )
+    .await;
     assert!(open.ok, "{open:?}");
     while !stop.load(Ordering::Relaxed) {
         let cmd = next(Op::CallNext { service: None });

@@ -94,7 +94,15 @@ async fn the_server_runs_against_an_external_mosquitto() {
     assert_eq!(server.mqtt.port(), port);
     server.take("business");
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
     let reply = pad.send(Op::CallNext { service: None }).await.unwrap();
     assert_eq!(reply.ticket.unwrap().number, "A001");
     let state3 = topic(Topic::WindowState("3"));
@@ -139,7 +147,15 @@ async fn the_generated_acl_holds_in_mosquitto() {
     );
     // The pad's own window works.
     let mut pad = Pad::connect(&pad3, "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +167,8 @@ async fn window_states_come_back_after_the_broker_restarts() {
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
     assert!(
         pad.send(Op::Open {
-            clerk: Some("wu".into())
+            clerk: Some("wu".into()),
+            pin: None
         })
         .await
         .unwrap()

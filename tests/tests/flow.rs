@@ -30,6 +30,7 @@ async fn a_ticket_is_called_shown_and_survives_kill_9() {
     let open = pad
         .send(Op::Open {
             clerk: Some("zhang".into()),
+            pin: None,
         })
         .await
         .unwrap();
@@ -129,7 +130,15 @@ async fn a_repeated_command_id_gets_the_first_reply_and_changes_nothing() {
     server.take("social");
     server.take("social");
     let mut pad = Pad::connect(&server.device("pad-9"), "9").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
     let cmd = hallq_contract::PadCommand {
         id: "pad9-000001".into(),
         op: Op::CallNext { service: None },
@@ -202,7 +211,15 @@ async fn the_display_program_logs_in_and_draws_its_window() {
     let server = Server::start(dir.path());
     server.take("business");
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
     assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
     let png = dir.path().join("led-3.png");
     let mut display = std::process::Command::new(hallq_tests::binary("hallq-display"))

@@ -57,7 +57,8 @@ async fn priority_transfer_with_owner_and_a_rating_pad() {
     let mut pad3 = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
     assert!(
         pad3.send(Op::Open {
-            clerk: Some("wang".into())
+            clerk: Some("wang".into()),
+            pin: None
         })
         .await
         .unwrap()
@@ -97,7 +98,8 @@ async fn priority_transfer_with_owner_and_a_rating_pad() {
     let mut pad6 = Pad::connect(&server.device("pad-6"), "6").await.unwrap();
     assert!(
         pad6.send(Op::Open {
-            clerk: Some("li".into())
+            clerk: Some("li".into()),
+            pin: None
         })
         .await
         .unwrap()
@@ -313,7 +315,8 @@ async fn the_manager_switches_a_window_and_reads_the_report() {
     let mut pad1 = Pad::connect(&server.device("pad-1"), "1").await.unwrap();
     assert!(
         pad1.send(Op::Open {
-            clerk: Some("zhao".into())
+            clerk: Some("zhao".into()),
+            pin: None
         })
         .await
         .unwrap()

@@ -45,7 +45,15 @@ async fn restart_at_once_on_the_same_ports_after_kill_9_and_sigterm() {
     // Connected clients leave sockets in TIME_WAIT on the server's side.
     let _led = Watcher::new(&server.device("led-3"), &[topic(Topic::WindowState("3"))]).await;
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
 
     let server = server.crash_and_restart();
     assert_eq!((server.http, server.mqtt), (http, mqtt), "same ports");
@@ -113,7 +121,15 @@ async fn a_devices_password_cannot_knock_the_server_off_its_broker() {
         }
     });
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
     let mut answered = 0;
     for _ in 0..3 {
         let r = pad.send(Op::CallNext { service: None }).await.unwrap();
@@ -160,7 +176,15 @@ async fn a_retained_command_is_refused_and_never_applied() {
     assert!(kept.is_empty(), "the broker kept a command: {kept:?}");
     // A device's own status may still be retained.
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -168,7 +192,15 @@ async fn free_text_over_its_limit_is_refused_and_shown_nowhere() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
     let seq = server.hall()["seq"].clone();
     let r = pad
         .send(Op::Pause {
@@ -263,7 +295,8 @@ async fn the_public_stream_carries_no_handle_and_no_id_hash() {
     let mut pad = Pad::connect(&server.device("pad-9"), "9").await.unwrap();
     assert!(
         pad.send(Op::Open {
-            clerk: Some("li".into())
+            clerk: Some("li".into()),
+            pin: None
         })
         .await
         .unwrap()
@@ -468,7 +501,15 @@ async fn a_pad_that_lost_its_reply_sends_again_and_the_call_happens_once() {
     server.take("business");
     server.take("business");
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
     // A pad publishes and drops off before the reply (mosquitto_pub
     // disconnects right after its PUBACK, never reading the reply).
     let cmd = r#"{"id":"pad-3-lost-1","op":"call_next"}"#;
@@ -526,7 +567,15 @@ async fn a_full_disk_is_never_acknowledged_and_is_said_clearly() {
     let server = Server::start(&data);
     let acked = server.take("business");
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
 
     // Fill the disk to the last byte.
     let filler = disk.join("filler");

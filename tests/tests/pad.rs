@@ -58,6 +58,7 @@ async fn a_ticket_served_with_a_double_press_and_a_hold_called_back() {
     pad.buttons
         .send(Op::Open {
             clerk: Some("zhang".into()),
+            pin: None,
         })
         .unwrap();
     until(&mut pad, "open", |m| {
@@ -162,7 +163,12 @@ async fn a_dropped_connection_sends_nothing_and_resyncs_when_back() {
     server.take("business");
     let mut pad = session::spawn(&server.device("pad-3"), "3");
     until(&mut pad, "online", |m| m.connected && m.state.is_some()).await;
-    pad.buttons.send(Op::Open { clerk: None }).unwrap();
+    pad.buttons
+        .send(Op::Open {
+            clerk: None,
+            pin: None,
+        })
+        .unwrap();
     until(&mut pad, "open", |m| {
         status(m) == Some(WindowStatus::Idle) && idle(m)
     })
@@ -276,4 +282,69 @@ async fn the_full_screen_pad_in_a_terminal_calls_with_one_key() {
         .unwrap()
         .clone();
     assert_eq!(w3["ticket"], "A001");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_opens_only_with_a_listed_clerk_and_the_right_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let hall = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/staffed.toml");
+    let server = Server::start_hall(&hall, dir.path(), &[]);
+    let login = server.login("pad-1", "test-pad-1-secret");
+    let mut pad = hallq_pad::Pad::connect(&login, "1").await.unwrap();
+    let open = |clerk: Option<&str>, pin: Option<&str>| Op::Open {
+        clerk: clerk.map(Into::into),
+        pin: pin.map(Into::into),
+    };
+    let code = |r: hallq_contract::Reply| r.error.map(|e| e.code).unwrap_or_default();
+    assert_eq!(
+        code(pad.send(open(Some("zhang"), None)).await.unwrap()),
+        "pin_required"
+    );
+    assert_eq!(
+        code(pad.send(open(Some("zhang"), Some("0000"))).await.unwrap()),
+        "bad_pin"
+    );
+    assert_eq!(
+        code(pad.send(open(Some("li"), Some("Q7x9zz"))).await.unwrap()),
+        "bad_pin"
+    );
+    let ok = pad.send(open(Some("zhang"), Some("Q7x9zz"))).await.unwrap();
+    assert!(ok.ok, "{ok:?}");
+    let w1 = server.hall()["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "1")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (w1["status"].as_str(), w1["clerk"].as_str()),
+        (Some("idle"), Some("zhang"))
+    );
+    // The PIN is nowhere in the log.
+    for f in ["hall.db", "hall.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(f)).unwrap_or_default();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"Q7x9zz"),
+            "the PIN is in {f}"
+        );
+    }
+    // Five wrong PINs at window 2 lock its logins, the right PIN too.
+    let mut pad2 = hallq_pad::Pad::connect(&server.login("pad-2", "test-pad-2-secret"), "2")
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            code(pad2.send(open(Some("zhang"), Some("1111"))).await.unwrap()),
+            "bad_pin"
+        );
+    }
+    assert_eq!(
+        code(
+            pad2.send(open(Some("zhang"), Some("Q7x9zz")))
+                .await
+                .unwrap()
+        ),
+        "pin_locked"
+    );
 }

@@ -61,7 +61,15 @@ async fn a_pad_cannot_command_another_window() {
     assert_eq!(w5["status"], "closed");
     // And pad-3 can still do its own work.
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,7 +87,15 @@ async fn calls_are_said_whole_in_order_and_a_recall_waits_its_turn() {
         let mut pad = Pad::connect(&server.device(&format!("pad-{w}")), w)
             .await
             .unwrap();
-        assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+        assert!(
+            pad.send(Op::Open {
+                clerk: None,
+                pin: None
+            })
+            .await
+            .unwrap()
+            .ok
+        );
         pads.push(pad);
     }
     // Three calls within 100 ms, then a recall while the first is said.
@@ -219,7 +227,15 @@ async fn an_announcer_says_only_its_windows_and_zones() {
         let mut pad = Pad::connect(&server.device(&format!("pad-{w}")), w)
             .await
             .unwrap();
-        assert!(pad.send(Op::Open { clerk: None }).await.unwrap().ok);
+        assert!(
+            pad.send(Op::Open {
+                clerk: None,
+                pin: None
+            })
+            .await
+            .unwrap()
+            .ok
+        );
         assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
     }
     let mut done = false;

@@ -180,7 +180,8 @@ impl Engine {
             },
             Op::Pause { reason } => Command::Pause { window, reason },
             Op::Resume => Command::Resume { window },
-            Op::Open { clerk } => Command::Open { window, clerk },
+            // The PIN was checked at the edge (`bridge`) and goes no further.
+            Op::Open { clerk, pin: _ } => Command::Open { window, clerk },
             Op::Close => Command::Close { window },
         };
         self.hall.handle(now, cmd)
