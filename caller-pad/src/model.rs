@@ -39,6 +39,8 @@ pub struct PadModel {
     pub window: String,
     /// The window as the server last published it.
     pub state: Option<WindowState>,
+    /// The hall's services and windows (for the transfer targets).
+    pub layout: Option<hallq_contract::Layout>,
     pub connected: bool,
     pub in_flight: Option<InFlight>,
     pub notice: Option<Notice>,
@@ -54,6 +56,7 @@ impl PadModel {
         PadModel {
             window: window.to_owned(),
             state: None,
+            layout: None,
             connected: false,
             in_flight: None,
             notice: None,
@@ -272,6 +275,7 @@ mod tests {
             seq,
             clerk: None,
             pause_reason: None,
+            held: Vec::new(),
         }
     }
 

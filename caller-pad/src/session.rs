@@ -43,10 +43,11 @@ pub fn spawn(login: &Login, window: &str) -> PadHandle {
     let (model_tx, model_rx) = watch::channel(model.clone());
     let (buttons, mut presses) = mpsc::unbounded_channel::<Op>();
     let hall = login.hall.clone();
-    let (cmd_topic, reply_topic, state_topic) = (
+    let (cmd_topic, reply_topic, state_topic, layout_topic) = (
         Topic::PadCmd(window).to_string(&hall),
         Topic::PadReply(window).to_string(&hall),
         Topic::WindowState(window).to_string(&hall),
+        Topic::Layout.to_string(&hall),
     );
     let login = login.clone();
     tokio::spawn(async move {
@@ -65,6 +66,7 @@ pub fn spawn(login: &Login, window: &str) -> PadHandle {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
                         let _ = client.subscribe(&reply_topic, QoS::AtLeastOnce).await;
                         let _ = client.subscribe(&state_topic, QoS::AtLeastOnce).await;
+                        let _ = client.subscribe(&layout_topic, QoS::AtLeastOnce).await;
                         let _ = login.announce(&client, &presence).await;
                     }
                     // Online once the subscriptions hold: replies can reach us.
@@ -78,6 +80,10 @@ pub fn spawn(login: &Login, window: &str) -> PadHandle {
                             && let Ok(s) = serde_json::from_slice::<WindowState>(&p.payload)
                         {
                             model.window_state(s, now_ms());
+                        } else if p.topic == layout_topic
+                            && let Ok(l) = serde_json::from_slice::<hallq_contract::Layout>(&p.payload)
+                        {
+                            model.layout = Some(l);
                         }
                     }
                     Ok(_) => continue,

@@ -278,10 +278,44 @@ pub fn draw(f: &mut Frame<'_>, model: &PadModel, ui: &Ui, now_ms: i64) {
             Paragraph::new(Line::from(vec![
                 Span::styled(ask.prompt(), Style::default().fg(Color::Cyan)),
                 Span::raw(shown),
-                Span::raw("▏"),
+                Span::raw("▏  "),
+                Span::styled(hint(*ask, model), Style::default().fg(Color::DarkGray)),
             ])),
             prompt,
         );
+    }
+}
+
+/// What may be typed: the numbers held at the window, the transfer targets.
+fn hint(ask: Ask, model: &PadModel) -> String {
+    match ask {
+        Ask::Call => {
+            let held = model
+                .state
+                .as_ref()
+                .map(|s| s.held.join(" "))
+                .unwrap_or_default();
+            if held.is_empty() {
+                String::new()
+            } else {
+                format!("挂起 held: {held}")
+            }
+        }
+        Ask::Transfer => model.layout.as_ref().map_or_else(String::new, |l| {
+            let services: Vec<&str> = l.services.iter().map(|s| s.service.as_str()).collect();
+            let windows: Vec<&str> = l
+                .windows
+                .iter()
+                .map(|w| w.window.as_str())
+                .filter(|w| *w != model.window)
+                .collect();
+            format!(
+                "service: {}  window: {}",
+                services.join(" "),
+                windows.join(" ")
+            )
+        }),
+        _ => String::new(),
     }
 }
 
@@ -443,6 +477,7 @@ mod tests {
                 seq: 1,
                 clerk: Some("zhang".into()),
                 pause_reason: None,
+                held: Vec::new(),
             },
             0,
         );
@@ -477,8 +512,11 @@ mod tests {
     fn keys_that_need_words_open_a_line_and_send_on_enter() {
         let m = model(WindowStatus::Idle, None);
         let mut ui = Ui::default();
+        let mut m = m;
+        m.state.as_mut().unwrap().held = vec!["A003".into()];
         assert_eq!(ui.key(Key::Char('k'), &m), None);
-        assert!(screen(&m, &ui).contains("number"), "{}", screen(&m, &ui));
+        let s = screen(&m, &ui);
+        assert!(s.contains("number") && s.contains("A003"), "{s}");
         for c in "A005 急事".chars() {
             assert_eq!(ui.key(Key::Char(c), &m), None);
         }

@@ -55,6 +55,9 @@ pub struct WindowState {
     pub clerk: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_reason: Option<String>,
+    /// Numbers parked at the window (`hold`), to be called back with `call`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
 }
 
 /// `calls`: one call or recall, for announcers and hall screens.

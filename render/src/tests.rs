@@ -20,6 +20,7 @@ fn state(status: WindowStatus, number: Option<&str>) -> WindowState {
         seq: 1,
         clerk: None,
         pause_reason: None,
+        held: Vec::new(),
     }
 }
 

@@ -369,6 +369,17 @@ impl Views<'_> {
             seq: self.hall.seq(),
             clerk: v.clerk.clone(),
             pause_reason: v.pause_reason.clone(),
+            held: self
+                .hall
+                .window(v.window.as_str())
+                .map(|rt| {
+                    rt.held
+                        .iter()
+                        .filter_map(|t| self.hall.ticket(*t))
+                        .map(|t| t.number.clone())
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 

@@ -82,10 +82,19 @@ async fn a_ticket_served_with_a_double_press_and_a_hold_called_back() {
 
     // Hold A001, serve A002, call A001 back by number.
     pad.buttons.send(Op::Hold).unwrap();
-    until(&mut pad, "held", |m| {
+    let m = until(&mut pad, "held", |m| {
         status(m) == Some(WindowStatus::Idle) && idle(m)
     })
     .await;
+    assert_eq!(
+        m.state.unwrap().held,
+        ["A001"],
+        "the pad sees what it holds"
+    );
+    assert!(
+        m.layout.is_some(),
+        "and the hall's layout, for transfer targets"
+    );
     pad.buttons.send(Op::CallNext { service: None }).unwrap();
     until(&mut pad, "A002", |m| {
         number(m).as_deref() == Some("A002") && idle(m)
