@@ -276,6 +276,8 @@ mod tests {
             clerk: None,
             pause_reason: None,
             held: Vec::new(),
+            queues: Vec::new(),
+            clerk_today: None,
         }
     }
 

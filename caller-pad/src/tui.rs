@@ -379,7 +379,39 @@ fn draw_body(f: &mut Frame<'_>, area: Rect, model: &PadModel, now_ms: i64) {
             ));
         }
     }
-    lines.push(Line::raw(format!("等候 / waiting: {}", state.waiting)));
+    let queues = if state.queues.is_empty() {
+        format!("等候 / waiting: {}", state.waiting)
+    } else {
+        let each: Vec<String> = state
+            .queues
+            .iter()
+            .map(|q| format!("{} {}", q.name, q.waiting))
+            .collect();
+        format!("等候 / waiting: {}   ({})", state.waiting, each.join("，"))
+    };
+    lines.push(Line::raw(queues));
+    if let Some(c) = &state.clerk_today {
+        let rating = if c.ratings > 0 {
+            format!(
+                "{}.{} ({})",
+                c.rating_avg_x10 / 10,
+                c.rating_avg_x10 % 10,
+                c.ratings
+            )
+        } else {
+            "—".to_owned()
+        };
+        lines.push(Line::styled(
+            format!(
+                "今日 / today: 办结 {}  平均 {}  评价 {}  黄红牌 {}",
+                c.served,
+                mmss(i64::from(c.avg_service_s) * 1000),
+                rating,
+                c.cards
+            ),
+            Style::default().fg(Color::Cyan),
+        ));
+    }
     f.render_widget(
         Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
         area,
@@ -478,6 +510,18 @@ mod tests {
                 clerk: Some("zhang".into()),
                 pause_reason: None,
                 held: Vec::new(),
+                queues: vec![hallq_contract::payload::ServiceQueue {
+                    service: "business".into(),
+                    name: "商事登记".into(),
+                    waiting: 4,
+                }],
+                clerk_today: Some(hallq_contract::payload::ClerkToday {
+                    served: 12,
+                    avg_service_s: 510,
+                    ratings: 9,
+                    rating_avg_x10: 46,
+                    cards: 1,
+                }),
             },
             0,
         );
@@ -496,6 +540,10 @@ mod tests {
             "等候 / waiting: 4",
             "在线",
             "工号 zhang",
+            "办结 12",
+            "平均 08:30",
+            "评价 4.6 (9)",
+            "黄红牌 1",
         ] {
             assert!(
                 s.replace(' ', "").contains(&want.replace(' ', "")),

@@ -58,6 +58,34 @@ pub struct WindowState {
     /// Numbers parked at the window (`hold`), to be called back with `call`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<String>,
+    /// The queue of each service the window serves, in its order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<ServiceQueue>,
+    /// The clerk at the window: today's figures, for the pad.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clerk_today: Option<ClerkToday>,
+}
+
+/// One service's queue, as a window sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceQueue {
+    pub service: String,
+    pub name: String,
+    pub waiting: u32,
+}
+
+/// A clerk's day so far (at any window).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClerkToday {
+    /// Tickets finished.
+    pub served: u32,
+    /// Average service time (start to finish), seconds.
+    pub avg_service_s: u32,
+    /// Ratings received, and their average ×10 (46 = 4.6).
+    pub ratings: u32,
+    pub rating_avg_x10: u32,
+    /// Tickets that got a yellow or red service card.
+    pub cards: u32,
 }
 
 /// `calls`: one call or recall, for announcers and hall screens.

@@ -290,6 +290,14 @@ impl Hall {
             .filter_map(|k| self.tickets.get(&k.ticket))
     }
 
+    /// The tickets numbered on the current service day (all of them, with
+    /// carry-over): a day's worth, not the whole log.
+    pub fn tickets_today(&self) -> impl Iterator<Item = &Ticket> {
+        self.by_number
+            .values()
+            .filter_map(|id| self.tickets.get(id))
+    }
+
     /// How many tickets of a service wait.
     pub fn waiting(&self, service: &str) -> usize {
         self.queues.get(service).map_or(0, |q| q.len())

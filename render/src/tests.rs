@@ -21,6 +21,8 @@ fn state(status: WindowStatus, number: Option<&str>) -> WindowState {
         clerk: None,
         pause_reason: None,
         held: Vec::new(),
+        queues: Vec::new(),
+        clerk_today: None,
     }
 }
 

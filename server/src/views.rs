@@ -380,7 +380,55 @@ impl Views<'_> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            queues: self
+                .hall
+                .window(v.window.as_str())
+                .map(|rt| {
+                    rt.serves
+                        .iter()
+                        .map(|s| hallq_contract::payload::ServiceQueue {
+                            service: s.to_string(),
+                            name: self
+                                .hall
+                                .config()
+                                .service(s.as_str())
+                                .map_or_else(|| s.to_string(), |c| c.name.clone()),
+                            waiting: self.hall.waiting(s.as_str()) as u32,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            clerk_today: v.clerk.as_deref().map(|c| self.clerk_today(c)),
         }
+    }
+
+    /// A clerk's figures on the current service day.
+    pub fn clerk_today(&self, clerk: &str) -> hallq_contract::payload::ClerkToday {
+        let mut d = hallq_contract::payload::ClerkToday::default();
+        let (mut service_s, mut rating_sum) = (0u64, 0u32);
+        for t in self
+            .hall
+            .tickets_today()
+            .filter(|t| t.clerk.as_deref() == Some(clerk))
+        {
+            if t.state == TicketState::Done {
+                d.served += 1;
+                service_s += t
+                    .ended_ms
+                    .zip(t.started_ms)
+                    .map_or(0, |(e, s)| ((e - s).max(0) / 1000) as u64);
+            }
+            if let Some(r) = t.rating {
+                d.ratings += 1;
+                rating_sum += u32::from(r);
+            }
+            if t.service_card.is_some() {
+                d.cards += 1;
+            }
+        }
+        d.avg_service_s = service_s.checked_div(u64::from(d.served)).unwrap_or(0) as u32;
+        d.rating_avg_x10 = (rating_sum * 10).checked_div(d.ratings).unwrap_or(0);
+        d
     }
 
     /// The hall's layout for devices (`layout`, retained).

@@ -136,10 +136,17 @@ async fn a_ticket_served_with_a_double_press_and_a_hold_called_back() {
     })
     .await;
     pad.buttons.send(Op::Finish).unwrap();
-    until(&mut pad, "done", |m| {
+    let m = until(&mut pad, "done", |m| {
         status(m) == Some(WindowStatus::Idle) && idle(m)
     })
     .await;
+    // The clerk's day so far, and the window's queues, on the pad.
+    let state = m.state.unwrap();
+    let today = state.clerk_today.expect("the clerk's figures");
+    assert_eq!(today.served, 2, "A002 and A001 finished by zhang");
+    assert_eq!(state.queues.len(), 3, "window 3 serves three services");
+    assert_eq!(state.queues[0].name, "商事登记");
+    assert_eq!(state.queues[0].waiting, 1, "A003 waits");
     let mut other = hallq_pad::Pad::connect(&server.device("pad-3"), "3")
         .await
         .unwrap();
