@@ -348,6 +348,8 @@ mod tests {
                 name: "商事登记".into(),
                 prefix: "A".into(),
             }],
+            pause_reasons: Vec::new(),
+            service_warn_percent: 80,
         };
         assert!(check_pack(&pack, &layout, NumberStyle::Digits).is_empty());
         assert!(check_pack(&pack, &layout, NumberStyle::Counted).is_empty());

@@ -25,6 +25,9 @@ pub enum Key {
     Enter,
     Esc,
     Backspace,
+    /// Next choice from the list (held numbers, transfer targets, pause
+    /// reasons).
+    Tab,
 }
 
 /// What a key leads to.
@@ -54,10 +57,38 @@ impl Ask {
     }
 }
 
-/// The screen's own state: a line being typed, if any.
+/// The screen's own state: a line being typed, if any, and which choice
+/// Tab showed last.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ui {
     asking: Option<(Ask, String)>,
+    choice: usize,
+}
+
+/// What a clerk may pick for a button that asks for words.
+fn choices(ask: Ask, model: &PadModel) -> Vec<String> {
+    match ask {
+        Ask::Call => model
+            .state
+            .as_ref()
+            .map(|s| s.held.clone())
+            .unwrap_or_default(),
+        Ask::Transfer => model.layout.as_ref().map_or_else(Vec::new, |l| {
+            let services = l.services.iter().map(|s| format!("service {}", s.service));
+            let windows = l
+                .windows
+                .iter()
+                .filter(|w| w.window != model.window)
+                .map(|w| format!("window {}", w.window));
+            services.chain(windows).collect()
+        }),
+        Ask::Pause => model
+            .layout
+            .as_ref()
+            .map(|l| l.pause_reasons.clone())
+            .unwrap_or_default(),
+        Ask::Open => Vec::new(),
+    }
 }
 
 /// The buttons: key, what it does, a sample op to ask the model about.
@@ -113,6 +144,13 @@ impl Ui {
     pub fn key(&mut self, key: Key, model: &PadModel) -> Option<Action> {
         if let Some((ask, text)) = &mut self.asking {
             match key {
+                Key::Tab => {
+                    let all = choices(*ask, model);
+                    if !all.is_empty() {
+                        *text = all[self.choice % all.len()].clone();
+                        self.choice += 1;
+                    }
+                }
                 Key::Esc => self.asking = None,
                 Key::Backspace => {
                     text.pop();
@@ -156,6 +194,7 @@ impl Ui {
             Some(_) => sample(c).map(Action::Press),
             None => {
                 self.asking = Some((ask, String::new()));
+                self.choice = 0;
                 None
             }
         }
@@ -286,36 +325,13 @@ pub fn draw(f: &mut Frame<'_>, model: &PadModel, ui: &Ui, now_ms: i64) {
     }
 }
 
-/// What may be typed: the numbers held at the window, the transfer targets.
+/// What may be picked with Tab.
 fn hint(ask: Ask, model: &PadModel) -> String {
-    match ask {
-        Ask::Call => {
-            let held = model
-                .state
-                .as_ref()
-                .map(|s| s.held.join(" "))
-                .unwrap_or_default();
-            if held.is_empty() {
-                String::new()
-            } else {
-                format!("挂起 held: {held}")
-            }
-        }
-        Ask::Transfer => model.layout.as_ref().map_or_else(String::new, |l| {
-            let services: Vec<&str> = l.services.iter().map(|s| s.service.as_str()).collect();
-            let windows: Vec<&str> = l
-                .windows
-                .iter()
-                .map(|w| w.window.as_str())
-                .filter(|w| *w != model.window)
-                .collect();
-            format!(
-                "service: {}  window: {}",
-                services.join(" "),
-                windows.join(" ")
-            )
-        }),
-        _ => String::new(),
+    let all = choices(ask, model);
+    if all.is_empty() {
+        String::new()
+    } else {
+        format!("Tab: {}", all.join(" | "))
     }
 }
 
@@ -334,9 +350,16 @@ fn draw_body(f: &mut Frame<'_>, area: Rect, model: &PadModel, now_ms: i64) {
         Some(t) => {
             let elapsed = model.since_ms.map(|s| now_ms - s).unwrap_or(0);
             let limit_ms = t.limit_min.map(|m| i64::from(m) * 60_000);
+            // The hall's card rule: yellow at its share of the limit, red past it.
+            let warn = model
+                .layout
+                .as_ref()
+                .map(|l| i64::from(l.service_warn_percent))
+                .filter(|p| *p > 0)
+                .unwrap_or(80);
             let time_style = match (state.status, limit_ms) {
                 (WindowStatus::Serving, Some(l)) if elapsed >= l => Style::default().fg(Color::Red),
-                (WindowStatus::Serving, Some(l)) if elapsed * 10 >= l * 8 => {
+                (WindowStatus::Serving, Some(l)) if elapsed * 100 >= l * warn => {
                     Style::default().fg(Color::Yellow)
                 }
                 _ => Style::default(),
@@ -451,6 +474,7 @@ pub async fn run(handle: crate::session::PadHandle) -> anyhow::Result<()> {
                     KeyCode::Enter => Key::Enter,
                     KeyCode::Esc => Key::Esc,
                     KeyCode::Backspace => Key::Backspace,
+                    KeyCode::Tab => Key::Tab,
                     _ => continue,
                 };
                 match ui.key(key, &model) {
@@ -556,6 +580,34 @@ mod tests {
         assert!(s.replace(' ', "").contains("离线"), "{s}");
     }
 
+    /// The colour of the first cell of `text` on the screen.
+    fn colour_of(model: &PadModel, now_ms: i64, text: &str) -> Option<Color> {
+        let mut t = Terminal::new(TestBackend::new(90, 14)).unwrap();
+        t.draw(|f| draw(f, model, &Ui::default(), now_ms)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let first = text.chars().next()?.to_string();
+        for y in 0..buf.area.height {
+            for x in 0..buf.area.width.saturating_sub(text.len() as u16) {
+                let here: String = (0..text.len() as u16)
+                    .map(|i| buf[(x + i, y)].symbol().to_owned())
+                    .collect();
+                if here == text && buf[(x, y)].symbol() == first {
+                    return buf[(x, y)].fg.into();
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn the_service_time_turns_yellow_then_red_by_the_halls_card_rule() {
+        let mut m = model(WindowStatus::Serving, Some("A001"));
+        m.state.as_mut().unwrap().ticket.as_mut().unwrap().limit_min = Some(10);
+        assert_eq!(colour_of(&m, 7 * 60_000, "07:00"), Some(Color::Reset));
+        assert_eq!(colour_of(&m, 9 * 60_000, "09:00"), Some(Color::Yellow));
+        assert_eq!(colour_of(&m, 11 * 60_000, "11:00"), Some(Color::Red));
+    }
+
     #[test]
     fn keys_that_need_words_open_a_line_and_send_on_enter() {
         let m = model(WindowStatus::Idle, None);
@@ -586,6 +638,27 @@ mod tests {
         ));
         assert_eq!(ui, Ui::default(), "no line opened for a refused button");
         assert_eq!(ui.key(Key::Char('q'), &m), Some(Action::Quit));
+        // Tab picks the hall's pause reasons, one after another.
+        let mut idle = model(WindowStatus::Idle, None);
+        idle.layout = Some(hallq_contract::Layout {
+            hall: "h".into(),
+            name: "大厅".into(),
+            zones: Vec::new(),
+            windows: Vec::new(),
+            services: Vec::new(),
+            pause_reasons: vec!["午休".into(), "业务学习".into()],
+            service_warn_percent: 80,
+        });
+        ui.key(Key::Char('p'), &idle);
+        assert!(screen(&idle, &ui).contains("Tab"), "{}", screen(&idle, &ui));
+        ui.key(Key::Tab, &idle);
+        ui.key(Key::Tab, &idle);
+        assert_eq!(
+            ui.key(Key::Enter, &idle),
+            Some(Action::Press(Op::Pause {
+                reason: "业务学习".into()
+            }))
+        );
         // Open asks for the clerk and the PIN, and never shows the PIN.
         let closed = model(WindowStatus::Closed, None);
         ui.key(Key::Char('o'), &closed);

@@ -259,6 +259,13 @@ pub struct Layout {
     pub zones: Vec<LayoutZone>,
     pub windows: Vec<LayoutWindow>,
     pub services: Vec<LayoutService>,
+    /// Reasons a clerk picks from when pausing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pause_reasons: Vec<String>,
+    /// The share of a service's time limit, in percent, that gives a
+    /// yellow card while serving (the hall's card rule; 0: not said).
+    #[serde(default)]
+    pub service_warn_percent: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

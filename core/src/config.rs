@@ -81,6 +81,8 @@ pub struct Rules {
     pub service_warn_percent: u32,
     /// Tickets one ID number may take per day (against ticket touts); 0: no limit.
     pub ticket_quota_per_id: u32,
+    /// Reasons a clerk picks from when pausing (a pad may still type one).
+    pub pause_reasons: Vec<String>,
 }
 
 impl Default for Rules {
@@ -95,6 +97,7 @@ impl Default for Rules {
             wait_red_min: 60,
             service_warn_percent: 80,
             ticket_quota_per_id: 5,
+            pause_reasons: Vec::new(),
         }
     }
 }
@@ -425,6 +428,18 @@ impl HallConfig {
                     format!("windows[{i}].zone"),
                     z.as_str(),
                     "unknown zone",
+                ));
+            }
+        }
+        for (i, r) in self.rules.pause_reasons.iter().enumerate() {
+            if r.is_empty()
+                || r.chars().count() > crate::command::MAX_REASON_CHARS
+                || r.chars().any(char::is_control)
+            {
+                return Err(err(
+                    format!("rules.pause_reasons[{i}]"),
+                    r,
+                    "a reason is 1 to 100 characters, no control characters",
                 ));
             }
         }

@@ -464,6 +464,8 @@ impl Views<'_> {
                     prefix: s.prefix.to_string(),
                 })
                 .collect(),
+            pause_reasons: cfg.rules.pause_reasons.clone(),
+            service_warn_percent: cfg.rules.service_warn_percent,
         }
     }
 
