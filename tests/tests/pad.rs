@@ -39,6 +39,23 @@ fn number(m: &PadModel) -> Option<String> {
     m.state.as_ref()?.ticket.as_ref().map(|t| t.number.clone())
 }
 
+/// The full-screen pad drawn from a model, as text (wide characters' second
+/// cells dropped).
+fn render(m: &PadModel) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 16)).unwrap();
+    t.draw(|f| hallq_pad::tui::draw(f, m, &hallq_pad::tui::Ui::default(), 0))
+        .unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out.replace(' ', "")
+}
+
 fn idle(m: &PadModel) -> bool {
     m.in_flight.is_none()
 }
@@ -147,6 +164,40 @@ async fn a_ticket_served_with_a_double_press_and_a_hold_called_back() {
     assert_eq!(state.queues.len(), 3, "window 3 serves three services");
     assert_eq!(state.queues[0].name, "商事登记");
     assert_eq!(state.queues[0].waiting, 1, "A003 waits");
+
+    // A003 is called, then handed on to window 6 (首问负责 stays with zhang);
+    // the screen, drawn from the live model, shows each step.
+    pad.buttons.send(Op::CallNext { service: None }).unwrap();
+    let m = until(&mut pad, "A003", |m| {
+        number(m).as_deref() == Some("A003") && idle(m)
+    })
+    .await;
+    let screen = render(&m);
+    assert!(
+        screen.contains("A003") && screen.contains("叫号中"),
+        "{screen}"
+    );
+    pad.buttons
+        .send(Op::Transfer {
+            to_service: None,
+            to_window: Some("6".into()),
+            note: Some("买房过户".into()),
+        })
+        .unwrap();
+    let m = until(&mut pad, "transferred", |m| {
+        status(m) == Some(WindowStatus::Idle) && idle(m)
+    })
+    .await;
+    assert!(render(&m).contains("✓"), "{}", render(&m));
+    let w6 = server.hall()["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "6")
+        .unwrap()
+        .clone();
+    assert_eq!(w6["waiting"], 1, "A003 waits at window 6: {w6}");
+
     let mut other = hallq_pad::Pad::connect(&server.device("pad-3"), "3")
         .await
         .unwrap();
@@ -286,8 +337,10 @@ async fn the_full_screen_pad_in_a_terminal_calls_with_one_key() {
     keys(&["n"]);
     let screen = wait_for("A001");
     keys(&["q"]);
+    // The pad has quit, and its session with it; this is for a failed run.
     let _ = Command::new("tmux")
         .args(["kill-session", "-t", &session])
+        .stderr(std::process::Stdio::null())
         .status();
     assert!(screen.replace(' ', "").contains("叫号中"), "{screen}");
     let w3 = server.hall()["windows"]
