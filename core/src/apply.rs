@@ -61,8 +61,6 @@ impl Hall {
                     rating: None,
                     wait_card: None,
                     service_card: None,
-                    key: None,
-                    scheduled: Vec::new(),
                 };
                 self.tickets.insert(*ticket, t);
                 self.enqueue(*ticket, None);

@@ -11,8 +11,8 @@ use crate::calendar::Day;
 use crate::config::{HallConfig, Policy};
 use crate::event::{CardKind, CardLevel, Record};
 use crate::id::{Id, TicketId};
-use crate::queue::QueueKey;
-use crate::supervision::Deadline;
+use crate::queue::{Line, Queues};
+use crate::supervision::Deadlines;
 use crate::{DAY_MS, Millis};
 
 /// Where a ticket is in its life. The last three are final.
@@ -84,12 +84,6 @@ pub struct Ticket {
     pub rating: Option<u8>,
     pub wait_card: Option<CardLevel>,
     pub service_card: Option<CardLevel>,
-    /// Its key in a queue while waiting.
-    #[serde(skip)]
-    pub(crate) key: Option<QueueKey>,
-    /// Its entries in the hall's deadlines.
-    #[serde(skip)]
-    pub(crate) scheduled: Vec<Deadline>,
 }
 
 /// A window's status, as in CONTRACT.md's WindowState.
@@ -118,9 +112,6 @@ pub struct WindowRuntime {
     pub weights: Vec<u32>,
     /// Calls per service since the profile was set (weighted policy).
     pub calls: BTreeMap<Id, u64>,
-    /// Tickets transferred to this window, in order.
-    #[serde(skip)]
-    pub(crate) direct: BTreeSet<QueueKey>,
     /// Tickets parked here.
     pub held: BTreeSet<TicketId>,
 }
@@ -143,12 +134,12 @@ pub struct Hall {
     pub(crate) tokens: HashMap<String, TicketId>,
     /// Numbers of the current day (all of them with carry-over).
     pub(crate) by_number: HashMap<String, TicketId>,
-    /// Waiting tickets per service, in calling order.
-    pub(crate) queues: BTreeMap<Id, BTreeSet<QueueKey>>,
+    /// Waiting tickets per service and per window, in calling order.
+    pub(crate) queues: Queues,
     pub(crate) windows: BTreeMap<Id, WindowRuntime>,
     pub(crate) next_ticket: u64,
     /// When a card or a booking is next due.
-    pub(crate) deadlines: BTreeSet<Deadline>,
+    pub(crate) deadlines: Deadlines,
     pub(crate) bookings: HashMap<String, Booking>,
     /// Bookings per (service, slot start).
     pub(crate) slots: BTreeMap<(Id, Millis), u32>,
@@ -162,11 +153,6 @@ pub struct Hall {
 impl Hall {
     /// An empty hall (before any record). The config must be valid.
     pub fn new(config: HallConfig) -> Hall {
-        let queues = config
-            .services
-            .iter()
-            .map(|s| (s.id.clone(), BTreeSet::new()))
-            .collect();
         let windows = config
             .windows
             .iter()
@@ -181,7 +167,6 @@ impl Hall {
                     policy: w.policy,
                     weights: w.weights.clone(),
                     calls: BTreeMap::new(),
-                    direct: BTreeSet::new(),
                     held: BTreeSet::new(),
                 };
                 (w.id.clone(), rt)
@@ -197,10 +182,10 @@ impl Hall {
             tickets: BTreeMap::new(),
             tokens: HashMap::new(),
             by_number: HashMap::new(),
-            queues,
+            queues: Queues::default(),
             windows,
             next_ticket: 1,
-            deadlines: BTreeSet::new(),
+            deadlines: Deadlines::default(),
             bookings: HashMap::new(),
             slots: BTreeMap::new(),
             citizens: HashMap::new(),
@@ -274,19 +259,18 @@ impl Hall {
 
     /// Waiting tickets of one service, in calling order.
     pub fn queue(&self, service: &str) -> impl Iterator<Item = &Ticket> {
-        self.queues
-            .get(service)
-            .into_iter()
-            .flatten()
-            .filter_map(|k| self.tickets.get(&k.ticket))
+        self.line(Id::parse(service).ok().map(Line::Service))
     }
 
     /// Tickets transferred to a window and waiting there.
     pub fn direct_queue(&self, window: &str) -> impl Iterator<Item = &Ticket> {
-        self.windows
-            .get(window)
+        self.line(Id::parse(window).ok().map(Line::Window))
+    }
+
+    fn line(&self, line: Option<Line>) -> impl Iterator<Item = &Ticket> {
+        line.and_then(|l| self.queues.line(&l))
             .into_iter()
-            .flat_map(|w| w.direct.iter())
+            .flatten()
             .filter_map(|k| self.tickets.get(&k.ticket))
     }
 
@@ -300,7 +284,7 @@ impl Hall {
 
     /// How many tickets of a service wait.
     pub fn waiting(&self, service: &str) -> usize {
-        self.queues.get(service).map_or(0, |q| q.len())
+        Id::parse(service).map_or(0, |s| self.queues.len(&Line::Service(s)))
     }
 
     /// Tickets issued for a service on the current service day.
@@ -315,15 +299,13 @@ impl Hall {
 
     /// Tickets that may carry a live card: waiting ones and those at a window.
     pub fn live_tickets(&self) -> impl Iterator<Item = &Ticket> {
-        let queued = self.queues.values().flatten();
-        let direct = self.windows.values().flat_map(|w| w.direct.iter());
         let current = self
             .windows
             .values()
             .filter_map(|w| w.current)
             .filter_map(|id| self.tickets.get(&id));
-        queued
-            .chain(direct)
+        self.queues
+            .all()
             .filter_map(|k| self.tickets.get(&k.ticket))
             .chain(current)
     }

@@ -8,7 +8,7 @@
 //! keeps its original position (it does not queue again). A ticket sent to a
 //! window waits in that window's own set, called before the window's services.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use crate::config::Policy;
@@ -27,6 +27,70 @@ pub struct QueueKey {
 /// Room between two issued tickets for put-back positions.
 const POS_SHIFT: u32 = 20;
 
+/// Where a waiting ticket waits: its service's queue, or the queue of a
+/// window it was sent to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Line {
+    Service(Id),
+    Window(Id),
+}
+
+/// Every waiting ticket's place: an ordered set of keys per line and each
+/// ticket's own key. Both change here only, together, so they cannot drift
+/// apart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Queues {
+    lines: BTreeMap<Line, BTreeSet<QueueKey>>,
+    keys: HashMap<TicketId, (Line, QueueKey)>,
+}
+
+impl Queues {
+    /// The keys of a line, in calling order.
+    pub(crate) fn line(&self, line: &Line) -> Option<&BTreeSet<QueueKey>> {
+        self.lines.get(line)
+    }
+
+    /// Puts a ticket in a line (out of any other first).
+    pub(crate) fn insert(&mut self, line: Line, key: QueueKey) {
+        self.remove(key.ticket);
+        self.lines.entry(line.clone()).or_default().insert(key);
+        self.keys.insert(key.ticket, (line, key));
+    }
+
+    /// Takes a ticket out of whatever line holds it.
+    pub(crate) fn remove(&mut self, ticket: TicketId) {
+        if let Some((line, key)) = self.keys.remove(&ticket)
+            && let Some(set) = self.lines.get_mut(&line)
+        {
+            set.remove(&key);
+            if set.is_empty() {
+                self.lines.remove(&line);
+            }
+        }
+    }
+
+    /// How many tickets are ahead of a waiting one in its line.
+    pub(crate) fn ahead_of(&self, ticket: TicketId) -> usize {
+        self.keys
+            .get(&ticket)
+            .and_then(|(line, key)| Some(rank_in(self.lines.get(line)?, key)))
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn first(&self, line: &Line) -> Option<&QueueKey> {
+        self.lines.get(line)?.first()
+    }
+
+    pub(crate) fn len(&self, line: &Line) -> usize {
+        self.lines.get(line).map_or(0, BTreeSet::len)
+    }
+
+    /// Every waiting ticket: the services' lines, then the windows'.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &QueueKey> {
+        self.lines.values().flatten()
+    }
+}
+
 impl Hall {
     /// Puts a waiting ticket into its queue (its service's, or the window it
     /// was sent to); `put_back` places it behind that many tickets.
@@ -35,11 +99,11 @@ impl Hall {
             return;
         };
         let rank = self.config.rank(t.class.as_ref());
-        let queue = match &t.sent_to {
-            Some(w) => self.windows.get(w).map(|w| &w.direct),
-            None => self.queues.get(&t.service),
+        let line = match &t.sent_to {
+            Some(w) => Line::Window(w.clone()),
+            None => Line::Service(t.service.clone()),
         };
-        let pos = match (put_back, queue) {
+        let pos = match (put_back, self.queues.line(&line)) {
             (Some(places), Some(q)) => {
                 let mut same_class = q.iter().filter(|k| k.rank == rank);
                 match same_class.clone().nth(places.saturating_sub(1) as usize) {
@@ -55,53 +119,25 @@ impl Hall {
             }
             _ => id.0 << POS_SHIFT,
         };
-        let key = QueueKey {
-            rank,
-            pos,
-            ticket: id,
-        };
-        let sent_to = t.sent_to.clone();
-        let service = t.service.clone();
-        let set = match &sent_to {
-            Some(w) => self.windows.get_mut(w).map(|w| &mut w.direct),
-            None => Some(self.queues.entry(service).or_default()),
-        };
-        if let Some(set) = set {
-            set.insert(key);
-        }
-        if let Some(t) = self.tickets.get_mut(&id) {
-            t.key = Some(key);
-        }
+        self.queues.insert(
+            line,
+            QueueKey {
+                rank,
+                pos,
+                ticket: id,
+            },
+        );
     }
 
     /// Takes a ticket out of whatever queue holds it.
     pub(crate) fn dequeue(&mut self, id: TicketId) {
-        let Some(t) = self.tickets.get_mut(&id) else {
-            return;
-        };
-        let Some(key) = t.key.take() else { return };
-        let set = match &t.sent_to {
-            Some(w) => self.windows.get_mut(w).map(|w| &mut w.direct),
-            None => self.queues.get_mut(&t.service),
-        };
-        if let Some(set) = set {
-            set.remove(&key);
-        }
+        self.queues.remove(id);
     }
 
     /// How many tickets are ahead of a waiting ticket in its queue. Counts
     /// from both ends at once, so a new ticket at the back costs nothing.
     pub fn ahead_of(&self, id: TicketId) -> usize {
-        let Some(t) = self.tickets.get(&id) else {
-            return 0;
-        };
-        let Some(key) = t.key else { return 0 };
-        let set = match &t.sent_to {
-            Some(w) => self.windows.get(w).map(|w| &w.direct),
-            None => self.queues.get(&t.service),
-        };
-        let Some(set) = set else { return 0 };
-        rank_in(set, &key)
+        self.queues.ahead_of(id)
     }
 
     /// The ticket a window calls next by its work profile.
@@ -119,9 +155,15 @@ impl Hall {
             }
         }
         // Tickets sent to this window by a colleague come first.
-        if let Some(k) = rt.direct.iter().find(|k| {
-            only.is_none_or(|s| self.tickets.get(&k.ticket).is_some_and(|t| &t.service == s))
-        }) {
+        if let Some(k) = self
+            .queues
+            .line(&Line::Window(window.clone()))
+            .into_iter()
+            .flatten()
+            .find(|k| {
+                only.is_none_or(|s| self.tickets.get(&k.ticket).is_some_and(|t| &t.service == s))
+            })
+        {
             return Ok(k.ticket);
         }
         let heads: Vec<(usize, &QueueKey)> = rt
@@ -129,7 +171,7 @@ impl Hall {
             .iter()
             .enumerate()
             .filter(|(_, s)| only.is_none_or(|o| o == *s))
-            .filter_map(|(i, s)| Some((i, self.queues.get(s)?.first()?)))
+            .filter_map(|(i, s)| Some((i, self.queues.first(&Line::Service(s.clone()))?)))
             .collect();
         let best_rank = heads
             .iter()

@@ -3,6 +3,8 @@
 //! service day) and tells the edge when to wake it ([`Hall::next_deadline`]);
 //! a `Tick` then turns what is due into events.
 
+use std::collections::{BTreeSet, HashMap};
+
 use crate::Millis;
 use crate::event::{CardKind, CardLevel, Event};
 use crate::hall::{Hall, TicketState};
@@ -27,6 +29,54 @@ pub enum Due {
     Booking(String),
 }
 
+/// Whose a deadline is: a ticket's cards or a booking's lapse.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Owner {
+    Ticket(TicketId),
+    Booking(String),
+}
+
+impl Deadline {
+    fn owner(&self) -> Owner {
+        match &self.due {
+            Due::Card { ticket, .. } => Owner::Ticket(*ticket),
+            Due::Booking(b) => Owner::Booking(b.clone()),
+        }
+    }
+}
+
+/// The moments something falls due, in order, and each owner's own: a
+/// ticket or a booking rescheduled replaces exactly its entries. Both change
+/// here only, together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Deadlines {
+    by_time: BTreeSet<Deadline>,
+    by_owner: HashMap<Owner, Vec<Deadline>>,
+}
+
+impl Deadlines {
+    /// Replaces an owner's deadlines with `new` (all of one owner).
+    fn replace(&mut self, owner: Owner, new: Vec<Deadline>) {
+        for d in self.by_owner.remove(&owner).unwrap_or_default() {
+            self.by_time.remove(&d);
+        }
+        debug_assert!(new.iter().all(|d| d.owner() == owner));
+        if !new.is_empty() {
+            self.by_time.extend(new.iter().cloned());
+            self.by_owner.insert(owner, new);
+        }
+    }
+
+    pub(crate) fn first(&self) -> Option<&Deadline> {
+        self.by_time.first()
+    }
+
+    /// Those due at `now`, earliest first.
+    pub(crate) fn due(&self, now: Millis) -> impl Iterator<Item = &Deadline> {
+        self.by_time.iter().take_while(move |d| d.at <= now)
+    }
+}
+
 impl Hall {
     /// When the hall next needs a `Tick` (a card, a lapsed booking, midnight).
     pub fn next_deadline(&self) -> Option<Millis> {
@@ -42,12 +92,9 @@ impl Hall {
 
     /// Recomputes a ticket's card deadlines from its state.
     pub(crate) fn schedule(&mut self, id: TicketId) {
-        let Some(t) = self.tickets.get_mut(&id) else {
+        let Some(t) = self.tickets.get(&id) else {
             return;
         };
-        for d in t.scheduled.drain(..) {
-            self.deadlines.remove(&d);
-        }
         let rules = &self.config.rules;
         let mut due = Vec::new();
         match t.state {
@@ -77,33 +124,35 @@ impl Hall {
             }
             _ => {}
         }
-        for (at, kind, level) in due {
-            let d = Deadline {
+        let new = due
+            .into_iter()
+            .map(|(at, kind, level)| Deadline {
                 at,
                 due: Due::Card {
                     ticket: id,
                     kind,
                     level,
                 },
-            };
-            t.scheduled.push(d.clone());
-            self.deadlines.insert(d);
-        }
+            })
+            .collect();
+        self.deadlines.replace(Owner::Ticket(id), new);
     }
 
     pub(crate) fn schedule_booking(&mut self, token: &str) {
         if let Some(b) = self.bookings.get(token) {
             let at = b.slot_ms + i64::from(self.config.booking.slot_min) * 60_000;
-            self.deadlines.insert(Deadline {
+            let d = Deadline {
                 at,
                 due: Due::Booking(token.to_owned()),
-            });
+            };
+            self.deadlines
+                .replace(Owner::Booking(token.to_owned()), vec![d]);
         }
     }
 
     pub(crate) fn unschedule_booking(&mut self, token: &str) {
         self.deadlines
-            .retain(|d| !matches!(&d.due, Due::Booking(b) if b == token));
+            .replace(Owner::Booking(token.to_owned()), Vec::new());
     }
 
     /// The events a `Tick` at `now` causes, in the order they fell due.
@@ -113,7 +162,7 @@ impl Hall {
         if self.day.is_some_and(|d| d < today) {
             events.push(Event::DayStarted { day: today });
         }
-        for d in self.deadlines.iter().take_while(|d| d.at <= now) {
+        for d in self.deadlines.due(now) {
             match &d.due {
                 Due::Card {
                     ticket,
