@@ -17,6 +17,19 @@ pub enum WindowStatus {
     Paused,
 }
 
+impl WindowStatus {
+    /// Its name on the wire (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowStatus::Closed => "closed",
+            WindowStatus::Idle => "idle",
+            WindowStatus::Calling => "calling",
+            WindowStatus::Serving => "serving",
+            WindowStatus::Paused => "paused",
+        }
+    }
+}
+
 /// The ticket on a window, in a WindowState or a Reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketRef {
@@ -345,6 +358,19 @@ pub struct Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_are_serdes() {
+        for st in [
+            WindowStatus::Closed,
+            WindowStatus::Idle,
+            WindowStatus::Calling,
+            WindowStatus::Serving,
+            WindowStatus::Paused,
+        ] {
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
+    }
     use alloc::vec;
 
     #[test]

@@ -19,12 +19,32 @@ pub enum CardKind {
     Service,
 }
 
+impl CardKind {
+    /// Its name on the wire and in reports (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardKind::Wait => "wait",
+            CardKind::Service => "service",
+        }
+    }
+}
+
 /// 黄牌 / 红牌.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardLevel {
     Yellow,
     Red,
+}
+
+impl CardLevel {
+    /// Its name on the wire and in reports (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardLevel::Yellow => "yellow",
+            CardLevel::Red => "red",
+        }
+    }
 }
 
 /// One change of the hall.
@@ -193,6 +213,21 @@ impl Event {
             | Event::CardIssued { ticket, .. }
             | Event::BookingCheckedIn { ticket, .. } => Some(*ticket),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn card_names_are_serdes() {
+        for k in [CardKind::Wait, CardKind::Service] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+        }
+        for l in [CardLevel::Yellow, CardLevel::Red] {
+            assert_eq!(serde_json::to_value(l).unwrap(), l.as_str());
         }
     }
 }

@@ -140,8 +140,7 @@ pub fn project(hall: &Hall, r: &Record, staff: bool) -> StreamEvent {
             e.service = Some(service.to_string());
             e.window = window.as_ref().map(|w| w.to_string());
             e.clerk = s(clerk);
-            e.card =
-                Some(format!("{}_{}", serde_plain(kind), serde_plain(level))).filter(|_| staff);
+            e.card = Some(format!("{}_{}", kind.as_str(), level.as_str())).filter(|_| staff);
         }
         Event::WindowOpened { clerk, .. } => e.clerk = clerk.clone(),
         Event::WindowPaused { reason, .. } => e.reason = Some(reason.clone()),
@@ -154,14 +153,6 @@ pub fn project(hall: &Hall, r: &Record, staff: bool) -> StreamEvent {
         _ => {}
     }
     e
-}
-
-/// A unit enum's serde name (`yellow`, `wait`).
-fn serde_plain<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -137,20 +137,6 @@ pub fn wire_status(s: hallq_core::WindowStatus) -> WindowStatus {
     }
 }
 
-fn kind_str(k: CardKind) -> &'static str {
-    match k {
-        CardKind::Wait => "wait",
-        CardKind::Service => "service",
-    }
-}
-
-fn level_str(l: CardLevel) -> &'static str {
-    match l {
-        CardLevel::Yellow => "yellow",
-        CardLevel::Red => "red",
-    }
-}
-
 impl Views<'_> {
     fn owner_of(t: &Ticket) -> Option<String> {
         t.owner.as_ref().map(|o| {
@@ -319,8 +305,8 @@ impl Views<'_> {
             cards.push(CardMetric {
                 ticket: t.number.clone(),
                 service: t.service.to_string(),
-                kind: kind_str(kind).to_owned(),
-                level: level_str(level).to_owned(),
+                kind: kind.as_str().to_owned(),
+                level: level.as_str().to_owned(),
                 window: t
                     .window
                     .as_ref()
@@ -509,7 +495,7 @@ impl Views<'_> {
         }
         let mut cards_by_service: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
         for ((clerk, service, kind, level), n) in self.hall.card_counts() {
-            let name = format!("{}_{}", kind_str(*kind), level_str(*level));
+            let name = format!("{}_{}", kind.as_str(), level.as_str());
             *cards_by_service
                 .entry(service.to_string())
                 .or_default()

@@ -362,9 +362,8 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         served
             .with_label_values(&[&w.window])
             .set(w.served_today.into());
-        let s = serde_json::to_value(w.status).expect("status serializes");
         status
-            .with_label_values(&[&w.window, s.as_str().unwrap_or("")])
+            .with_label_values(&[&w.window, w.status.as_str()])
             .set(1);
     }
     gauge("hallq_seq", "Seq of the hall's last event", &[])
