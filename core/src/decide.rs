@@ -6,9 +6,17 @@ use crate::command::Command;
 use crate::config::{Policy, Service};
 use crate::error::CoreError;
 use crate::event::{Event, Record};
-use crate::hall::{Hall, Ticket, TicketState};
+use crate::hall::{Hall, Ticket, TicketState, WindowRuntime};
 use crate::id::{Id, TicketId};
 use crate::{Millis, booking::BookingState};
+
+/// The window a counter command is for, as the hall has it now.
+struct Counter<'a> {
+    window: Id,
+    rt: &'a WindowRuntime,
+    /// The ticket being called or served there.
+    current: Option<&'a Ticket>,
+}
 
 impl Hall {
     /// Decides what a command causes, applies it, and returns the new records
@@ -289,22 +297,42 @@ impl Hall {
         }])
     }
 
+    /// A command at a window: checks the window, then the rules of its kind.
     fn decide_counter(&self, now: Millis, cmd: Command) -> Result<Vec<Event>, CoreError> {
         let window = cmd.window().expect("counter command").clone();
         let rt = self
             .windows
             .get(&window)
             .ok_or_else(|| CoreError::UnknownWindow(window.to_string()))?;
-        let current = rt.current.and_then(|id| self.tickets.get(&id));
         if !rt.open && !matches!(cmd, Command::Open { .. } | Command::SetProfile { .. }) {
             return Err(CoreError::WindowClosed);
         }
-        let one = |e: Event| Ok(vec![e]);
-        let called = || match current {
-            Some(t) if t.state == TicketState::Called => Ok(t),
-            Some(_) => Err(CoreError::TicketInProgress),
-            None => Err(CoreError::NoCurrentTicket),
+        let at = Counter {
+            current: rt.current.and_then(|id| self.tickets.get(&id)),
+            window,
+            rt,
         };
+        match cmd {
+            Command::Open { .. }
+            | Command::Close { .. }
+            | Command::Pause { .. }
+            | Command::Resume { .. }
+            | Command::SetProfile { .. } => self.decide_window(at, cmd),
+            Command::CallNext { .. } | Command::CallTicket { .. } | Command::Recall { .. } => {
+                self.decide_call(now, at, cmd)
+            }
+            _ => self.decide_at_window(now, at, cmd),
+        }
+    }
+
+    /// At a window: the window itself: open, close, pause, resume, its work profile.
+    fn decide_window(&self, at: Counter<'_>, cmd: Command) -> Result<Vec<Event>, CoreError> {
+        let Counter {
+            window,
+            rt,
+            current,
+        } = at;
+        let one = |e: Event| Ok(vec![e]);
         match cmd {
             Command::Open { clerk, .. } => {
                 if rt.open {
@@ -336,6 +364,55 @@ impl Hall {
                 }
                 one(Event::WindowResumed { window })
             }
+            Command::SetProfile {
+                serves,
+                policy,
+                weights,
+                ..
+            } => {
+                if serves.is_empty() {
+                    return Err(CoreError::BadProfile("no service"));
+                }
+                for s in &serves {
+                    self.service(s)?;
+                }
+                if policy == Policy::Weighted
+                    && (weights.len() != serves.len() || weights.contains(&0))
+                {
+                    return Err(CoreError::BadProfile(
+                        "one weight of at least 1 per service",
+                    ));
+                }
+                one(Event::WindowProfileSet {
+                    window,
+                    serves,
+                    policy,
+                    weights,
+                })
+            }
+            _ => unreachable!("not one of decide_window's commands"),
+        }
+    }
+
+    /// At a window: calling: the next ticket, a given one, a recall.
+    fn decide_call(
+        &self,
+        now: Millis,
+        at: Counter<'_>,
+        cmd: Command,
+    ) -> Result<Vec<Event>, CoreError> {
+        let Counter {
+            window,
+            rt,
+            current,
+        } = at;
+        let one = |e: Event| Ok(vec![e]);
+        let called = || match current {
+            Some(t) if t.state == TicketState::Called => Ok(t),
+            Some(_) => Err(CoreError::TicketInProgress),
+            None => Err(CoreError::NoCurrentTicket),
+        };
+        match cmd {
             Command::CallNext { service, .. } => {
                 let mut events = self.before_call(now, &window, current)?;
                 let ticket = self.pick_next(&window, service.as_ref())?;
@@ -394,6 +471,29 @@ impl Hall {
                     reason: None,
                 })
             }
+            _ => unreachable!("not one of decide_call's commands"),
+        }
+    }
+
+    /// At a window: the ticket at the window: no-show, start, finish, hold, transfer.
+    fn decide_at_window(
+        &self,
+        now: Millis,
+        at: Counter<'_>,
+        cmd: Command,
+    ) -> Result<Vec<Event>, CoreError> {
+        let Counter {
+            window,
+            rt: _,
+            current,
+        } = at;
+        let one = |e: Event| Ok(vec![e]);
+        let called = || match current {
+            Some(t) if t.state == TicketState::Called => Ok(t),
+            Some(_) => Err(CoreError::TicketInProgress),
+            None => Err(CoreError::NoCurrentTicket),
+        };
+        match cmd {
             Command::NoShow { .. } => {
                 let t = called()?;
                 let rules = &self.config.rules;
@@ -456,33 +556,7 @@ impl Hall {
                     note,
                 })
             }
-            Command::SetProfile {
-                serves,
-                policy,
-                weights,
-                ..
-            } => {
-                if serves.is_empty() {
-                    return Err(CoreError::BadProfile("no service"));
-                }
-                for s in &serves {
-                    self.service(s)?;
-                }
-                if policy == Policy::Weighted
-                    && (weights.len() != serves.len() || weights.contains(&0))
-                {
-                    return Err(CoreError::BadProfile(
-                        "one weight of at least 1 per service",
-                    ));
-                }
-                one(Event::WindowProfileSet {
-                    window,
-                    serves,
-                    policy,
-                    weights,
-                })
-            }
-            _ => unreachable!("not a counter command"),
+            _ => unreachable!("not one of decide_at_window's commands"),
         }
     }
 
