@@ -16,6 +16,25 @@ impl Hall {
         let now = r.at_ms;
         match &r.event {
             Event::DayStarted { day } => self.start_day(*day, now),
+            Event::WindowOpened { .. }
+            | Event::WindowClosed { .. }
+            | Event::WindowPaused { .. }
+            | Event::WindowResumed { .. }
+            | Event::WindowProfileSet { .. } => self.apply_window(&r.event),
+            Event::BookingMade { .. }
+            | Event::BookingCheckedIn { .. }
+            | Event::BookingMissed { .. } => self.apply_booking(&r.event, now),
+            _ => self.apply_ticket(&r.event, now),
+        }
+        if let Some(t) = r.event.ticket() {
+            self.schedule(t);
+        }
+    }
+
+    /// A ticket's way through the hall — issued, called, no-show, put back,
+    /// held, transferred, started, finished, rated — and its cards.
+    fn apply_ticket(&mut self, event: &Event, now: Millis) {
+        match event {
             Event::TicketIssued {
                 ticket,
                 token,
@@ -194,6 +213,13 @@ impl Hall {
                     CardLevel::Red => self.cards_today.1 += 1,
                 }
             }
+            _ => unreachable!("not one of apply_ticket's events"),
+        }
+    }
+
+    /// A window opened, closed, paused, resumed or given a work profile.
+    fn apply_window(&mut self, event: &Event) {
+        match event {
             Event::WindowOpened { window, clerk } => {
                 if let Some(w) = self.windows.get_mut(window) {
                     w.open = true;
@@ -230,6 +256,13 @@ impl Hall {
                     w.calls.clear();
                 }
             }
+            _ => unreachable!("not one of apply_window's events"),
+        }
+    }
+
+    /// A booking made, checked in or missed.
+    fn apply_booking(&mut self, event: &Event, now: Millis) {
+        match event {
             Event::BookingMade {
                 booking,
                 service,
@@ -269,9 +302,7 @@ impl Hall {
                 }
                 self.unschedule_booking(booking);
             }
-        }
-        if let Some(t) = r.event.ticket() {
-            self.schedule(t);
+            _ => unreachable!("not one of apply_booking's events"),
         }
     }
 
