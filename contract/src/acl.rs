@@ -103,23 +103,29 @@ impl Identity<'_> {
         let metrics = Topic::Metrics.to_string(h);
         let states = filter::window_states(h);
         let layout = Topic::Layout.to_string(h);
+        let heartbeat = Topic::Heartbeat.to_string(h);
         match self.role {
             Role::Server | Role::Manager => vec![alloc::format!("{}#", prefix(h))],
             Role::Pad => {
-                let mut v = vec![own_status, calls, states, layout];
+                let mut v = vec![own_status, calls, states, layout, heartbeat];
                 if let Some(w) = self.window {
                     v.push(Topic::PadReply(w).to_string(h));
                 }
                 v
             }
-            Role::Display => vec![own_status, calls, states, metrics, layout],
-            Role::Announcer => vec![own_status, calls, states, layout],
+            Role::Display => vec![own_status, calls, states, metrics, layout, heartbeat],
+            Role::Announcer => vec![own_status, calls, states, layout, heartbeat],
             Role::RatingPad => match self.window {
-                Some(w) => vec![own_status, Topic::WindowState(w).to_string(h), layout],
-                None => vec![own_status, layout],
+                Some(w) => vec![
+                    own_status,
+                    Topic::WindowState(w).to_string(h),
+                    layout,
+                    heartbeat,
+                ],
+                None => vec![own_status, layout, heartbeat],
             },
             // What a kiosk shows (queue lengths) comes over HTTP.
-            Role::Kiosk => vec![own_status, metrics, layout],
+            Role::Kiosk => vec![own_status, metrics, layout, heartbeat],
         }
     }
 }

@@ -18,8 +18,8 @@ pub mod topic;
 
 pub use acl::{Identity, Role};
 pub use payload::{
-    Call, DeviceStatus, ErrorBody, Layout, Metrics, PadCommand, Rating, Reply, TicketRef,
-    WindowState, WindowStatus,
+    Call, DeviceStatus, ErrorBody, Heartbeat, Layout, Metrics, PadCommand, Rating, Reply,
+    TicketRef, WindowState, WindowStatus,
 };
 pub use topic::Topic;
 

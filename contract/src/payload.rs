@@ -79,6 +79,13 @@ pub struct WindowState {
     pub clerk_today: Option<ClerkToday>,
 }
 
+/// `heartbeat`: the server is there, and its hall's latest seq.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub at_ms: i64,
+    pub seq: u64,
+}
+
 /// One service's queue, as a window sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceQueue {

@@ -25,6 +25,9 @@ pub enum Topic<'a> {
     /// `layout`: server → devices, retained: the hall's windows, zones and
     /// services, so a device can learn names and zones without the hall file.
     Layout,
+    /// `heartbeat`: server → devices, every few seconds: a device that hears
+    /// nothing from the server for a while shows itself offline.
+    Heartbeat,
 }
 
 impl<'a> Topic<'a> {
@@ -40,6 +43,7 @@ impl<'a> Topic<'a> {
             Topic::DeviceStatus(d) => format!("{p}device/{d}/status"),
             Topic::Rating(w) => format!("{p}rating/{w}"),
             Topic::Layout => format!("{p}layout"),
+            Topic::Heartbeat => format!("{p}heartbeat"),
         }
     }
 
@@ -65,6 +69,7 @@ impl<'a> Topic<'a> {
             ("calls", None, None) => Topic::Calls,
             ("metrics", None, None) => Topic::Metrics,
             ("layout", None, None) => Topic::Layout,
+            ("heartbeat", None, None) => Topic::Heartbeat,
             ("device", Some(d), Some("status")) => Topic::DeviceStatus(d),
             ("rating", Some(w), None) => Topic::Rating(w),
             _ => return None,

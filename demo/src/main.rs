@@ -167,9 +167,16 @@ async fn main() -> anyhow::Result<()> {
             displays.join(format!("window-{w}.png")),
         );
         tokio::spawn(async move {
-            let r = hallq_display::follow(l, w.to_string(), 128, 32, move |_, fb| {
-                let _ = hallq_display::write_png(fb, &png, 4);
-            })
+            let r = hallq_display::follow(
+                l,
+                w.to_string(),
+                128,
+                32,
+                Duration::from_secs(15),
+                move |_, fb| {
+                    let _ = hallq_display::write_png(fb, &png, 4);
+                },
+            )
             .await;
             if let Err(e) = r {
                 eprintln!("display: {e}");

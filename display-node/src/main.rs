@@ -26,6 +26,10 @@ struct Args {
     /// No terminal preview.
     #[arg(long)]
     quiet: bool,
+    /// Show 离线 after this many seconds without a word from the server
+    /// (it says something at least every 5 s).
+    #[arg(long, default_value_t = 15)]
+    offline_after: u64,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -46,15 +50,16 @@ async fn main() -> anyhow::Result<()> {
     let window = a.window.clone();
     let login = a.login.login(|| format!("led-{window}"))?;
     let (w, h) = a.size;
-    hallq_display::follow(login, a.window, w, h, |state, fb| {
+    let offline_after = std::time::Duration::from_secs(a.offline_after);
+    hallq_display::follow(login, a.window, w, h, offline_after, |shown, fb| {
         if !a.quiet {
-            print!(
-                "\x1b[2J\x1b[H{} seq={} status={:?}\n{}",
-                state.name,
-                state.seq,
-                state.status,
-                fb.to_halfblocks()
-            );
+            let what = match shown {
+                hallq_display::Shown::State(s) => {
+                    format!("{} seq={} status={:?}", s.name, s.seq, s.status)
+                }
+                hallq_display::Shown::Offline => "离线 / offline: nothing from the server".into(),
+            };
+            print!("\x1b[2J\x1b[H{what}\n{}", fb.to_halfblocks());
         }
         if let Some(path) = &a.png
             && let Err(e) = hallq_display::write_png(fb, path, 4)

@@ -47,6 +47,15 @@ pub fn window_text(s: &WindowState) -> WindowText {
     WindowText { big, small }
 }
 
+/// What a display shows when it has heard nothing from the server for a
+/// while: its window's name and 离线, never an old ticket.
+pub fn offline_text(window_name: &str) -> WindowText {
+    WindowText {
+        big: String::from(window_name),
+        small: String::from("离线 offline"),
+    }
+}
+
 /// A character the fonts cannot draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RenderError<E> {

@@ -209,6 +209,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     {
         tracing::warn!("the MQTT broker did not answer within 10 s; pads are heard once it does");
     }
+    spawn_heartbeat(handle.clone(), hall_id.clone(), mqtt_tx.clone());
     spawn_metrics(handle.clone(), hall_id.clone(), mqtt_tx, stream.clone());
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
@@ -338,6 +339,34 @@ fn spawn_timer(engine: EngineHandle, mut wake: watch::Receiver<Option<hallq_core
                 }
                 changed = wake.changed() => if changed.is_err() { return },
             }
+        }
+    });
+}
+
+/// How often the server says it is there (`heartbeat`).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Publishes `heartbeat` (QoS 0) every [`HEARTBEAT`], from the owner's own
+/// answer: a stuck owner stops it, and the displays show themselves offline.
+fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: mpsc::UnboundedSender<Outgoing>) {
+    tokio::spawn(async move {
+        let topic = Topic::Heartbeat.to_string(&hall);
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        loop {
+            tick.tick().await;
+            let Some(seq) = engine.query(|v| v.hall.seq()).await else {
+                return;
+            };
+            let beat = hallq_contract::Heartbeat {
+                at_ms: engine::now_ms(),
+                seq,
+            };
+            let _ = mqtt.send(Outgoing {
+                topic: topic.clone(),
+                payload: serde_json::to_vec(&beat).expect("heartbeat serializes"),
+                retain: false,
+                qos: 0,
+            });
         }
     });
 }

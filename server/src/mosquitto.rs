@@ -88,6 +88,7 @@ mod tests {
                 "topic read hallq/v1/xuchang/calls",
                 "topic read hallq/v1/xuchang/window/+/state",
                 "topic read hallq/v1/xuchang/layout",
+                "topic read hallq/v1/xuchang/heartbeat",
                 "topic read hallq/v1/xuchang/pad/3/reply",
             ]
         );

@@ -247,3 +247,83 @@ async fn the_display_program_logs_in_and_draws_its_window() {
     let bytes = std::fs::read(&png).expect("the display drew its window");
     assert!(bytes.starts_with(b"\x89PNG"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_display_shows_offline_when_the_server_goes_and_the_ticket_when_it_is_back() {
+    use hallq_display::Shown;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    server.take("business");
+    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
+    assert!(
+        pad.send(Op::Open {
+            clerk: None,
+            pin: None
+        })
+        .await
+        .unwrap()
+        .ok
+    );
+    assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
+    drop(pad);
+    let (tx, mut shown) = tokio::sync::mpsc::unbounded_channel();
+    let login = server.device("led-3");
+    tokio::spawn(async move {
+        let r = hallq_display::follow(
+            login,
+            "3".into(),
+            128,
+            32,
+            Duration::from_secs(2),
+            move |s, fb| {
+                let what = match s {
+                    Shown::State(st) => st
+                        .ticket
+                        .as_ref()
+                        .map(|t| t.number.clone())
+                        .unwrap_or_default(),
+                    Shown::Offline => "offline".to_owned(),
+                };
+                let _ = tx.send((what, fb.clone()));
+            },
+        )
+        .await;
+        eprintln!("the display stopped: {r:?}");
+    });
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(6), shown.recv())
+            .await
+            .expect("the display shows something within 6 s")
+            .unwrap()
+    };
+    let (first, calling) = next().await;
+    assert_eq!(first, "A001");
+
+    let (hall, data, http, mqtt) = (
+        server.hall.clone(),
+        server.data.clone(),
+        server.http,
+        server.mqtt,
+    );
+    server.kill9();
+    let gone = Instant::now();
+    let (what, picture) = next().await;
+    assert_eq!(what, "offline", "no old ticket once the server is gone");
+    let took = gone.elapsed();
+    assert!(
+        took >= Duration::from_millis(1500) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+    let mut offline = hallq_render::Framebuffer::new(128, 32);
+    hallq_render::draw_text(&mut offline, &hallq_render::offline_text("3号窗口")).unwrap();
+    assert_eq!(picture, offline, "the 离线 picture");
+    assert_ne!(picture, calling);
+
+    let _server = Server::start_again(&hall, &data, http, mqtt);
+    let (back, _) = next().await;
+    assert_eq!(
+        back, "A001",
+        "the ticket again, without a restart of the display"
+    );
+}
