@@ -15,7 +15,7 @@ use alloc::string::String;
 use embedded_graphics::pixelcolor::BinaryColor;
 use embedded_graphics::prelude::*;
 use hallq_contract::{Topic, WindowState};
-use hallq_render::{RenderError, draw_window};
+use hallq_render::{RenderError, draw_text, draw_window, offline_text};
 
 /// What became of one incoming message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,15 +28,33 @@ pub enum Outcome {
     NotMine,
     /// Could not be read or drawn; the panel keeps what it had.
     Rejected,
+    /// The server said it is there (`heartbeat`).
+    Heard,
+    /// Nothing from the server for too long: the panel shows 离线.
+    Offline,
+    /// The server is back after an offline spell: the last state again.
+    Back,
 }
+
+/// Show 离线 after this long without a word from the server (it sends a
+/// heartbeat every 5 s).
+pub const OFFLINE_AFTER_MS: u64 = 15_000;
 
 /// One window's display.
 #[derive(Debug)]
 pub struct WindowDisplay<D> {
     panel: D,
-    /// The only topic it follows: `hallq/v1/{hall}/window/{win}/state`.
+    /// The window's state topic, `hallq/v1/{hall}/window/{win}/state`.
     topic: String,
+    /// The server's `hallq/v1/{hall}/heartbeat`.
+    heartbeat: String,
     shown_seq: Option<u64>,
+    /// The last state drawn, to draw again after an offline spell.
+    last: Option<WindowState>,
+    /// When the server was last heard (the board's monotonic milliseconds).
+    heard_ms: u64,
+    offline: bool,
+    window: String,
 }
 
 impl<D: DrawTarget<Color = BinaryColor>> WindowDisplay<D> {
@@ -44,13 +62,59 @@ impl<D: DrawTarget<Color = BinaryColor>> WindowDisplay<D> {
         WindowDisplay {
             panel,
             topic: Topic::WindowState(window).to_string(hall),
+            heartbeat: Topic::Heartbeat.to_string(hall),
             shown_seq: None,
+            last: None,
+            heard_ms: 0,
+            offline: false,
+            window: String::from(window),
         }
     }
 
     /// The topic to subscribe to (retained, QoS 1).
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// The server's heartbeat, to subscribe to as well (QoS 0).
+    pub fn heartbeat_topic(&self) -> &str {
+        &self.heartbeat
+    }
+
+    /// Time passed (the board's monotonic clock, milliseconds): after
+    /// [`OFFLINE_AFTER_MS`] without a word from the server, the panel shows
+    /// 离线 rather than an old ticket.
+    pub fn tick(&mut self, now_ms: u64) -> Option<Outcome> {
+        if self.offline || now_ms.saturating_sub(self.heard_ms) < OFFLINE_AFTER_MS {
+            return None;
+        }
+        self.offline = true;
+        let name = self.last.as_ref().map_or_else(
+            || alloc::format!("{}号窗口", self.window),
+            |s| s.name.clone(),
+        );
+        draw_text(&mut self.panel, &offline_text(&name)).ok()?;
+        Some(Outcome::Offline)
+    }
+
+    /// Handles one received message at `now_ms`.
+    pub fn on_message_at(&mut self, topic: &str, payload: &[u8], now_ms: u64) -> Outcome {
+        if topic == self.heartbeat {
+            self.heard_ms = now_ms;
+            if core::mem::take(&mut self.offline)
+                && let Some(s) = &self.last
+                && draw_window(&mut self.panel, s).is_ok()
+            {
+                return Outcome::Back;
+            }
+            return Outcome::Heard;
+        }
+        let outcome = self.on_message(topic, payload);
+        if matches!(outcome, Outcome::Drawn { .. } | Outcome::Stale) {
+            self.heard_ms = now_ms;
+            self.offline = false;
+        }
+        outcome
     }
 
     pub fn panel(&self) -> &D {
@@ -71,7 +135,9 @@ impl<D: DrawTarget<Color = BinaryColor>> WindowDisplay<D> {
         match draw_window(&mut self.panel, &state) {
             Ok(()) => {
                 self.shown_seq = Some(state.seq);
-                Outcome::Drawn { seq: state.seq }
+                let seq = state.seq;
+                self.last = Some(state);
+                Outcome::Drawn { seq }
             }
             Err(RenderError::GlyphNotFound(_) | RenderError::Display(_)) => Outcome::Rejected,
         }
@@ -105,6 +171,26 @@ mod tests {
             Outcome::Drawn { seq: 6 }
         );
         assert_ne!(d.panel(), &a001);
+    }
+
+    #[test]
+    fn silence_shows_offline_and_a_heartbeat_brings_the_ticket_back() {
+        let mut d = WindowDisplay::new(Framebuffer::new(128, 32), "h", "3");
+        assert_eq!(
+            d.on_message_at(TOPIC, &state(5, "A001"), 1_000),
+            Outcome::Drawn { seq: 5 }
+        );
+        let a001 = d.panel().clone();
+        let hb = alloc::string::String::from(d.heartbeat_topic());
+        assert_eq!(d.on_message_at(&hb, b"{}", 5_000), Outcome::Heard);
+        assert_eq!(d.tick(5_000 + OFFLINE_AFTER_MS - 1), None);
+        assert_eq!(d.tick(5_000 + OFFLINE_AFTER_MS), Some(Outcome::Offline));
+        let mut offline = Framebuffer::new(128, 32);
+        draw_text(&mut offline, &offline_text("3号窗口")).unwrap();
+        assert_eq!(d.panel(), &offline);
+        assert_eq!(d.tick(60_000), None, "said once");
+        assert_eq!(d.on_message_at(&hb, b"{}", 61_000), Outcome::Back);
+        assert_eq!(d.panel(), &a001);
     }
 
     #[test]
