@@ -56,6 +56,16 @@ pub fn offline_text(window_name: &str) -> WindowText {
     }
 }
 
+/// A font renderer's error as ours (text is always drawn on a transparent
+/// background).
+pub(crate) fn font_error<E>(e: u8g2_fonts::Error<E>) -> RenderError<E> {
+    match e {
+        u8g2_fonts::Error::GlyphNotFound(c) => RenderError::GlyphNotFound(c),
+        u8g2_fonts::Error::DisplayError(e) => RenderError::Display(e),
+        u8g2_fonts::Error::BackgroundColorNotSupported => unreachable!("transparent background"),
+    }
+}
+
 /// A character the fonts cannot draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RenderError<E> {
@@ -101,13 +111,7 @@ where
             t,
         )
         .map(|_| ())
-        .map_err(|e| match e {
-            u8g2_fonts::Error::GlyphNotFound(c) => RenderError::GlyphNotFound(c),
-            u8g2_fonts::Error::DisplayError(e) => RenderError::Display(e),
-            u8g2_fonts::Error::BackgroundColorNotSupported => {
-                unreachable!("transparent background")
-            }
-        })
+        .map_err(font_error)
     };
     draw(&big, &text.big, h * 9 / 32, target)?;
     draw(&small, &text.small, h * 25 / 32, target)?;

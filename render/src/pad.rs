@@ -73,13 +73,7 @@ where
             target,
         )
         .map(|_| ())
-        .map_err(|e| match e {
-            u8g2_fonts::Error::GlyphNotFound(c) => RenderError::GlyphNotFound(c),
-            u8g2_fonts::Error::DisplayError(e) => RenderError::Display(e),
-            u8g2_fonts::Error::BackgroundColorNotSupported => {
-                unreachable!("transparent background")
-            }
-        })
+        .map_err(crate::font_error)
     };
     // Top row: the window (and clerk), the state or "离线".
     let who = match &s.clerk {

@@ -261,6 +261,11 @@ impl Server {
         body
     }
 
+    /// One window of the hall snapshot (`GET /api/v1/halls/{hall}`).
+    pub fn window(&self, id: &str) -> Value {
+        window_of(&self.hall(), id)
+    }
+
     pub fn hall(&self) -> Value {
         let (status, body) = self.http("GET", &format!("/api/v1/halls/{HALL}"), None);
         assert_eq!(status, 200, "{body}");
@@ -322,6 +327,17 @@ pub fn http_request(
         head.to_owned(),
         serde_json::from_str(&body).unwrap_or(Value::Null),
     ))
+}
+
+/// One window of a hall snapshot.
+pub fn window_of(hall: &Value, id: &str) -> Value {
+    hall["windows"]
+        .as_array()
+        .expect("windows")
+        .iter()
+        .find(|w| w["window"] == id)
+        .unwrap_or_else(|| panic!("no window {id} in the snapshot"))
+        .clone()
 }
 
 fn dechunk(body: &str) -> String {

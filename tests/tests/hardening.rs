@@ -620,13 +620,7 @@ async fn a_full_disk_is_never_acknowledged_and_is_said_clearly() {
     );
     // Reads still work, and show only what is stored.
     let hall = server.hall();
-    let w3 = hall["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["window"] == "3")
-        .unwrap()
-        .clone();
+    let w3 = hallq_tests::window_of(&hall, "3");
     assert_eq!(w3["status"], "idle", "the unstored call is not shown");
 
     // Space comes back: the hall goes on without a restart.

@@ -189,13 +189,7 @@ async fn a_ticket_served_with_a_double_press_and_a_hold_called_back() {
     })
     .await;
     assert!(render(&m).contains("✓"), "{}", render(&m));
-    let w6 = server.hall()["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["window"] == "6")
-        .unwrap()
-        .clone();
+    let w6 = server.window("6");
     assert_eq!(w6["waiting"], 1, "A003 waits at window 6: {w6}");
 
     let mut other = hallq_pad::Pad::connect(&server.device("pad-3"), "3")
@@ -266,13 +260,7 @@ async fn a_dropped_connection_sends_nothing_and_resyncs_when_back() {
     })
     .await;
     assert_eq!(number(&m).as_deref(), Some("A001"));
-    let w3 = server.hall()["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["window"] == "3")
-        .unwrap()
-        .clone();
+    let w3 = server.window("3");
     assert_eq!(w3["ticket"], "A001", "the server agrees with the pad");
 }
 
@@ -343,13 +331,7 @@ async fn the_full_screen_pad_in_a_terminal_calls_with_one_key() {
         .stderr(std::process::Stdio::null())
         .status();
     assert!(screen.replace(' ', "").contains("叫号中"), "{screen}");
-    let w3 = server.hall()["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["window"] == "3")
-        .unwrap()
-        .clone();
+    let w3 = server.window("3");
     assert_eq!(w3["ticket"], "A001");
 }
 
@@ -379,13 +361,7 @@ async fn a_window_opens_only_with_a_listed_clerk_and_the_right_pin() {
     );
     let ok = pad.send(open(Some("zhang"), Some("Q7x9zz"))).await.unwrap();
     assert!(ok.ok, "{ok:?}");
-    let w1 = server.hall()["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["window"] == "1")
-        .unwrap()
-        .clone();
+    let w1 = server.window("1");
     assert_eq!(
         (w1["status"].as_str(), w1["clerk"].as_str()),
         (Some("idle"), Some("zhang"))

@@ -52,12 +52,7 @@ async fn a_pad_cannot_command_another_window() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let hall = server.hall();
     assert_eq!(hall["seq"], seq, "the hall changed");
-    let w5 = hall["windows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["window"] == "5")
-        .unwrap();
+    let w5 = hallq_tests::window_of(&hall, "5");
     assert_eq!(w5["status"], "closed");
     // And pad-3 can still do its own work.
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
