@@ -46,6 +46,7 @@ pub async fn follow(
     let mut last: Option<WindowState> = None;
     let mut heard = Instant::now();
     let mut offline = false;
+    let mut warned = false;
     let mut fb = Framebuffer::new(width, height);
     let mut check = tokio::time::interval(Duration::from_millis(250));
     loop {
@@ -83,7 +84,10 @@ pub async fn follow(
                 let state: WindowState = match serde_json::from_slice(&p.payload) {
                     Ok(s) => s,
                     Err(e) => {
-                        eprintln!("unreadable window state ignored: {e}");
+                        // The last good picture stays; said once, not per message.
+                        if !std::mem::replace(&mut warned, true) {
+                            eprintln!("unreadable window state ignored (said once): {e}");
+                        }
                         continue;
                     }
                 };

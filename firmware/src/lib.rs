@@ -202,5 +202,13 @@ mod tests {
         );
         assert_eq!(d.on_message(TOPIC, b"{oops"), Outcome::Rejected);
         assert_eq!(d.panel().lit(), 0);
+        // A good state, then bad ones: the picture stays.
+        d.on_message(TOPIC, &state(5, "A001"));
+        let good = d.panel().clone();
+        let unknown = br#"{"window":"3","name":"3","status":"dancing","waiting":0,"seq":9}"#;
+        assert_eq!(d.on_message(TOPIC, unknown), Outcome::Rejected);
+        assert_eq!(d.on_message(TOPIC, &[b'{'; 70_000]), Outcome::Rejected);
+        assert_eq!(d.on_message(TOPIC, &state(4, "A999")), Outcome::Stale);
+        assert_eq!(d.panel(), &good);
     }
 }
