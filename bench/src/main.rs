@@ -174,6 +174,40 @@ async fn main() -> anyhow::Result<()> {
         report("announcer: call received → first sample out", &mut voice);
     }
 
+    // The LED picture: one frame drawn (the display-node's and the
+    // firmware's renderer), at a window strip's size and a larger panel's.
+    let state = hallq_contract::WindowState {
+        window: "3".into(),
+        name: "3号窗口".into(),
+        status: hallq_contract::WindowStatus::Calling,
+        ticket: Some(hallq_contract::TicketRef {
+            number: "A001".into(),
+            service: None,
+            service_name: None,
+            materials: Vec::new(),
+            class: None,
+            owner: None,
+            limit_min: None,
+        }),
+        waiting: 4,
+        seq: 1,
+        clerk: None,
+        pause_reason: None,
+        held: Vec::new(),
+        queues: Vec::new(),
+        clerk_today: None,
+    };
+    for (w, h) in [(128, 32), (256, 64)] {
+        let mut fb = hallq_render::Framebuffer::new(w, h);
+        let mut frames = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            hallq_render::draw_window(&mut fb, &state).expect("draws");
+            frames.push(t.elapsed());
+        }
+        report(&format!("render one LED frame {w}x{h}"), &mut frames);
+    }
+
     // 3. The floor's disk part: one event per commit, alone.
     let mut store = SqliteStore::open(&dir.path().join("commit-only.db"))?;
     let mut commits = Vec::with_capacity(n);
