@@ -20,9 +20,9 @@ pub mod voice;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use hallq_client::{Login, Presence};
+use hallq_client::{Login, Presence, now_ms};
 use hallq_contract::{Call, Layout, Topic};
 use rumqttc::{Event, Packet, QoS};
 use tokio::sync::Notify;
@@ -58,13 +58,6 @@ pub struct Options {
     /// Wait out each announcement's length before the next, as a loudspeaker
     /// does. Off only for measuring (`hallq-bench`).
     pub realtime: bool,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Whether the hall's local time (UTC+8) of `at_ms` is within a span of

@@ -99,7 +99,7 @@ impl PadModel {
                 "{}时不能{} / not while {}",
                 status_name(state.status),
                 op_name(op),
-                status_en(state.status)
+                state.status.as_str()
             )
         })
     }
@@ -232,25 +232,8 @@ pub fn op_name(op: &Op) -> &'static str {
     }
 }
 
-pub fn status_name(s: WindowStatus) -> &'static str {
-    match s {
-        WindowStatus::Closed => "关闭",
-        WindowStatus::Idle => "空闲",
-        WindowStatus::Calling => "叫号中",
-        WindowStatus::Serving => "办理中",
-        WindowStatus::Paused => "暂停",
-    }
-}
-
-fn status_en(s: WindowStatus) -> &'static str {
-    match s {
-        WindowStatus::Closed => "closed",
-        WindowStatus::Idle => "idle",
-        WindowStatus::Calling => "calling",
-        WindowStatus::Serving => "serving",
-        WindowStatus::Paused => "paused",
-    }
-}
+/// The window's state in Chinese, as the hardware pad's screen says it.
+pub use hallq_render::status_zh as status_name;
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,9 @@
 //! the model lets through, and resends an unanswered command with its id.
 //! The full-screen pad and the tests drive it through [`PadHandle`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use hallq_client::{Login, Presence};
+use hallq_client::{Login, Presence, now_ms};
 use hallq_contract::payload::Op;
 use hallq_contract::{PadCommand, Reply, Topic, WindowState};
 use rumqttc::{Event, Packet, QoS};
@@ -18,13 +18,6 @@ use crate::model::PadModel;
 pub struct PadHandle {
     pub buttons: mpsc::UnboundedSender<Op>,
     pub model: watch::Receiver<PadModel>,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Connects (and reconnects) the pad for `window`; runs until the handle's

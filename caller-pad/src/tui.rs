@@ -344,7 +344,7 @@ fn draw_body(f: &mut Frame<'_>, area: Rect, model: &PadModel, now_ms: i64) {
         );
         return;
     };
-    let status = format!("{} / {:?}", status_name(state.status), state.status).to_lowercase();
+    let status = format!("{} / {}", status_name(state.status), state.status.as_str());
     let mut lines = Vec::new();
     match ticket_facts(model) {
         Some(t) => {
@@ -451,15 +451,9 @@ pub async fn run(handle: crate::session::PadHandle) -> anyhow::Result<()> {
     let mut model_rx = handle.model;
     let mut ui = Ui::default();
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    };
     let result = loop {
         let model = model_rx.borrow().clone();
-        if let Err(e) = terminal.draw(|f| draw(f, &model, &ui, now())) {
+        if let Err(e) = terminal.draw(|f| draw(f, &model, &ui, hallq_client::now_ms())) {
             break Err(e.into());
         }
         tokio::select! {

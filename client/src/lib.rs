@@ -12,6 +12,15 @@ use rumqttc::{
     AsyncClient, EventLoop, LastWill, MqttOptions, NetworkOptions, QoS, TlsConfiguration, Transport,
 };
 
+/// Wall-clock milliseconds since the Unix epoch (0 before 1970): the one
+/// clock read every hallq program shares.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Where and who.
 #[derive(Debug, Clone)]
 pub struct Login {

@@ -98,8 +98,9 @@ async fn main() -> anyhow::Result<()> {
         "  HTTP  http://{http}/api/v1/halls/{hall_id}   (WebSocket: …/stream, Prometheus: /metrics)"
     );
     println!(
-        "  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -I manager. -t 'hallq/v1/{hall_id}/#' -v",
-        mqtt.port()
+        "  MQTT  {mqtt}   watch: mosquitto_sub -p {} -u manager -P demo-manager-pass -I manager. -t '{}' -v",
+        mqtt.port(),
+        hallq_contract::topic::filter::all(&hall_id)
     );
     println!(
         "  LED   {}/displays/window-N.png (rewritten on every change)",

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use hallq_contract::{PadCommand, Reply};
 use hallq_core::DeviceRole;
 use hallq_server::engine::{Engine, EngineHandle, Sinks};
@@ -285,7 +285,10 @@ fn fuzz_engine_pad_and_rating_inputs() {
             assert!(seq.is_some(), "the owner thread died");
         });
         while let Ok(out) = o.mqtt.try_recv() {
-            if out.topic.ends_with("/reply") {
+            if matches!(
+                hallq_contract::Topic::parse(&out.topic),
+                Some((_, hallq_contract::Topic::PadReply(_)))
+            ) {
                 let reply: Reply = serde_json::from_slice(&out.payload).expect("a reply is JSON");
                 if let Some(e) = reply.error {
                     assert!(!e.code.is_empty() && !e.message.is_empty());
@@ -362,15 +365,8 @@ fn fuzz_http_bodies() {
         };
         let res = rt.block_on(app.clone().oneshot(req)).unwrap();
         let status = res.status();
-        assert!(
-            !status.is_server_error() || status == StatusCode::SERVICE_UNAVAILABLE,
-            "{route}: {status}"
-        );
-        assert_ne!(
-            status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{route}: the owner stopped answering"
-        );
+        // No 5xx at all: not a crash, and not the owner gone (503).
+        assert!(!status.is_server_error(), "{route}: {status}");
         let bytes = rt
             .block_on(axum::body::to_bytes(res.into_body(), 1 << 20))
             .unwrap();

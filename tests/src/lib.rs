@@ -261,6 +261,21 @@ impl Server {
         body
     }
 
+    /// The demo hall's pad for `window`, connected, with the window opened
+    /// (no clerk): where most tests start a counter.
+    pub async fn open_pad(&self, window: &str) -> hallq_pad::Pad {
+        let mut pad = hallq_pad::Pad::connect(&self.device(&format!("pad-{window}")), window)
+            .await
+            .expect("pad connects");
+        let open = hallq_contract::payload::Op::Open {
+            clerk: None,
+            pin: None,
+        };
+        let r = pad.send(open).await.expect("a reply to open");
+        assert!(r.ok, "window {window} did not open: {r:?}");
+        pad
+    }
+
     /// One window of the hall snapshot (`GET /api/v1/halls/{hall}`).
     pub fn window(&self, id: &str) -> Value {
         window_of(&self.hall(), id)

@@ -70,16 +70,7 @@ async fn a_clock_put_back_an_hour_keeps_numbering_and_order() {
     );
     let first = server.take("business");
     assert_eq!(first["number"], "A001");
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
     drop(pad);
     let (http, mqtt) = (server.http, server.mqtt);

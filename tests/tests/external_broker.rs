@@ -93,16 +93,7 @@ async fn the_server_runs_against_an_external_mosquitto() {
     let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
     assert_eq!(server.mqtt.port(), port);
     server.take("business");
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     let reply = pad.send(Op::CallNext { service: None }).await.unwrap();
     assert_eq!(reply.ticket.unwrap().number, "A001");
     let state3 = topic(Topic::WindowState("3"));

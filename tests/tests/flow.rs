@@ -129,16 +129,7 @@ async fn a_repeated_command_id_gets_the_first_reply_and_changes_nothing() {
     let server = Server::start(dir.path());
     server.take("social");
     server.take("social");
-    let mut pad = Pad::connect(&server.device("pad-9"), "9").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("9").await;
     let cmd = hallq_contract::PadCommand {
         id: "pad9-000001".into(),
         op: Op::CallNext { service: None },
@@ -210,16 +201,7 @@ async fn the_display_program_logs_in_and_draws_its_window() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     server.take("business");
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
     let png = dir.path().join("led-3.png");
     let mut display = std::process::Command::new(hallq_tests::binary("hallq-display"))
@@ -255,16 +237,7 @@ async fn a_display_shows_offline_when_the_server_goes_and_the_ticket_when_it_is_
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     server.take("business");
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     assert!(pad.send(Op::CallNext { service: None }).await.unwrap().ok);
     drop(pad);
     let (tx, mut shown) = tokio::sync::mpsc::unbounded_channel();

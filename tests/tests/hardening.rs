@@ -44,16 +44,7 @@ async fn restart_at_once_on_the_same_ports_after_kill_9_and_sigterm() {
     let first = server.take("business");
     // Connected clients leave sockets in TIME_WAIT on the server's side.
     let _led = Watcher::new(&server.device("led-3"), &[topic(Topic::WindowState("3"))]).await;
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let _pad = server.open_pad("3").await;
 
     let server = server.crash_and_restart();
     assert_eq!((server.http, server.mqtt), (http, mqtt), "same ports");
@@ -120,16 +111,7 @@ async fn a_devices_password_cannot_knock_the_server_off_its_broker() {
             let _ = tokio::time::timeout(Duration::from_millis(200), ev.poll()).await;
         }
     });
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     let mut answered = 0;
     for _ in 0..3 {
         let r = pad.send(Op::CallNext { service: None }).await.unwrap();
@@ -175,32 +157,14 @@ async fn a_retained_command_is_refused_and_never_applied() {
     let kept = manager.drain(Duration::from_millis(500)).await;
     assert!(kept.is_empty(), "the broker kept a command: {kept:?}");
     // A device's own status may still be retained.
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    server.open_pad("3").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn free_text_over_its_limit_is_refused_and_shown_nowhere() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     let seq = server.hall()["seq"].clone();
     let r = pad
         .send(Op::Pause {
@@ -210,7 +174,7 @@ async fn free_text_over_its_limit_is_refused_and_shown_nowhere() {
         .unwrap();
     assert!(!r.ok);
     assert_eq!(r.error.as_ref().unwrap().code, "bad_text", "{r:?}");
-    let clerk = pad
+    let note = pad
         .send(Op::Transfer {
             to_service: Some("social".into()),
             to_window: None,
@@ -218,7 +182,12 @@ async fn free_text_over_its_limit_is_refused_and_shown_nowhere() {
         })
         .await
         .unwrap();
-    assert!(!clerk.ok);
+    assert!(!note.ok);
+    assert_eq!(
+        note.error.unwrap().code,
+        "bad_text",
+        "the note's length, before anything else"
+    );
     assert_eq!(
         server.hall()["seq"],
         seq,
@@ -500,16 +469,7 @@ async fn a_pad_that_lost_its_reply_sends_again_and_the_call_happens_once() {
     let server = Server::start(dir.path());
     server.take("business");
     server.take("business");
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
     // A pad publishes and drops off before the reply (mosquitto_pub
     // disconnects right after its PUBACK, never reading the reply).
     let cmd = r#"{"id":"pad-3-lost-1","op":"call_next"}"#;
@@ -566,16 +526,7 @@ async fn a_full_disk_is_never_acknowledged_and_is_said_clearly() {
     let data = disk.join("data");
     let server = Server::start(&data);
     let acked = server.take("business");
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    let mut pad = server.open_pad("3").await;
 
     // Fill the disk to the last byte.
     let filler = disk.join("filler");

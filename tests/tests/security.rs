@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use hallq_contract::Topic;
-use hallq_contract::payload::Op;
 use hallq_pad::Pad;
 use hallq_tests::{Server, Watcher, topic};
 use rumqttc::{Event, Packet, QoS};
@@ -55,16 +54,7 @@ async fn a_pad_cannot_command_another_window() {
     let w5 = hallq_tests::window_of(&hall, "5");
     assert_eq!(w5["status"], "closed");
     // And pad-3 can still do its own work.
-    let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();
-    assert!(
-        pad.send(Op::Open {
-            clerk: None,
-            pin: None
-        })
-        .await
-        .unwrap()
-        .ok
-    );
+    server.open_pad("3").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,6 +54,27 @@ fn curl(args: &[&str]) -> std::process::Output {
         .expect("curl")
 }
 
+/// A ticket at the kiosk over HTTPS, trusting the hall's CA.
+fn take_https(server: &Server, ca: &str) -> serde_json::Value {
+    let url = format!(
+        "https://127.0.0.1:{}/api/v1/halls/{HALL}/tickets",
+        server.http.port()
+    );
+    let out = curl(&[
+        "--cacert",
+        ca,
+        "-u",
+        "kiosk-1:demo-kiosk-1-pass",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"service":"business"}"#,
+        &url,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("a ticket as JSON")
+}
+
 fn mosquitto_sub(port: u16, cafile: Option<&str>, state: &str) -> std::process::Output {
     let mut cmd = Command::new("mosquitto_sub");
     cmd.args(["-h", "127.0.0.1", "-p", &port.to_string()])
@@ -99,21 +120,7 @@ fn tls_only_serves_https_and_mqtt_over_tls_and_nothing_in_clear() {
     let hall: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(hall["hall"], HALL);
     // A ticket over HTTPS, with the kiosk's login.
-    let t = curl(&[
-        "--cacert",
-        &ca,
-        "-u",
-        "kiosk-1:demo-kiosk-1-pass",
-        "-H",
-        "content-type: application/json",
-        "-d",
-        r#"{"service":"business"}"#,
-        &format!(
-            "https://127.0.0.1:{}/api/v1/halls/{HALL}/tickets",
-            server.http.port()
-        ),
-    ]);
-    let t: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
+    let t = take_https(&server, &ca);
     assert_eq!(t["number"], "A001", "{t}");
     // Plain HTTP to the same port gets no answer.
     let plain = curl(&[&format!("http://127.0.0.1:{}/healthz", server.http.port())]);
@@ -166,21 +173,7 @@ fn the_pad_program_works_over_tls_with_the_halls_ca() {
             "--tls-only",
         ],
     );
-    let t = curl(&[
-        "--cacert",
-        &ca,
-        "-u",
-        "kiosk-1:demo-kiosk-1-pass",
-        "-H",
-        "content-type: application/json",
-        "-d",
-        r#"{"service":"business"}"#,
-        &format!(
-            "https://127.0.0.1:{}/api/v1/halls/{HALL}/tickets",
-            server.http.port()
-        ),
-    ]);
-    assert!(t.status.success(), "{t:?}");
+    take_https(&server, &ca);
     let port = server.mqtt_tls.unwrap().port().to_string();
     let pad = |words: &[&str], tls: bool| {
         let mut cmd = Command::new(hallq_tests::binary("hallq-pad"));

@@ -21,7 +21,6 @@ mod publish;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hallq_contract::WindowState;
 use hallq_core::{Command, CoreError, Hall, Id, Millis, Record};
@@ -145,12 +144,7 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
+pub use hallq_client::now_ms;
 
 impl Engine {
     /// Rebuilds the hall from the store.
