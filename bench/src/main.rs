@@ -198,7 +198,7 @@ async fn main() -> anyhow::Result<()> {
         clerk_today: None,
     };
     for (w, h) in [(128, 32), (256, 64)] {
-        let mut fb = hallq_render::Framebuffer::new(w, h);
+        let mut fb: hallq_render::Framebuffer = hallq_render::Framebuffer::new(w, h);
         let mut frames = Vec::with_capacity(n);
         for _ in 0..n {
             let t = Instant::now();

@@ -113,7 +113,15 @@ impl Identity<'_> {
                 }
                 v
             }
-            Role::Display => vec![own_status, calls, states, metrics, layout, heartbeat],
+            Role::Display => vec![
+                own_status,
+                calls,
+                states,
+                metrics,
+                layout,
+                heartbeat,
+                Topic::Notice.to_string(h),
+            ],
             Role::Announcer => vec![own_status, calls, states, layout, heartbeat],
             Role::RatingPad => match self.window {
                 Some(w) => vec![

@@ -18,7 +18,7 @@ pub mod topic;
 
 pub use acl::{Identity, Role};
 pub use payload::{
-    Call, DeviceStatus, ErrorBody, Heartbeat, Layout, Metrics, PadCommand, Rating, Reply,
+    Call, DeviceStatus, ErrorBody, Heartbeat, Layout, Metrics, Notice, PadCommand, Rating, Reply,
     TicketRef, WindowState, WindowStatus,
 };
 pub use topic::Topic;

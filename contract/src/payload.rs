@@ -120,6 +120,16 @@ pub struct Call {
     pub at_ms: i64,
 }
 
+/// `notice`, retained: the hall manager's notice for the hall's screens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// Empty when the manager cleared it.
+    pub text: String,
+    /// The log seq of the change.
+    pub seq: u64,
+    pub at_ms: i64,
+}
+
 /// `device/{dev}/status`, retained; usually a device's will.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceStatus {

@@ -28,6 +28,9 @@ pub enum Topic<'a> {
     /// `heartbeat`: server → devices, every few seconds: a device that hears
     /// nothing from the server for a while shows itself offline.
     Heartbeat,
+    /// `notice`: server → hall screens, retained: the manager's notice
+    /// (the LED wall's scrolling line).
+    Notice,
 }
 
 impl<'a> Topic<'a> {
@@ -44,6 +47,7 @@ impl<'a> Topic<'a> {
             Topic::Rating(w) => format!("{p}rating/{w}"),
             Topic::Layout => format!("{p}layout"),
             Topic::Heartbeat => format!("{p}heartbeat"),
+            Topic::Notice => format!("{p}notice"),
         }
     }
 
@@ -70,6 +74,7 @@ impl<'a> Topic<'a> {
             ("metrics", None, None) => Topic::Metrics,
             ("layout", None, None) => Topic::Layout,
             ("heartbeat", None, None) => Topic::Heartbeat,
+            ("notice", None, None) => Topic::Notice,
             ("device", Some(d), Some("status")) => Topic::DeviceStatus(d),
             ("rating", Some(w), None) => Topic::Rating(w),
             _ => return None,
@@ -153,6 +158,9 @@ mod tests {
             Topic::Metrics,
             Topic::DeviceStatus("led-3"),
             Topic::Rating("3"),
+            Topic::Layout,
+            Topic::Heartbeat,
+            Topic::Notice,
         ] {
             let s = t.to_string("xuchang");
             assert_eq!(Topic::parse(&s), Some(("xuchang", t)), "{s}");

@@ -16,6 +16,7 @@ impl Hall {
         let now = r.at_ms;
         match &r.event {
             Event::DayStarted { day } => self.start_day(*day, now),
+            Event::NoticeSet { text } => self.notice.clone_from(text),
             Event::WindowOpened { .. }
             | Event::WindowClosed { .. }
             | Event::WindowPaused { .. }

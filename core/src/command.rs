@@ -96,6 +96,11 @@ pub enum Command {
         booking: String,
         token: String,
     },
+    /// The hall manager's notice for the hall's screens (the LED wall's
+    /// scrolling line); empty clears it.
+    SetNotice {
+        text: String,
+    },
     /// Time passed: cards, missed bookings, a new day.
     Tick,
 }
@@ -125,6 +130,8 @@ impl Command {
 /// The most characters of a reason or a note (pause, out-of-order call,
 /// transfer): it is logged forever and shown on the window's display.
 pub const MAX_REASON_CHARS: usize = 100;
+/// The most characters of the hall's notice.
+pub const MAX_NOTICE_CHARS: usize = 200;
 /// The most characters of a clerk's name or id.
 pub const MAX_CLERK_CHARS: usize = 32;
 /// The most characters of a ticket number or an opaque handle a command
@@ -161,6 +168,7 @@ impl Command {
                 )
             }
             Command::Rate { ticket, .. } => check("ticket", ticket, MAX_HANDLE_CHARS),
+            Command::SetNotice { text } => check("text", text, MAX_NOTICE_CHARS),
             Command::Book { token, citizen, .. } => {
                 check("token", token, MAX_HANDLE_CHARS)?;
                 check("citizen", citizen, MAX_HANDLE_CHARS)

@@ -80,6 +80,13 @@ impl Hall {
                 score,
             } => self.decide_rate(&ticket, window.as_ref(), score),
             Command::Tick => Ok(self.decide_tick(now)),
+            Command::SetNotice { text } => {
+                let text = String::from(text.trim());
+                if text == self.notice {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![Event::NoticeSet { text }])
+            }
             counter => self.decide_counter(now, counter),
         }
     }

@@ -166,6 +166,10 @@ pub enum Event {
     BookingMissed {
         booking: String,
     },
+    /// The manager's notice for the hall's screens ("" when cleared).
+    NoticeSet {
+        text: String,
+    },
 }
 
 /// An event with its place in the log and its time.

@@ -148,6 +148,8 @@ pub struct Hall {
     pub(crate) cards: BTreeMap<(Option<String>, Id, CardKind, CardLevel), u32>,
     /// Yellow and red cards given on the current day.
     pub(crate) cards_today: (u32, u32),
+    /// The manager's notice for the hall's screens; empty when none.
+    pub(crate) notice: String,
 }
 
 impl Hall {
@@ -191,6 +193,7 @@ impl Hall {
             citizens: HashMap::new(),
             cards: BTreeMap::new(),
             cards_today: (0, 0),
+            notice: String::new(),
         }
     }
 
@@ -205,6 +208,11 @@ impl Hall {
 
     pub fn config(&self) -> &HallConfig {
         &self.config
+    }
+
+    /// The manager's notice for the hall's screens; empty when none.
+    pub fn notice(&self) -> &str {
+        &self.notice
     }
 
     /// Seq of the last change.

@@ -167,20 +167,46 @@ async fn main() -> anyhow::Result<()> {
             login(d.id.as_str(), &d.password),
             displays.join(format!("window-{w}.png")),
         );
+        let presence = hallq_client::Presence {
+            role: "display",
+            window: Some(w.to_string()),
+        };
+        let mut out = hallq_display::PngOut::new(png);
         tokio::spawn(async move {
-            let r = hallq_display::follow(
+            let r = hallq_display::follow::<_, hallq_display::BinaryColor>(
                 l,
-                w.to_string(),
-                128,
-                32,
+                presence,
+                hallq_display::WindowModel::new(w.as_str()),
+                (128, 32),
                 Duration::from_secs(15),
-                move |_, fb| {
-                    let _ = hallq_display::write_png(fb, &png, 4);
-                },
+                move |fb, frame, _, _| out.show(fb, frame),
             )
             .await;
             if let Err(e) = r {
                 eprintln!("display: {e}");
+            }
+        });
+    }
+    // The hall's LED wall, in colour: the last calls, the queues, the notice.
+    if let Some(d) = hall.devices.iter().find(|d| d.id.as_str() == "led-wall") {
+        let l = login(d.id.as_str(), &d.password);
+        let presence = hallq_client::Presence {
+            role: "display",
+            window: None,
+        };
+        let mut out = hallq_display::PngOut::new(displays.join("wall.png"));
+        tokio::spawn(async move {
+            let r = hallq_display::follow::<_, hallq_display::Rgb888>(
+                l,
+                presence,
+                hallq_display::WallModel::new(),
+                (256, 64),
+                Duration::from_secs(15),
+                move |fb, frame, _, _| out.show(fb, frame),
+            )
+            .await;
+            if let Err(e) = r {
+                eprintln!("wall: {e}");
             }
         });
     }

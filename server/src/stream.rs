@@ -68,6 +68,9 @@ pub struct StreamEvent {
     pub day: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slot_ms: Option<i64>,
+    /// The manager's new notice (`notice_set`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
     /// Staff only from here on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clerk: Option<String>,
@@ -143,6 +146,7 @@ pub fn project(hall: &Hall, r: &Record, staff: bool) -> StreamEvent {
             e.card = Some(format!("{}_{}", kind.as_str(), level.as_str())).filter(|_| staff);
         }
         Event::WindowOpened { clerk, .. } => e.clerk = clerk.clone(),
+        Event::NoticeSet { text } => e.notice = Some(text.clone()),
         Event::WindowPaused { reason, .. } => e.reason = Some(reason.clone()),
         Event::BookingMade {
             service, slot_ms, ..

@@ -18,6 +18,17 @@ pub struct Views<'a> {
     pub now: Millis,
 }
 
+impl Views<'_> {
+    /// The manager's notice as `notice` carries it.
+    pub fn notice(&self) -> hallq_contract::Notice {
+        hallq_contract::Notice {
+            text: self.hall.notice().to_owned(),
+            seq: self.hall.seq(),
+            at_ms: self.now,
+        }
+    }
+}
+
 /// A ticket as the HTTP API and the phone page show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TicketInfo {

@@ -232,7 +232,7 @@ async fn the_display_program_logs_in_and_draws_its_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_display_shows_offline_when_the_server_goes_and_the_ticket_when_it_is_back() {
-    use hallq_display::Shown;
+    use hallq_display::{Frame, Shown, WindowModel};
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
@@ -242,18 +242,25 @@ async fn a_display_shows_offline_when_the_server_goes_and_the_ticket_when_it_is_
     drop(pad);
     let (tx, mut shown) = tokio::sync::mpsc::unbounded_channel();
     let login = server.device("led-3");
+    let presence = hallq_client::Presence {
+        role: "display",
+        window: Some("3".into()),
+    };
     tokio::spawn(async move {
-        let r = hallq_display::follow(
+        let r = hallq_display::follow::<_, hallq_render::BinaryColor>(
             login,
-            "3".into(),
-            128,
-            32,
+            presence,
+            WindowModel::new("3"),
+            (128, 32),
             Duration::from_secs(2),
-            move |s, fb| {
+            move |fb, frame, s, m: &WindowModel| {
+                if frame == Frame::Moved {
+                    return;
+                }
                 let what = match s {
-                    Shown::State(st) => st
-                        .ticket
-                        .as_ref()
+                    Shown::Live => m
+                        .state()
+                        .and_then(|st| st.ticket.as_ref())
                         .map(|t| t.number.clone())
                         .unwrap_or_default(),
                     Shown::Offline => "offline".to_owned(),
@@ -289,7 +296,10 @@ async fn a_display_shows_offline_when_the_server_goes_and_the_ticket_when_it_is_
         "{took:?}"
     );
     let mut offline = hallq_render::Framebuffer::new(128, 32);
-    hallq_render::draw_text(&mut offline, &hallq_render::offline_text("3号窗口")).unwrap();
+    let sign = hallq_render::Sign::Offline {
+        window_name: "3号窗口",
+    };
+    hallq_render::draw_sign(&mut offline, sign, 0).unwrap();
     assert_eq!(picture, offline, "the 离线 picture");
     assert_ne!(picture, calling);
 

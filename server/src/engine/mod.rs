@@ -207,6 +207,7 @@ impl Engine {
     /// retained messages are right after a restart.
     pub fn run(mut self, mut rx: mpsc::Receiver<Input>) {
         self.publish_layout();
+        self.publish_notice();
         self.publish_states();
         let _ = self.sinks.wake.send(self.hall.next_deadline());
         while let Some(first) = rx.blocking_recv() {
@@ -230,6 +231,7 @@ impl Engine {
             if std::mem::take(&mut self.republish) {
                 self.published.clear();
                 self.publish_layout();
+                self.publish_notice();
                 self.publish_states();
             }
             for d in p.deferred {

@@ -28,6 +28,22 @@ impl Engine {
         });
     }
 
+    /// The manager's notice (retained): with the layout, and after a change.
+    pub(super) fn publish_notice(&mut self) {
+        let hall_id = self.hall.config().hall.id.to_string();
+        let notice = Views {
+            hall: &self.hall,
+            now: self.now(),
+        }
+        .notice();
+        let _ = self.sinks.mqtt.send(Outgoing {
+            topic: Topic::Notice.to_string(&hall_id),
+            payload: serde_json::to_vec(&notice).expect("notice serializes"),
+            retain: true,
+            qos: 1,
+        });
+    }
+
     pub(super) fn publish_states(&mut self) {
         let hall_id = self.hall.config().hall.id.to_string();
         let views = Views {
@@ -95,6 +111,12 @@ impl Engine {
                     qos: 1,
                 });
             }
+        }
+        if records
+            .iter()
+            .any(|r| matches!(r.event, Event::NoticeSet { .. }))
+        {
+            self.publish_notice();
         }
         self.publish_states();
     }

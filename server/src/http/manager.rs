@@ -58,6 +58,31 @@ pub(super) async fn set_profile(
     Ok(Json(w).into_response())
 }
 
+/// `PUT …/notice`: `{"text": "…"}` (empty clears it).
+#[derive(Debug, Deserialize)]
+struct NoticeBody {
+    text: String,
+}
+
+pub(super) async fn set_notice(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hall): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let who = manager(&state, peer.ip(), &headers)?;
+    let req: NoticeBody = json_body(&body)?;
+    tracing::info!(manager = %who, text = %req.text, "notice set");
+    let notice = state
+        .engine
+        .command(Command::SetNotice { text: req.text }, |v, _| v.notice())
+        .await
+        .ok_or_else(|| state.unavailable())??;
+    Ok(Json(notice).into_response())
+}
+
 pub(super) async fn report(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -93,6 +93,10 @@ pub fn app(state: AppState) -> Router {
             put(manager::set_profile),
         )
         .route("/api/v1/halls/{hall}/report", get(manager::report))
+        .route(
+            "/api/v1/halls/{hall}/notice",
+            get(notice).put(manager::set_notice),
+        )
         .route("/api/v1/halls/{hall}/stream", get(stream))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -239,6 +243,20 @@ async fn hall_snapshot(
     let mut body = serde_json::to_value(snap).expect("snapshot serializes");
     body["devices"] = serde_json::to_value(devices).expect("devices serialize");
     Ok(Json(body).into_response())
+}
+
+/// `GET …/notice`: the manager's notice, as the `notice` topic has it.
+async fn notice(
+    State(state): State<AppState>,
+    Path(hall): Path<String>,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let notice = state
+        .engine
+        .query(|v| v.notice())
+        .await
+        .ok_or_else(|| state.unavailable())?;
+    Ok(Json(notice).into_response())
 }
 
 /// The stream: public without a login; with a manager's Basic credentials
