@@ -159,3 +159,98 @@ impl FbDevice {
             .with_context(|| format!("cannot write {}", self.path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hallq_render::{BinaryColor, Rgb888};
+
+    #[test]
+    fn geometry_from_text_and_from_sysfs() {
+        assert_eq!(
+            Geometry::parse("1920x1080@32"),
+            Ok(Geometry {
+                width: 1920,
+                height: 1080,
+                bits_per_pixel: 32,
+                stride: 7680
+            })
+        );
+        for bad in ["1920x1080", "1920x1080@8", "0x10@16", "axb@16"] {
+            assert!(Geometry::parse(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("virtual_size"), "800,480\n").unwrap();
+        std::fs::write(dir.path().join("bits_per_pixel"), "16\n").unwrap();
+        std::fs::write(dir.path().join("stride"), "1664\n").unwrap();
+        let g = Geometry::from_sysfs(dir.path()).unwrap();
+        assert_eq!(
+            (g.width, g.height, g.bits_per_pixel, g.stride),
+            (800, 480, 16, 1664)
+        );
+        std::fs::write(dir.path().join("bits_per_pixel"), "8\n").unwrap();
+        assert!(Geometry::from_sysfs(dir.path()).is_err(), "8 bpp refused");
+    }
+
+    /// The picture is scaled by a whole factor, centred, in the device's
+    /// byte order; the stride's padding stays black.
+    #[test]
+    fn encodes_scaled_centred_and_in_the_device_format() {
+        let mut fb: Framebuffer<Rgb888> = Framebuffer::new(4, 2);
+        fb.draw_iter([embedded_graphics::Pixel(
+            embedded_graphics::prelude::Point::new(0, 0),
+            Rgb888::NUMBER,
+        )])
+        .unwrap();
+        use embedded_graphics::prelude::DrawTarget;
+        let g = Geometry {
+            width: 10,
+            height: 5,
+            bits_per_pixel: 32,
+            stride: 48,
+        };
+        let out = g.encode(&fb);
+        assert_eq!(out.len(), 48 * 5);
+        // Scale 2 (10/4, 5/2): 8×4 at (1, 0); LED (0,0) covers x 1..3, y 0..2.
+        let px = |x: usize, y: usize| &out[y * 48 + x * 4..y * 48 + x * 4 + 3];
+        let c = Rgb888::NUMBER.to_rgb888();
+        use embedded_graphics::pixelcolor::RgbColor;
+        assert_eq!(px(1, 0), [c.b(), c.g(), c.r()]);
+        assert_eq!(px(2, 1), [c.b(), c.g(), c.r()]);
+        assert_ne!(px(3, 0), [c.b(), c.g(), c.r()]);
+        assert_eq!(px(0, 0), [0, 0, 0], "outside the picture: black");
+        assert!(out[40..48].iter().all(|b| *b == 0), "stride padding");
+        // 16 bits: RGB565 little-endian; a one-colour board's lit LED red.
+        let mut mono: Framebuffer<BinaryColor> = Framebuffer::new(2, 1);
+        mono.draw_iter([embedded_graphics::Pixel(
+            embedded_graphics::prelude::Point::new(1, 0),
+            BinaryColor::On,
+        )])
+        .unwrap();
+        let g16 = Geometry::parse("2x1@16").unwrap();
+        let out = g16.encode(&mono);
+        let v = u16::from_le_bytes([out[2], out[3]]);
+        assert_eq!(v >> 11, 31, "{v:#06x}");
+    }
+
+    #[test]
+    fn writes_whole_frames_to_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fb0");
+        std::fs::write(&path, []).unwrap();
+        let dev = FbDevice::open(&path, Some(Geometry::parse("64x16@24").unwrap())).unwrap();
+        let fb: Framebuffer = Framebuffer::new(64, 16);
+        dev.show(&fb).unwrap();
+        dev.show(&fb).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            64 * 16 * 3,
+            "written in place"
+        );
+        let missing = FbDevice::open(&dir.path().join("fb9"), None).unwrap_err();
+        assert!(
+            format!("{missing:#}").contains("--fb-geometry"),
+            "{missing:#}"
+        );
+    }
+}

@@ -183,3 +183,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_and_chained_p10_modules() {
+        assert_eq!(parse_size("128x32"), Ok((128, 32)));
+        assert_eq!(parse_size("p10:2x1"), Ok((64, 16)));
+        assert_eq!(parse_size("p10:8x4"), Ok((256, 64)));
+        for bad in ["128", "p10:0x1", "p10:2", "16x16", "64x8", "2048x32"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}

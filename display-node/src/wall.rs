@@ -182,3 +182,86 @@ impl Model for WallModel {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "hallq/v1/h/";
+
+    fn call(seq: u64, number: &str, window_name: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "seq": seq, "ticket": number, "window": "3", "window_name": window_name,
+            "service_name": "社保", "recall": false, "at_ms": 0,
+        }))
+        .unwrap()
+    }
+
+    fn numbers(m: &WallModel) -> Vec<String> {
+        m.wall().calls.into_iter().map(|c| c.number).collect()
+    }
+
+    #[test]
+    fn calls_are_kept_newest_first_and_a_recall_moves_up() {
+        let mut m = WallModel::new();
+        let now = Instant::now();
+        let state = r#"{"window":"5","name":"5号窗口","status":"serving","ticket":{"number":"B001"},"waiting":0,"seq":3}"#.as_bytes();
+        m.on_message(&format!("{H}window/5/state"), state, now)
+            .unwrap();
+        assert!(
+            now.duration_since(m.newest_at).as_secs() > 60,
+            "a seeded call does not blink"
+        );
+        m.on_message(&format!("{H}calls"), &call(10, "A001", "3号窗口"), now)
+            .unwrap();
+        assert_eq!(m.newest_at, now);
+        m.on_message(&format!("{H}calls"), &call(12, "A002", "4号窗口"), now)
+            .unwrap();
+        // An older call arriving late goes to its place, not on top.
+        m.on_message(&format!("{H}calls"), &call(11, "A009", "6号窗口"), now)
+            .unwrap();
+        assert_eq!(numbers(&m), ["A002", "A009", "A001", "B001"]);
+        m.on_message(&format!("{H}calls"), &call(13, "A001", "3号窗口"), now)
+            .unwrap();
+        assert_eq!(
+            numbers(&m),
+            ["A001", "A002", "A009", "B001"],
+            "recalled: once, on top"
+        );
+        for i in 0..20 {
+            m.on_message(
+                &format!("{H}calls"),
+                &call(20 + i, &format!("C{i:03}"), "1号窗口"),
+                now,
+            )
+            .unwrap();
+        }
+        assert_eq!(m.wall().calls.len(), KEEP);
+        assert!(
+            m.on_message(&format!("{H}calls"), b"nonsense", now)
+                .is_err()
+        );
+        assert_eq!(m.wall().calls.len(), KEEP);
+    }
+
+    #[test]
+    fn queues_are_named_from_the_layout_and_the_notice_is_kept() {
+        let mut m = WallModel::new();
+        let now = Instant::now();
+        let metrics = br#"{"seq":1,"at_ms":0,"waiting":4,"services":[{"service":"social","waiting":4,"longest_wait_s":60,"issued_today":9,"windows_open":2}],"windows":[]}"#;
+        m.on_message(&format!("{H}metrics"), metrics, now).unwrap();
+        assert_eq!(
+            m.wall().queues[0].service_name,
+            "social",
+            "the id until the layout comes"
+        );
+        let layout = r#"{"hall":"h","name":"H","zones":[],"windows":[],"services":[{"service":"social","name":"社保","prefix":"A"}]}"#.as_bytes();
+        m.on_message(&format!("{H}layout"), layout, now).unwrap();
+        assert_eq!(m.wall().queues[0].service_name, "社保");
+        assert_eq!(m.wall().queues[0].waiting, 4);
+        let notice = r#"{"text":"停车场已满","seq":9,"at_ms":0}"#.as_bytes();
+        assert_eq!(m.on_message(&format!("{H}notice"), notice, now), Ok(true));
+        assert_eq!(m.on_message(&format!("{H}notice"), notice, now), Ok(false));
+        assert_eq!(m.wall().notice, "停车场已满");
+    }
+}

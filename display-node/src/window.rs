@@ -97,3 +97,67 @@ impl Model for WindowModel {
         self.state.is_some()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn state(seq: u64, status: &str, number: Option<&str>, name: &str) -> Vec<u8> {
+        let ticket = number.map(|n| serde_json::json!({ "number": n }));
+        serde_json::to_vec(&serde_json::json!({
+            "window": "3", "name": name, "status": status, "ticket": ticket,
+            "waiting": 0, "seq": seq,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn bad_and_old_messages_keep_the_picture() {
+        let mut m = WindowModel::new("3");
+        let t0 = Instant::now();
+        assert_eq!(
+            m.on_message("", &state(5, "calling", Some("A001"), "3号窗口"), t0),
+            Ok(true)
+        );
+        for bad in [
+            b"{oops".to_vec(),
+            vec![b'{'; 70_000],
+            state(9, "dancing", None, "3号窗口"),
+            state(9, "idle", None, "😀窗口"),
+        ] {
+            assert!(m.on_message("", &bad, t0).is_err());
+        }
+        assert_eq!(
+            m.on_message("", &state(4, "idle", None, "3号窗口"), t0),
+            Ok(false),
+            "older"
+        );
+        assert_eq!(m.state().unwrap().seq, 5);
+    }
+
+    /// Blinking counts from a new call, and from a recall of the same one;
+    /// a state that changes nothing visible does not start it again.
+    #[test]
+    fn a_new_call_and_a_recall_blink_again() {
+        let mut m = WindowModel::new("3");
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(10);
+        m.on_message("", &state(5, "calling", Some("A001"), "3号窗口"), t0)
+            .unwrap();
+        assert_eq!(m.since, t0);
+        m.on_message("", &state(6, "calling", Some("A001"), "3号窗口"), later)
+            .unwrap();
+        assert_eq!(m.since, later, "a recall");
+        let serving = t0 + Duration::from_secs(20);
+        m.on_message("", &state(7, "serving", Some("A001"), "3号窗口"), serving)
+            .unwrap();
+        m.on_message(
+            "",
+            &state(8, "serving", Some("A001"), "3号窗口"),
+            serving + Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(m.since, serving, "nothing visible changed");
+    }
+}

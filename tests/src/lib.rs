@@ -6,6 +6,8 @@
 //! executables (each binary's package has a test of its own, so cargo builds
 //! them before any test runs).
 
+pub mod host_board;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -23,6 +25,12 @@ pub const HALL: &str = "xuchang";
 pub const KIOSK: (&str, &str) = (
     "Authorization",
     "Basic a2lvc2stMTpkZW1vLWtpb3NrLTEtcGFzcw==",
+);
+
+/// The demo hall's manager login (`manager:demo-manager-pass`) as a header.
+pub const MANAGER: (&str, &str) = (
+    "Authorization",
+    "Basic bWFuYWdlcjpkZW1vLW1hbmFnZXItcGFzcw==",
 );
 
 /// A built binary of the workspace, e.g. `hallq`.
