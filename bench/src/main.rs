@@ -72,8 +72,8 @@ async fn main() -> anyhow::Result<()> {
         password: password.into(),
         tls: None,
     };
-    // Enough tickets for every call_next.
-    for _ in 0..n / 3 + 10 {
+    // Enough tickets for every call_next (one in three of n + 30 commands).
+    for _ in 0..(n + 30) / 3 + 10 {
         running
             .engine
             .take("business")
@@ -158,7 +158,8 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         send(i + 1, op).await?;
         let (_, payload) = tokio::time::timeout(Duration::from_secs(5), states.recv())
-            .await?
+            .await
+            .map_err(|_| anyhow::anyhow!("no new state after {op} #{i}"))?
             .expect("state");
         if i >= 30 {
             e2e.push(t.elapsed());
@@ -197,16 +198,54 @@ async fn main() -> anyhow::Result<()> {
         queues: Vec::new(),
         clerk_today: None,
     };
-    for (w, h) in [(128, 32), (256, 64)] {
-        let mut fb: hallq_render::Framebuffer = hallq_render::Framebuffer::new(w, h);
-        let mut frames = Vec::with_capacity(n);
-        for _ in 0..n {
-            let t = Instant::now();
-            hallq_render::draw_window(&mut fb, &state).expect("draws");
-            frames.push(t.elapsed());
-        }
-        report(&format!("render one LED frame {w}x{h}"), &mut frames);
+    fn frames<C: hallq_render::LedColor>(
+        n: usize,
+        w: u32,
+        h: u32,
+        mut draw: impl FnMut(&mut hallq_render::Framebuffer<C>),
+    ) -> Vec<Duration> {
+        let mut fb = hallq_render::Framebuffer::<C>::new(w, h);
+        (0..n)
+            .map(|_| {
+                let t = Instant::now();
+                draw(&mut fb);
+                t.elapsed()
+            })
+            .collect()
     }
+    let sign = hallq_render::Sign::State(&state);
+    for (w, h) in [(128, 32), (256, 64)] {
+        let draw = |fb: &mut hallq_render::Framebuffer<_>| {
+            hallq_render::draw_sign(fb, sign, 0).expect("draws");
+        };
+        let mut mono = frames::<hallq_render::BinaryColor>(n, w, h, draw);
+        report(&format!("render one LED frame {w}x{h}"), &mut mono);
+        let mut rgb = frames::<hallq_render::Rgb565>(n, w, h, |fb| {
+            hallq_render::draw_sign(fb, sign, 0).expect("draws");
+        });
+        report(&format!("render one LED frame {w}x{h} RGB565"), &mut rgb);
+    }
+    let wall = hallq_render::Wall {
+        calls: ["A012", "B004", "A011"]
+            .map(|n| hallq_render::WallCall {
+                number: n.into(),
+                window_name: "3号窗口".into(),
+            })
+            .to_vec(),
+        queues: ["社保", "不动产登记", "户籍", "公积金"]
+            .map(|s| hallq_render::WallQueue {
+                service_name: s.into(),
+                waiting: 12,
+            })
+            .to_vec(),
+        notice: "今日16:30停止取号 Tickets until 16:30".into(),
+    };
+    let mut t_ms = 0;
+    let mut walls = frames::<hallq_render::Rgb888>(n, 256, 64, |fb| {
+        t_ms += 40;
+        hallq_render::draw_wall(fb, &wall, t_ms, 10_000).expect("draws");
+    });
+    report("render one LED wall frame 256x64 RGB, scrolling", &mut walls);
 
     // 3. The floor's disk part: one event per commit, alone.
     let mut store = SqliteStore::open(&dir.path().join("commit-only.db"))?;

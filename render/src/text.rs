@@ -13,10 +13,11 @@ pub const SCROLL_PX_PER_S: u64 = 32;
 /// Dark columns between the end of a scrolling text and its start again.
 const SCROLL_GAP: i32 = 24;
 
-/// GB2312 fonts (WenQuanYi, U8g2), smallest first: for Chinese text.
-const CJK: [FontRenderer; 3] = [
+/// GB2312 fonts (WenQuanYi, U8g2), smallest first: for Chinese text. Two
+/// sizes only: each is 200–300 KB of a microcontroller's flash (larger
+/// text is the 16 px font doubled, see [`Scaled`]).
+const CJK: [FontRenderer; 2] = [
     FontRenderer::new::<fonts::u8g2_font_wqy12_t_gb2312>(),
-    FontRenderer::new::<fonts::u8g2_font_wqy14_t_gb2312>(),
     FontRenderer::new::<fonts::u8g2_font_wqy16_t_gb2312>(),
 ];
 
