@@ -245,7 +245,10 @@ async fn main() -> anyhow::Result<()> {
         t_ms += 40;
         hallq_render::draw_wall(fb, &wall, t_ms, 10_000).expect("draws");
     });
-    report("render one LED wall frame 256x64 RGB, scrolling", &mut walls);
+    report(
+        "render one LED wall frame 256x64 RGB, scrolling",
+        &mut walls,
+    );
 
     // 3. The floor's disk part: one event per commit, alone.
     let mut store = SqliteStore::open(&dir.path().join("commit-only.db"))?;

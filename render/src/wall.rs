@@ -149,7 +149,10 @@ where
                 bar: None,
                 align: Align::Right,
             };
-            draw_line(target, r, &n, now_ms)?;
+            // One dark column at the panel's edge: a digit's ink reaches
+            // the end of its advance.
+            let count_area = Rectangle::new(r.top_left, Size::new(qw - 1, ROW));
+            draw_line(target, count_area, &n, now_ms)?;
         }
     }
     Ok(Drawn { moving })

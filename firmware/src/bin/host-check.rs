@@ -110,8 +110,10 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let msg = r#"{"window":"3","name":"3号窗口","status":"calling","ticket":{"number":"A001"},"waiting":2,"seq":7}"#;
     let topic = d.topic().as_bytes().to_vec();
     let topic = core::str::from_utf8(&topic).unwrap_or("");
-    let drawn = matches!(d.on_message(topic, msg.as_bytes()), Outcome::Drawn { seq: 7 })
-        && d.panel().lit() > 100;
+    let drawn = matches!(
+        d.on_message(topic, msg.as_bytes()),
+        Outcome::Drawn { seq: 7 }
+    ) && d.panel().lit() > 100;
     // One MQTT session over the closed network: it must end, not hang.
     let settings = Settings {
         broker: core::net::SocketAddr::from(([127, 0, 0, 1], 1883)),
