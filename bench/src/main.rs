@@ -177,27 +177,13 @@ async fn main() -> anyhow::Result<()> {
 
     // The LED picture: one frame drawn (the display-node's and the
     // firmware's renderer), at a window strip's size and a larger panel's.
-    let state = hallq_contract::WindowState {
-        window: "3".into(),
-        name: "3号窗口".into(),
-        status: hallq_contract::WindowStatus::Calling,
-        ticket: Some(hallq_contract::TicketRef {
-            number: "A001".into(),
-            service: None,
-            service_name: None,
-            materials: Vec::new(),
-            class: None,
-            owner: None,
-            limit_min: None,
-        }),
-        waiting: 4,
-        seq: 1,
-        clerk: None,
-        pause_reason: None,
-        held: Vec::new(),
-        queues: Vec::new(),
-        clerk_today: None,
-    };
+    let state = hallq_contract::WindowState::shown(
+        "3",
+        "3号窗口",
+        hallq_contract::WindowStatus::Calling,
+        Some("A001"),
+    );
+
     fn frames<C: hallq_render::LedColor>(
         n: usize,
         w: u32,

@@ -238,29 +238,12 @@ pub use hallq_render::status_zh as status_name;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hallq_contract::TicketRef;
 
     fn state(status: WindowStatus, ticket: Option<&str>, seq: u64) -> WindowState {
         WindowState {
-            window: "3".into(),
-            name: "3号窗口".into(),
-            status,
-            ticket: ticket.map(|n| TicketRef {
-                number: n.into(),
-                service: None,
-                service_name: None,
-                materials: Vec::new(),
-                class: None,
-                owner: None,
-                limit_min: None,
-            }),
             waiting: 2,
             seq,
-            clerk: None,
-            pause_reason: None,
-            held: Vec::new(),
-            queues: Vec::new(),
-            clerk_today: None,
+            ..WindowState::shown("3", "3号窗口", status, ticket)
         }
     }
 

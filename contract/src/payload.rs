@@ -52,6 +52,21 @@ pub struct TicketRef {
     pub limit_min: Option<u32>,
 }
 
+impl TicketRef {
+    /// A ticket known only by its number (what a display shows).
+    pub fn numbered(number: impl Into<String>) -> TicketRef {
+        TicketRef {
+            number: number.into(),
+            service: None,
+            service_name: None,
+            materials: Vec::new(),
+            class: None,
+            owner: None,
+            limit_min: None,
+        }
+    }
+}
+
 /// `window/{win}/state`, retained: enough for a rebooted display to show the
 /// right thing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +92,31 @@ pub struct WindowState {
     /// The clerk at the window: today's figures, for the pad.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clerk_today: Option<ClerkToday>,
+}
+
+impl WindowState {
+    /// A window's state with only what its sign shows: its name, status and
+    /// ticket number (previews, tests, benchmarks).
+    pub fn shown(
+        window: &str,
+        name: &str,
+        status: WindowStatus,
+        number: Option<&str>,
+    ) -> WindowState {
+        WindowState {
+            window: window.into(),
+            name: name.into(),
+            status,
+            ticket: number.map(TicketRef::numbered),
+            waiting: 0,
+            seq: 0,
+            clerk: None,
+            pause_reason: None,
+            held: Vec::new(),
+            queues: Vec::new(),
+            clerk_today: None,
+        }
+    }
 }
 
 /// `heartbeat`: the server is there, and its hall's latest seq.

@@ -3,27 +3,16 @@
 //! `cargo run -p hallq-display --example pictures -- DIR`.
 
 use embedded_graphics::pixelcolor::{BinaryColor, Rgb888};
-use hallq_contract::{TicketRef, WindowState, WindowStatus};
+use hallq_contract::{WindowState, WindowStatus};
 use hallq_render::{
     BLINK_MS, Framebuffer, LedColor, Sign, Wall, WallCall, WallQueue, draw_sign, draw_wall,
 };
 
 fn state(status: WindowStatus, number: Option<&str>) -> WindowState {
-    let json = serde_json::json!({
-        "window": "3", "name": "3号窗口", "status": status,
-        "waiting": 4, "seq": 1,
-        "pause_reason": (status == WindowStatus::Paused).then_some("系统维护"),
-    });
-    let mut s: WindowState = serde_json::from_value(json).expect("state");
-    s.ticket = number.map(|n| TicketRef {
-        number: n.into(),
-        service: None,
-        service_name: None,
-        materials: Vec::new(),
-        class: None,
-        owner: None,
-        limit_min: None,
-    });
+    let mut s = WindowState::shown("3", "3号窗口", status, number);
+    if status == WindowStatus::Paused {
+        s.pause_reason = Some("系统维护".into());
+    }
     s
 }
 

@@ -1,30 +1,10 @@
 use super::*;
 use alloc::vec::Vec;
 use embedded_graphics::pixelcolor::{BinaryColor, Rgb565, Rgb888};
-use hallq_contract::{TicketRef, WindowState, WindowStatus};
+use hallq_contract::{WindowState, WindowStatus};
 
 fn state(status: WindowStatus, number: Option<&str>) -> WindowState {
-    WindowState {
-        window: "3".into(),
-        name: "3号窗口".into(),
-        status,
-        ticket: number.map(|n| TicketRef {
-            number: n.into(),
-            service: None,
-            service_name: None,
-            materials: Vec::new(),
-            class: None,
-            owner: None,
-            limit_min: None,
-        }),
-        waiting: 4,
-        seq: 1,
-        clerk: None,
-        pause_reason: None,
-        held: Vec::new(),
-        queues: Vec::new(),
-        clerk_today: None,
-    }
+    WindowState::shown("3", "3号窗口", status, number)
 }
 
 #[test]

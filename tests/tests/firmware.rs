@@ -6,34 +6,15 @@
 use std::time::Duration;
 
 use hallq_contract::payload::Op;
-use hallq_contract::{TicketRef, WindowState, WindowStatus};
+use hallq_contract::{WindowState, WindowStatus};
 use hallq_render::{BLINK_MS, Framebuffer, Sign, draw_sign};
 use hallq_tests::host_board::{HostBoard, SharedPanel};
 use hallq_tests::{HALL, Server};
 
 /// The steady picture of window 3 calling `number`.
 fn calling(number: &str) -> Framebuffer {
-    let state = WindowState {
-        window: "3".into(),
-        name: "3号窗口".into(),
-        status: WindowStatus::Calling,
-        ticket: Some(TicketRef {
-            number: number.into(),
-            service: None,
-            service_name: None,
-            materials: Vec::new(),
-            class: None,
-            owner: None,
-            limit_min: None,
-        }),
-        waiting: 0,
-        seq: 0,
-        clerk: None,
-        pause_reason: None,
-        held: Vec::new(),
-        queues: Vec::new(),
-        clerk_today: None,
-    };
+    let state = WindowState::shown("3", "3号窗口", WindowStatus::Calling, Some(number));
+
     let mut fb = Framebuffer::new(128, 32);
     draw_sign(&mut fb, Sign::State(&state), BLINK_MS).unwrap();
     fb
