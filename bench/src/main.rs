@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         tls: None,
         mqtt_tls: "127.0.0.1:0".parse()?,
         tls_only: false,
+        staff: Default::default(),
     })
     .await?;
     let login = |user: &str, password: &str| Login {

@@ -16,12 +16,25 @@ impl Hall {
         let now = r.at_ms;
         match &r.event {
             Event::DayStarted { day } => self.start_day(*day, now),
-            Event::NoticeSet { text } => self.notice.clone_from(text),
+            Event::NoticeSet { text, .. } => {
+                self.notice.clone_from(text);
+                self.notice_seq = r.seq;
+            }
+            Event::QueueMoved { to, tickets, .. } => {
+                for id in tickets {
+                    self.dequeue(*id);
+                    if let Some(t) = self.tickets.get_mut(id) {
+                        t.service = to.clone();
+                        t.transfers += 1;
+                    }
+                    self.enqueue(*id, None);
+                }
+            }
             Event::WindowOpened { .. }
             | Event::WindowClosed { .. }
             | Event::WindowPaused { .. }
             | Event::WindowResumed { .. }
-            | Event::WindowProfileSet { .. } => self.apply_window(&r.event),
+            | Event::WindowProfileSet { .. } => self.apply_window(&r.event, now),
             Event::BookingMade { .. }
             | Event::BookingCheckedIn { .. }
             | Event::BookingMissed { .. } => self.apply_booking(&r.event, now),
@@ -29,6 +42,14 @@ impl Hall {
         }
         if let Some(t) = r.event.ticket() {
             self.schedule(t);
+        }
+        if let Some(w) = r.event.window().and_then(|w| self.windows.get_mut(w)) {
+            w.changed = r.seq;
+        }
+        if let Event::QueueMoved { tickets, .. } = &r.event {
+            for t in tickets {
+                self.schedule(*t);
+            }
         }
     }
 
@@ -219,19 +240,23 @@ impl Hall {
     }
 
     /// A window opened, closed, paused, resumed or given a work profile.
-    fn apply_window(&mut self, event: &Event) {
+    fn apply_window(&mut self, event: &Event, now: Millis) {
         match event {
-            Event::WindowOpened { window, clerk } => {
+            Event::WindowOpened { window, clerk, .. } => {
                 if let Some(w) = self.windows.get_mut(window) {
                     w.open = true;
                     w.clerk = clerk.clone();
+                    w.opened_ms = Some(now);
                 }
             }
-            Event::WindowClosed { window } => {
+            Event::WindowClosed { window, .. } => {
                 if let Some(w) = self.windows.get_mut(window) {
                     w.open = false;
                     w.paused = None;
                     w.clerk = None;
+                    if let Some(since) = w.opened_ms.take() {
+                        w.open_ms_today += now - since;
+                    }
                 }
             }
             Event::WindowPaused { window, reason } => {
@@ -249,6 +274,7 @@ impl Hall {
                 serves,
                 policy,
                 weights,
+                ..
             } => {
                 if let Some(w) = self.windows.get_mut(window) {
                     w.serves = serves.clone();
@@ -313,6 +339,10 @@ impl Hall {
         self.cards_today = (0, 0);
         for w in self.windows.values_mut() {
             w.served_today = 0;
+            w.open_ms_today = 0;
+            if w.opened_ms.is_some() {
+                w.opened_ms = Some(now);
+            }
         }
         if self.config.rules.carry_over {
             return;

@@ -96,13 +96,39 @@ pub enum Command {
         booking: String,
         token: String,
     },
-    /// The hall manager's notice for the hall's screens (the LED wall's
-    /// scrolling line); empty clears it.
-    SetNotice {
-        text: String,
+    /// What the hall manager does from the dashboard, as `by` (a staff id),
+    /// having seen the hall at `seen` (the seq of the window or notice it
+    /// acts on): refused as stale when that changed since.
+    Manage {
+        by: String,
+        seen: Option<u64>,
+        action: ManagerAction,
     },
     /// Time passed: cards, missed bookings, a new day.
     Tick,
+}
+
+/// A manager's action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ManagerAction {
+    /// Open a window (no clerk logged in yet).
+    Open { window: Id },
+    /// Close a window with no ticket at it.
+    Close { window: Id },
+    /// Switch a window's work profile.
+    Profile {
+        window: Id,
+        serves: Vec<Id>,
+        policy: Policy,
+        #[serde(default)]
+        weights: Vec<u32>,
+    },
+    /// Move every waiting ticket of a service to another service, each
+    /// keeping its place by issue time.
+    MoveQueue { from: Id, to: Id },
+    /// The notice for the hall's screens; empty clears it.
+    Notice { text: String },
 }
 
 impl Command {
@@ -168,7 +194,13 @@ impl Command {
                 )
             }
             Command::Rate { ticket, .. } => check("ticket", ticket, MAX_HANDLE_CHARS),
-            Command::SetNotice { text } => check("text", text, MAX_NOTICE_CHARS),
+            Command::Manage { by, action, .. } => {
+                check("by", by, MAX_CLERK_CHARS)?;
+                match action {
+                    ManagerAction::Notice { text } => check("text", text, MAX_NOTICE_CHARS),
+                    _ => Ok(()),
+                }
+            }
             Command::Book { token, citizen, .. } => {
                 check("token", token, MAX_HANDLE_CHARS)?;
                 check("citizen", citizen, MAX_HANDLE_CHARS)

@@ -2,7 +2,7 @@
 //! `handle` decides, then applies, so a refused command changes nothing.
 
 use crate::calendar::{self, Day};
-use crate::command::Command;
+use crate::command::{Command, ManagerAction};
 use crate::config::{Policy, Service};
 use crate::error::CoreError;
 use crate::event::{Event, Record};
@@ -80,13 +80,7 @@ impl Hall {
                 score,
             } => self.decide_rate(&ticket, window.as_ref(), score),
             Command::Tick => Ok(self.decide_tick(now)),
-            Command::SetNotice { text } => {
-                let text = String::from(text.trim());
-                if text == self.notice {
-                    return Ok(Vec::new());
-                }
-                Ok(vec![Event::NoticeSet { text }])
-            }
+            Command::Manage { by, seen, action } => self.decide_manage(now, by, seen, action),
             counter => self.decide_counter(now, counter),
         }
     }
@@ -345,13 +339,17 @@ impl Hall {
                 if rt.open {
                     return Err(CoreError::WindowAlreadyOpen);
                 }
-                one(Event::WindowOpened { window, clerk })
+                one(Event::WindowOpened {
+                    window,
+                    clerk,
+                    by: None,
+                })
             }
             Command::Close { .. } => {
                 if current.is_some() || !rt.held.is_empty() {
                     return Err(CoreError::TicketInProgress);
                 }
-                one(Event::WindowClosed { window })
+                one(Event::WindowClosed { window, by: None })
             }
             Command::Pause { reason, .. } => {
                 if reason.trim().is_empty() {
@@ -395,9 +393,105 @@ impl Hall {
                     serves,
                     policy,
                     weights,
+                    by: None,
                 })
             }
             _ => unreachable!("not one of decide_window's commands"),
+        }
+    }
+
+    /// The manager's actions: the window's own rules (as a pad's open,
+    /// close, or the profile command), refused when the window changed
+    /// since the manager saw it; the events carry the manager's id.
+    fn decide_manage(
+        &self,
+        now: Millis,
+        by: String,
+        seen: Option<u64>,
+        action: ManagerAction,
+    ) -> Result<Vec<Event>, CoreError> {
+        let fresh = |changed: u64| match seen {
+            Some(seen) if seen < changed => Err(CoreError::Stale { seen, now: changed }),
+            _ => Ok(()),
+        };
+        let window_changed = |w: &Id| {
+            self.windows
+                .get(w)
+                .map(|rt| rt.changed)
+                .ok_or_else(|| CoreError::UnknownWindow(w.to_string()))
+        };
+        let by_manager = |mut events: Vec<Event>| {
+            for e in &mut events {
+                if let Event::WindowOpened { by: b, .. }
+                | Event::WindowClosed { by: b, .. }
+                | Event::WindowProfileSet { by: b, .. } = e
+                {
+                    *b = Some(by.clone());
+                }
+            }
+            events
+        };
+        match action {
+            ManagerAction::Open { window } => {
+                fresh(window_changed(&window)?)?;
+                let cmd = Command::Open {
+                    window,
+                    clerk: None,
+                };
+                self.decide_counter(now, cmd).map(by_manager)
+            }
+            ManagerAction::Close { window } => {
+                fresh(window_changed(&window)?)?;
+                self.decide_counter(now, Command::Close { window })
+                    .map(by_manager)
+            }
+            ManagerAction::Profile {
+                window,
+                serves,
+                policy,
+                weights,
+            } => {
+                fresh(window_changed(&window)?)?;
+                let cmd = Command::SetProfile {
+                    window,
+                    serves,
+                    policy,
+                    weights,
+                };
+                self.decide_counter(now, cmd).map(by_manager)
+            }
+            ManagerAction::MoveQueue { from, to } => {
+                self.service(&from)?;
+                self.service(&to)?;
+                if from == to {
+                    return Err(CoreError::BadTransfer);
+                }
+                let mut waiting: Vec<&Ticket> = self
+                    .tickets
+                    .values()
+                    .filter(|t| {
+                        t.service == from && t.state == TicketState::Waiting && t.sent_to.is_none()
+                    })
+                    .collect();
+                if waiting.is_empty() {
+                    return Err(CoreError::QueueEmpty);
+                }
+                waiting.sort_by_key(|t| (t.issued_ms, t.id));
+                Ok(vec![Event::QueueMoved {
+                    from,
+                    to,
+                    tickets: waiting.iter().map(|t| t.id).collect(),
+                    by,
+                }])
+            }
+            ManagerAction::Notice { text } => {
+                fresh(self.notice_seq)?;
+                let text = String::from(text.trim());
+                if text == self.notice {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![Event::NoticeSet { text, by: Some(by) }])
+            }
         }
     }
 

@@ -78,6 +78,10 @@ pub enum CoreError {
     TooEarly,
     #[error("工作配置无效：{0} / invalid work profile: {0}")]
     BadProfile(&'static str),
+    #[error(
+        "已被他人更改（您看到的是 {seen}，现在是 {now}），请刷新后再试 / changed by someone else meanwhile (you saw {seen}, it is now {now}); reload and try again"
+    )]
+    Stale { seen: u64, now: u64 },
 }
 
 impl CoreError {
@@ -119,6 +123,7 @@ impl CoreError {
             CoreError::BookingClosed => "booking_closed",
             CoreError::TooEarly => "too_early",
             CoreError::BadProfile(_) => "bad_profile",
+            CoreError::Stale { .. } => "stale",
         }
     }
 }

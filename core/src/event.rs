@@ -132,9 +132,14 @@ pub enum Event {
     WindowOpened {
         window: Id,
         clerk: Option<String>,
+        /// The manager who opened it from the dashboard.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
     },
     WindowClosed {
         window: Id,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
     },
     WindowPaused {
         window: Id,
@@ -149,6 +154,15 @@ pub enum Event {
         serves: Vec<Id>,
         policy: Policy,
         weights: Vec<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    /// The manager moved every waiting ticket of `from` to `to`.
+    QueueMoved {
+        from: Id,
+        to: Id,
+        tickets: Vec<TicketId>,
+        by: String,
     },
     BookingMade {
         booking: String,
@@ -169,6 +183,8 @@ pub enum Event {
     /// The manager's notice for the hall's screens ("" when cleared).
     NoticeSet {
         text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
     },
 }
 
@@ -194,7 +210,7 @@ impl Event {
             | Event::ServiceStarted { window, .. }
             | Event::ServiceFinished { window, .. }
             | Event::WindowOpened { window, .. }
-            | Event::WindowClosed { window }
+            | Event::WindowClosed { window, .. }
             | Event::WindowPaused { window, .. }
             | Event::WindowResumed { window }
             | Event::WindowProfileSet { window, .. } => Some(window),

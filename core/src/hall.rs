@@ -114,6 +114,13 @@ pub struct WindowRuntime {
     pub calls: BTreeMap<Id, u64>,
     /// Tickets parked here.
     pub held: BTreeSet<TicketId>,
+    /// Seq of the last event that changed this window (the manager's
+    /// actions are refused as stale against it).
+    pub changed: u64,
+    /// Since when it is open (or since the day began, if it was open then).
+    pub opened_ms: Option<Millis>,
+    /// Time open today before `opened_ms` (closed spells left out).
+    pub open_ms_today: Millis,
 }
 
 /// The whole hall.
@@ -150,6 +157,8 @@ pub struct Hall {
     pub(crate) cards_today: (u32, u32),
     /// The manager's notice for the hall's screens; empty when none.
     pub(crate) notice: String,
+    /// Seq of the last change of the notice.
+    pub(crate) notice_seq: u64,
 }
 
 impl Hall {
@@ -170,6 +179,9 @@ impl Hall {
                     weights: w.weights.clone(),
                     calls: BTreeMap::new(),
                     held: BTreeSet::new(),
+                    changed: 0,
+                    opened_ms: None,
+                    open_ms_today: 0,
                 };
                 (w.id.clone(), rt)
             })
@@ -194,6 +206,7 @@ impl Hall {
             cards: BTreeMap::new(),
             cards_today: (0, 0),
             notice: String::new(),
+            notice_seq: 0,
         }
     }
 
@@ -213,6 +226,11 @@ impl Hall {
     /// The manager's notice for the hall's screens; empty when none.
     pub fn notice(&self) -> &str {
         &self.notice
+    }
+
+    /// Seq of the last change of the notice (0: never set).
+    pub fn notice_seq(&self) -> u64 {
+        self.notice_seq
     }
 
     /// Seq of the last change.

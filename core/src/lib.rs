@@ -41,7 +41,7 @@ pub mod queue;
 pub mod supervision;
 pub mod view;
 
-pub use command::Command;
+pub use command::{Command, ManagerAction};
 pub use config::{ConfigError, DeviceRole, HallConfig, NoShowPolicy, Policy, Staff};
 pub use error::CoreError;
 pub use event::{CardKind, CardLevel, Event, Record};

@@ -89,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
         tls: None,
         mqtt_tls: "127.0.0.1:0".parse()?,
         tls_only: false,
+        staff: Default::default(),
     })
     .await?;
     let (http, mqtt) = (running.http, running.mqtt.expect("plain MQTT"));

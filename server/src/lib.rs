@@ -81,6 +81,8 @@ pub struct Options {
     pub mqtt_tls: SocketAddr,
     /// With `tls`: no plain MQTT listener at all.
     pub tls_only: bool,
+    /// Staff accounts for the web (dashboard, reports): `staff.toml`.
+    pub staff: http::session::StaffFile,
 }
 
 /// The public limits' defaults: a citizen takes a ticket or two; a phone
@@ -242,6 +244,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         limits,
         throttle,
         storage: storage_rx,
+        sessions: Arc::new(http::session::Sessions::new(
+            std::mem::take(&mut opts.staff),
+            opts.demo || opts.always_open,
+        )),
+        https,
     });
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls_config {

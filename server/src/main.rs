@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use hallq_server::http::session::{Account, Role, StaffFile, hash_password};
 use hallq_server::{BrokerMode, Options, config};
 
 #[derive(Debug, Parser)]
@@ -63,7 +64,14 @@ enum Cmd {
         /// With TLS: open no plain MQTT listener (devices must use TLS).
         #[arg(long, requires = "tls_cert")]
         tls_only: bool,
+        /// Staff accounts for the web (`hallq staff add`); default:
+        /// `staff.toml` beside the hall file, if there is one.
+        #[arg(long)]
+        staff: Option<PathBuf>,
     },
+    /// Staff accounts for the web: the dashboard and reports.
+    #[command(subcommand)]
+    Staff(StaffCmd),
     /// Write Mosquitto's ACL and password files for the hall (external broker).
     Mosquitto {
         #[arg(long, default_value = "halls/demo.toml")]
@@ -87,6 +95,31 @@ enum Cmd {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum StaffCmd {
+    /// Add a staff member, or reset one's password and role (reads the
+    /// password from standard input).
+    Add {
+        /// The staff file (created when missing).
+        #[arg(long, default_value = "halls/staff.toml")]
+        file: PathBuf,
+        /// Login id, e.g. wang.
+        #[arg(long)]
+        id: String,
+        /// Name shown on the page, e.g. 王经理.
+        #[arg(long)]
+        name: String,
+        /// manager (acts), supervisor (watches) or clerk.
+        #[arg(long, value_parser = ["manager", "supervisor", "clerk"])]
+        role: String,
+    },
+    /// List the staff file's accounts (never their hashes).
+    List {
+        #[arg(long, default_value = "halls/staff.toml")]
+        file: PathBuf,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -97,6 +130,46 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().cmd {
+        Cmd::Staff(StaffCmd::Add {
+            file,
+            id,
+            name,
+            role,
+        }) => {
+            hallq_core::Id::parse(&id).map_err(|e| anyhow::anyhow!("id {id:?}: {e}"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            if password.chars().count() < 8 {
+                anyhow::bail!("the password must have at least 8 characters");
+            }
+            let role = match role.as_str() {
+                "manager" => Role::Manager,
+                "supervisor" => Role::Supervisor,
+                _ => Role::Clerk,
+            };
+            let mut f = StaffFile::load(&file)?;
+            let reset = f.user.iter().any(|a| a.id == id);
+            f.put(Account {
+                id: id.clone(),
+                name,
+                role,
+                password_hash: hash_password(password),
+            });
+            f.save(&file)?;
+            println!(
+                "{} {id} in {}",
+                if reset { "reset" } else { "added" },
+                file.display()
+            );
+            Ok(())
+        }
+        Cmd::Staff(StaffCmd::List { file }) => {
+            for a in StaffFile::load(&file)?.user {
+                println!("{}\t{}\t{:?}", a.id, a.name, a.role);
+            }
+            Ok(())
+        }
         Cmd::HashPin => {
             let mut pin = String::new();
             std::io::stdin().read_line(&mut pin)?;
@@ -168,7 +241,13 @@ async fn main() -> anyhow::Result<()> {
             tls_key,
             mqtt_tls,
             tls_only,
+            staff,
         } => {
+            let staff_path = staff.unwrap_or_else(|| hall.with_file_name("staff.toml"));
+            let staff = StaffFile::load(&staff_path)?;
+            if !staff.user.is_empty() {
+                tracing::info!(file = %staff_path.display(), accounts = staff.user.len(), "web staff accounts");
+            }
             let hall = config::load_hall(&hall)?;
             let broker = match broker_url {
                 Some(url) => parse_broker_url(&url)?,
@@ -188,6 +267,7 @@ async fn main() -> anyhow::Result<()> {
                     .map(|(cert, key)| hallq_server::tls::TlsFiles { cert, key }),
                 mqtt_tls,
                 tls_only,
+                staff,
             })
             .await?;
             // One machine-readable line for scripts and tests.

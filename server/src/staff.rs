@@ -95,7 +95,8 @@ impl StaffLogin {
     }
 }
 
-fn verify(pin: &str, hash: &str) -> bool {
+/// Whether a PIN or a password matches its Argon2 hash.
+pub(crate) fn verify(pin: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
             .verify_password(pin.as_bytes(), &h)
@@ -103,8 +104,9 @@ fn verify(pin: &str, hash: &str) -> bool {
     })
 }
 
-/// The Argon2id hash of a PIN, for the hall file's `pin_hash` (OWASP's
-/// 7 MiB, 5 passes: a PIN is short, the lockout does the rest).
+/// The Argon2id hash of a PIN, for the hall file's `pin_hash`, or of a
+/// staff member's web password (OWASP's 7 MiB, 5 passes; a PIN is short,
+/// the lockouts do the rest).
 pub fn hash_pin(pin: &str) -> String {
     let params = Params::new(7 * 1024, 5, 1, None).expect("valid Argon2 parameters");
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);

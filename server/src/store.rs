@@ -172,6 +172,7 @@ mod tests {
                 event: Event::WindowOpened {
                     window: Id::parse("3").unwrap(),
                     clerk: None,
+                    by: None,
                 },
             }],
             replies: vec![StoredReply {

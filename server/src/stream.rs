@@ -146,7 +146,11 @@ pub fn project(hall: &Hall, r: &Record, staff: bool) -> StreamEvent {
             e.card = Some(format!("{}_{}", kind.as_str(), level.as_str())).filter(|_| staff);
         }
         Event::WindowOpened { clerk, .. } => e.clerk = clerk.clone(),
-        Event::NoticeSet { text } => e.notice = Some(text.clone()),
+        Event::NoticeSet { text, .. } => e.notice = Some(text.clone()),
+        Event::QueueMoved { from, to, .. } => {
+            e.service = Some(from.to_string());
+            e.to_service = Some(to.to_string());
+        }
         Event::WindowPaused { reason, .. } => e.reason = Some(reason.clone()),
         Event::BookingMade {
             service, slot_ms, ..

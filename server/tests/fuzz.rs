@@ -328,6 +328,8 @@ fn fuzz_http_bodies() {
         limits: Arc::new(http::auth::Limits::per_minute(u32::MAX, u32::MAX)),
         throttle: Default::default(),
         storage: o.storage.clone(),
+        sessions: Arc::new(http::session::Sessions::new(Default::default(), true)),
+        https: false,
     })
     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
     let ticket = rt.block_on(async { o.handle.take("business").await.unwrap().unwrap().ticket.id });
@@ -336,12 +338,15 @@ fn fuzz_http_bodies() {
         "/api/v1/halls/xuchang/bookings".to_owned(),
         format!("/api/v1/halls/xuchang/tickets/{ticket}/rating"),
         "/api/v1/halls/xuchang/windows/3/profile".to_owned(),
+        "/api/v1/halls/xuchang/manage".to_owned(),
+        "/api/v1/halls/xuchang/notice".to_owned(),
+        "/api/v1/login".to_owned(),
     ];
     let mut n = 0usize;
     fuzz("http_bodies", "http", |body| {
         n += 1;
         let route = &routes[n % routes.len()];
-        let method = if route.ends_with("/profile") {
+        let method = if route.ends_with("/profile") || route.ends_with("/notice") {
             "PUT"
         } else {
             "POST"

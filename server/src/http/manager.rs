@@ -1,5 +1,8 @@
-//! The hall manager's routes, behind HTTP Basic authentication with a
-//! `manager` device's id and password from the hall file.
+//! The hall manager's routes: a staff session (manager to act, supervisor
+//! to watch) or HTTP Basic with a `manager` device's id and password from
+//! the hall file (scripts). Every action goes to the core as the manager's
+//! (`Command::Manage`), with the seq the manager saw, so an action on a
+//! window someone else changed meanwhile is refused (`stale`).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -8,10 +11,10 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use hallq_core::{Command, CoreError, Policy};
+use hallq_core::{Command, CoreError, ManagerAction, Policy};
 use serde::Deserialize;
 
-use super::auth::manager;
+use super::session::{Need, staff};
 use super::{ApiError, AppState, check_hall, json_body, parse_id};
 
 /// `PUT …/windows/{window}/profile`.
@@ -22,6 +25,9 @@ struct Profile {
     policy: Policy,
     #[serde(default)]
     weights: Vec<u32>,
+    /// The window's `seq` the manager saw (the dashboard sends it).
+    #[serde(default)]
+    seen: Option<u64>,
 }
 
 pub(super) async fn set_profile(
@@ -32,25 +38,25 @@ pub(super) async fn set_profile(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let who = manager(&state, peer.ip(), &headers)?;
+    let who = staff(&state, peer.ip(), &headers, Need::Act)?;
     let req: Profile = json_body(&body)?;
     let serves = req
         .serves
         .iter()
         .map(|s| parse_id(s, CoreError::UnknownService))
         .collect::<Result<Vec<_>, _>>()?;
-    let cmd = Command::SetProfile {
+    let action = ManagerAction::Profile {
         window: parse_id(&window, CoreError::UnknownWindow)?,
         serves,
         policy: req.policy,
         weights: req.weights,
     };
-    tracing::info!(manager = %who, %window, "work profile set");
+    act(&state, who.id, req.seen, action).await?;
     let snap = state
         .engine
-        .command(cmd, |v, _| v.snapshot())
+        .query(|v| v.snapshot())
         .await
-        .ok_or_else(|| state.unavailable())??;
+        .ok_or_else(|| state.unavailable())?;
     let w = snap
         .windows
         .into_iter()
@@ -58,10 +64,51 @@ pub(super) async fn set_profile(
     Ok(Json(w).into_response())
 }
 
+/// Runs a manager's action; the hall's seq after it.
+async fn act(
+    state: &AppState,
+    by: String,
+    seen: Option<u64>,
+    action: ManagerAction,
+) -> Result<u64, ApiError> {
+    tracing::info!(manager = %by, ?seen, ?action, "manager action");
+    let cmd = Command::Manage { by, seen, action };
+    Ok(state
+        .engine
+        .command(cmd, |v, _| v.hall.seq())
+        .await
+        .ok_or_else(|| state.unavailable())??)
+}
+
+/// `POST …/manage`: `{"action": "open"|"close"|"profile"|"move_queue"|"notice", …, "seen": n}`.
+#[derive(Debug, Deserialize)]
+struct Manage {
+    #[serde(flatten)]
+    action: ManagerAction,
+    #[serde(default)]
+    seen: Option<u64>,
+}
+
+pub(super) async fn manage(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hall): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    let who = staff(&state, peer.ip(), &headers, Need::Act)?;
+    let req: Manage = json_body(&body)?;
+    let seq = act(&state, who.id, req.seen, req.action).await?;
+    Ok(Json(serde_json::json!({ "ok": true, "seq": seq })).into_response())
+}
+
 /// `PUT …/notice`: `{"text": "…"}` (empty clears it).
 #[derive(Debug, Deserialize)]
 struct NoticeBody {
     text: String,
+    #[serde(default)]
+    seen: Option<u64>,
 }
 
 pub(super) async fn set_notice(
@@ -72,14 +119,20 @@ pub(super) async fn set_notice(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let who = manager(&state, peer.ip(), &headers)?;
+    let who = staff(&state, peer.ip(), &headers, Need::Act)?;
     let req: NoticeBody = json_body(&body)?;
-    tracing::info!(manager = %who, text = %req.text, "notice set");
+    act(
+        &state,
+        who.id,
+        req.seen,
+        ManagerAction::Notice { text: req.text },
+    )
+    .await?;
     let notice = state
         .engine
-        .command(Command::SetNotice { text: req.text }, |v, _| v.notice())
+        .query(|v| v.notice())
         .await
-        .ok_or_else(|| state.unavailable())??;
+        .ok_or_else(|| state.unavailable())?;
     Ok(Json(notice).into_response())
 }
 
@@ -90,7 +143,7 @@ pub(super) async fn report(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    manager(&state, peer.ip(), &headers)?;
+    staff(&state, peer.ip(), &headers, Need::Watch)?;
     let report = state
         .engine
         .query(|v| v.report())

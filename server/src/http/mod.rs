@@ -6,6 +6,7 @@
 pub mod auth;
 mod citizen;
 mod manager;
+pub mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,10 @@ pub struct AppState {
     pub throttle: Arc<crate::throttle::LoginThrottle>,
     /// Why the event log refuses writes, while it does.
     pub storage: watch::Receiver<Option<String>>,
+    /// Staff accounts and their web sessions.
+    pub sessions: Arc<session::Sessions>,
+    /// Served over HTTPS (the session cookie is then `Secure`).
+    pub https: bool,
 }
 
 impl AppState {
@@ -97,6 +102,10 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/halls/{hall}/notice",
             get(notice).put(manager::set_notice),
         )
+        .route("/api/v1/halls/{hall}/manage", post(manager::manage))
+        .route("/api/v1/login", post(session::login))
+        .route("/api/v1/logout", post(session::logout))
+        .route("/api/v1/me", get(session::me))
         .route("/api/v1/halls/{hall}/stream", get(stream))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -269,12 +278,15 @@ async fn stream(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    let staff = if headers.contains_key(header::AUTHORIZATION) {
-        auth::manager(&state, peer.ip(), &headers)?;
-        true
-    } else {
-        false
-    };
+    // The staff form for a manager's or supervisor's session or a manager's
+    // Basic login; a wrong login is refused, not downgraded.
+    let staff =
+        if state.sessions.who(&headers).is_some() || headers.contains_key(header::AUTHORIZATION) {
+            session::staff(&state, peer.ip(), &headers, session::Need::Watch)?;
+            true
+        } else {
+            false
+        };
     Ok(ws
         .max_message_size(4 * 1024)
         .on_upgrade(move |socket| follow(socket, state, staff)))
