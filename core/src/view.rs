@@ -68,27 +68,31 @@ impl Hall {
             };
         }
         let ahead = self.ahead_of(ticket.id) as u32;
-        // A service the hall file no longer lists (its old tickets stay in
-        // the log) has no typical time: no estimate.
-        let typical_min = self
-            .config()
-            .service(ticket.service.as_str())
-            .map_or(0, |s| s.typical_min);
-        let open = self.windows_open_for(&ticket.service);
-        let servers = if ticket.sent_to.is_some() {
-            1
-        } else if open > 0 {
-            open
-        } else {
-            self.windows_serving(&ticket.service).count().max(1) as u32
-        };
-        // Half a service for the ticket in front of the window, then one per ticket ahead.
-        let typical_s = typical_min * 60;
-        let estimated_wait_s = (2 * ahead + 1) * typical_s / (2 * servers);
+        let servers = ticket.sent_to.is_some().then_some(1);
         TicketPlace {
             ahead,
-            estimated_wait_s,
+            estimated_wait_s: self.estimate_wait_s(&ticket.service, ahead, servers),
         }
+    }
+
+    /// The expected wait of a ticket of `service` with `ahead` before it:
+    /// half a service for the ticket at the window, then one per ticket
+    /// ahead, shared by the open windows serving it (or `servers`). A new
+    /// ticket has every waiting one ahead. 0 for a service the hall file
+    /// no longer lists (no typical time).
+    pub fn estimate_wait_s(&self, service: &Id, ahead: u32, servers: Option<u32>) -> u32 {
+        let typical_min = self
+            .config()
+            .service(service.as_str())
+            .map_or(0, |s| s.typical_min);
+        let open = self.windows_open_for(service);
+        let servers = servers.unwrap_or(if open > 0 {
+            open
+        } else {
+            self.windows_serving(service).count().max(1) as u32
+        });
+        let typical_s = typical_min * 60;
+        (2 * ahead + 1) * typical_s / (2 * servers)
     }
 
     /// Windows whose current work profile includes a service.

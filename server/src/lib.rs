@@ -18,6 +18,7 @@
 pub mod bridge;
 pub mod broker;
 pub mod config;
+pub mod dashboard;
 pub mod engine;
 pub mod http;
 pub mod mosquitto;

@@ -6,6 +6,7 @@
 //! executables (each binary's package has a test of its own, so cargo builds
 //! them before any test runs).
 
+pub mod browser;
 pub mod host_board;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -6,6 +6,7 @@
 pub mod auth;
 mod citizen;
 mod manager;
+mod pages;
 pub mod session;
 
 use std::sync::Arc;
@@ -103,6 +104,14 @@ pub fn app(state: AppState) -> Router {
             get(notice).put(manager::set_notice),
         )
         .route("/api/v1/halls/{hall}/manage", post(manager::manage))
+        .route("/api/v1/halls/{hall}/dashboard", get(pages::dashboard))
+        .route("/manager", get(pages::dashboard_page))
+        .route("/manager/login", get(pages::login_page))
+        .route("/manager/app.js", get(pages::app_js))
+        .route("/manager/login.js", get(pages::login_js))
+        .route("/manager/app.css", get(pages::app_css))
+        .route("/manager/uplot.js", get(pages::uplot_js))
+        .route("/manager/uplot.css", get(pages::uplot_css))
         .route("/api/v1/login", post(session::login))
         .route("/api/v1/logout", post(session::logout))
         .route("/api/v1/me", get(session::me))

@@ -119,9 +119,9 @@ pub struct Sessions {
 /// Hashed at the first login, not at every start.
 static DEMO_ACCOUNTS: std::sync::LazyLock<Vec<Account>> = std::sync::LazyLock::new(|| {
     [
-        ("manager", "值班经理", Role::Manager),
-        ("supervisor", "督查", Role::Supervisor),
-        ("clerk", "窗口人员", Role::Clerk),
+        ("manager", "演示经理", Role::Manager),
+        ("supervisor", "演示督查", Role::Supervisor),
+        ("clerk", "演示窗口人员", Role::Clerk),
     ]
     .into_iter()
     .map(|(id, name, role)| Account {
@@ -276,7 +276,9 @@ pub(super) async fn me(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let who = state.sessions.who(&headers).ok_or_else(login_required)?;
-    Ok(Json(who).into_response())
+    let mut body = serde_json::to_value(who).expect("who serializes");
+    body["hall"] = state.hall.clone().into();
+    Ok(Json(body).into_response())
 }
 
 fn locked_out() -> ApiError {

@@ -1,0 +1,27 @@
+// The login form: POST /api/v1/login, then the dashboard.
+"use strict";
+document.getElementById("login-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const error = document.getElementById("login-error");
+  error.hidden = true;
+  const body = JSON.stringify({
+    id: document.getElementById("login-id").value.trim(),
+    password: document.getElementById("login-password").value,
+  });
+  try {
+    const r = await fetch("/api/v1/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+    if (r.ok) {
+      location.href = "/manager";
+      return;
+    }
+    const e = await r.json().catch(() => ({}));
+    error.textContent = (e.error && e.error.message) || `登录失败 / login failed (${r.status})`;
+  } catch (e) {
+    error.textContent = "连不上服务器 / cannot reach the server";
+  }
+  error.hidden = false;
+});

@@ -1,0 +1,145 @@
+//! A real browser for the page tests: Debian's `chromium`, headless, driven
+//! through `chromedriver` (WebDriver) with fantoccini. Screenshots go to
+//! `target/screenshots/` (or `$HALLQ_SCREENSHOTS`) to be looked at.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A headless Chromium and its driver, ended when dropped.
+#[derive(Debug)]
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium with a
+    /// window of `width`×`height`, Chinese UI language.
+    pub async fn start(width: u32, height: u32) -> Browser {
+        for (bin, package) in [
+            ("chromedriver", "chromium-driver"),
+            ("chromium", "chromium"),
+        ] {
+            assert!(
+                Command::new("sh")
+                    .args(["-c", &format!("command -v {bin}")])
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success()),
+                "the browser tests need `{bin}`: apt-get install {package} fonts-wqy-zenhei (.ci/run does)"
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    format!("--window-size={width},{height}"), "--lang=zh-CN", "--hide-scrollbars",
+                ],
+            }
+        });
+        let caps = match caps {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!(),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if started.elapsed() < Duration::from_secs(20) => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("no browser session: {e}"),
+            }
+        };
+        Browser { client, driver }
+    }
+
+    /// Waits up to 10 s for an element.
+    pub async fn wait(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+    }
+
+    /// Clicks an element, finding it again when the page redrew it between
+    /// finding and clicking (the dashboard redraws on every hall event).
+    pub async fn click(&self, css: &str) {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let tried = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.click().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match tried {
+                Ok(()) => return,
+                Err(e) if Instant::now() > until => panic!("cannot click `{css}`: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Waits up to `secs` for the page's text under `css` to contain `text`.
+    pub async fn wait_text(&self, css: &str, text: &str, secs: u64) -> String {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let now = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if now.contains(text) {
+                return now;
+            }
+            if Instant::now() > until {
+                self.screenshot("failed-wait").await;
+                panic!("`{css}` does not show {text:?} within {secs} s; it shows:\n{now}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a screenshot as `NAME.png`; returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = std::env::var_os("HALLQ_SCREENSHOTS").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"),
+            PathBuf::from,
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        let png = self.client.screenshot().await.expect("a screenshot");
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

@@ -1,0 +1,214 @@
+//! The hall manager's dashboard in a real browser (headless Chromium):
+//! log in, watch a call arrive live, switch a window's work profile and set
+//! the notice from the page, each seen in the window's retained MQTT state
+//! and on the `notice` topic. Screenshots in `target/screenshots/`.
+//! And the rules of the routes behind it: roles, stale actions, bad bodies.
+
+use fantoccini::Locator;
+use hallq_contract::payload::Op;
+use hallq_tests::browser::Browser;
+use hallq_tests::{HALL, Server, Watcher, topic};
+
+/// Logs in over the API; the session cookie (`name=value`).
+fn login(server: &Server, id: &str, password: &str) -> Option<String> {
+    let body = format!(r#"{{"id":"{id}","password":"{password}"}}"#);
+    let (status, head, _) = server.http_with("POST", "/api/v1/login", Some(&body), &[]);
+    if status != 200 {
+        return None;
+    }
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    Some(cookie.split(';').next().unwrap().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_watches_the_hall_and_rebalances_it_from_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    for _ in 0..3 {
+        server.take("business");
+    }
+    server.take("social");
+    let base = format!("http://{}", server.http);
+    let b = Browser::start(1400, 1100).await;
+
+    // Not logged in: the page sends us to the login form; a wrong password
+    // is said so, on the form.
+    b.client.goto(&format!("{base}/manager")).await.unwrap();
+    b.wait("#login-form").await;
+    b.wait("#login-id")
+        .await
+        .send_keys("manager")
+        .await
+        .unwrap();
+    b.wait("#login-password")
+        .await
+        .send_keys("wrong-password")
+        .await
+        .unwrap();
+    b.click("#login-submit").await;
+    b.wait_text("#login-error", "错误", 10).await;
+    b.screenshot("manager-login-refused").await;
+    let pw = b.wait("#login-password").await;
+    pw.clear().await.unwrap();
+    pw.send_keys("demo-manager-pass").await.unwrap();
+    b.click("#login-submit").await;
+
+    // The dashboard: queues, windows, live.
+    b.wait_text("#services", "商事登记", 10).await;
+    b.wait_text("#live", "实时", 10).await;
+    b.wait_text("#me", "值班经理", 10).await;
+
+    // A call at window 3 appears live (the stream), in the windows table
+    // and the live list.
+    let mut pad = server.open_pad("3").await;
+    let r = pad.send(Op::CallNext { service: None }).await.unwrap();
+    let number = r.ticket.unwrap().number;
+    b.wait_text("#events", &number, 5).await;
+    b.wait_text("tr[data-window='3']", &number, 5).await;
+    b.screenshot("manager-dashboard-call").await;
+
+    // Switch window 1's profile from the page: only 社保 (social).
+    let mut watch = Watcher::new(
+        &server.device("manager"),
+        &[
+            topic(hallq_contract::Topic::WindowState("1")),
+            topic(hallq_contract::Topic::Notice),
+        ],
+    )
+    .await;
+    b.click("tr[data-window='1'] .edit-profile").await;
+    b.wait("#profile[open]").await;
+    for cb in b
+        .client
+        .find_all(Locator::Css("#profile-services input[type=checkbox]"))
+        .await
+        .unwrap()
+    {
+        let value = cb.attr("value").await.unwrap().unwrap_or_default();
+        let checked = cb.prop("checked").await.unwrap().as_deref() == Some("true");
+        if checked != (value == "social") {
+            cb.click().await.unwrap();
+        }
+    }
+    b.wait("#profile-policy")
+        .await
+        .select_by_value("strict")
+        .await
+        .unwrap();
+    b.screenshot("manager-profile-dialog").await;
+    b.click("#profile-save").await;
+    b.wait_text("#confirm-text", "社保", 5).await;
+    b.click("#confirm-ok").await;
+    let state = watch
+        .expect(&topic(hallq_contract::Topic::WindowState("1")), |s| {
+            s["queues"]
+                .as_array()
+                .is_some_and(|q| q.len() == 1 && q[0]["service"] == "social")
+        })
+        .await;
+    assert_eq!(state["queues"][0]["service"], "social");
+    b.wait_text("tr[data-window='1']", "顺序", 5).await;
+
+    // The notice, from the page to the LED wall's topic.
+    b.wait("#notice-text")
+        .await
+        .send_keys("今日16:30停止取号")
+        .await
+        .unwrap();
+    b.click("#notice-submit").await;
+    b.click("#confirm-ok").await;
+    watch
+        .expect(&topic(hallq_contract::Topic::Notice), |n| {
+            n["text"] == "今日16:30停止取号"
+        })
+        .await;
+    b.wait_text("#notice-now", "16:30", 5).await;
+    b.wait_text("#banner", "已办", 5).await;
+    b.screenshot("manager-dashboard").await;
+    drop(pad);
+}
+
+#[test]
+fn roles_logins_and_stale_actions_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let manage = format!("/api/v1/halls/{HALL}/manage");
+    let open3 = r#"{"action":"open","window":"3"}"#;
+    let post = |body: &str, cookie: Option<&str>| {
+        let h: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+        let (status, _, v) = server.http_with("POST", &manage, Some(body), &h);
+        (status, v["error"]["code"].as_str().unwrap_or("").to_owned())
+    };
+    // No login: 401; a page's request gets no Basic challenge.
+    assert_eq!(post(open3, None), (401, "unauthorized".into()));
+    let (_, head, _) =
+        server.http_with("POST", &manage, Some(open3), &[("Sec-Fetch-Mode", "cors")]);
+    assert!(
+        !head.to_ascii_lowercase().contains("www-authenticate"),
+        "{head}"
+    );
+    assert_eq!(login(&server, "manager", "nope"), None);
+    // A supervisor watches but may not act; a clerk may not even watch.
+    let sup = login(&server, "supervisor", "demo-supervisor-pass").unwrap();
+    assert_eq!(post(open3, Some(&sup)), (403, "forbidden".into()));
+    let dash = format!("/api/v1/halls/{HALL}/dashboard");
+    assert_eq!(
+        server.http_with("GET", &dash, None, &[("Cookie", &sup)]).0,
+        200
+    );
+    let clerk = login(&server, "clerk", "demo-clerk-pass").unwrap();
+    assert_eq!(
+        server
+            .http_with("GET", &dash, None, &[("Cookie", &clerk)])
+            .0,
+        403
+    );
+    assert_eq!(server.window("3")["status"], "closed", "nothing changed");
+
+    let mgr = login(&server, "manager", "demo-manager-pass").unwrap();
+    // Bad bodies: 400 in the JSON error form.
+    for bad in ["", "{", r#"{"action":"explode"}"#, r#"{"action":"open"}"#] {
+        assert_eq!(post(bad, Some(&mgr)).0, 400, "{bad}");
+    }
+    // The page's view of window 3, then someone else opens it: an action on
+    // the old view is stale.
+    let (_, _, d) = server.http_with("GET", &dash, None, &[("Cookie", &mgr)]);
+    let w3 = d["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["window"] == "3")
+        .unwrap()
+        .clone();
+    let seen = w3["seq"].as_u64().unwrap();
+    assert_eq!(
+        post(
+            &format!(r#"{{"action":"open","window":"3","seen":{seen}}}"#),
+            Some(&mgr)
+        )
+        .0,
+        200
+    );
+    let profile = format!(
+        r#"{{"action":"profile","window":"3","serves":["social"],"policy":"strict","seen":{seen}}}"#
+    );
+    let (status, code) = post(&profile, Some(&mgr));
+    assert_eq!((status, code.as_str()), (409, "stale"));
+    assert_eq!(
+        server.window("3")["serves"],
+        serde_json::json!(["business", "property", "invest"])
+    );
+    // Logged out: the cookie is dead.
+    server.http_with("POST", "/api/v1/logout", None, &[("Cookie", &mgr)]);
+    assert_eq!(post(open3, Some(&mgr)).0, 401);
+}
