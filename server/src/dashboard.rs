@@ -269,3 +269,43 @@ mod tests {
         assert_eq!(avg_p90((1..=100).rev().collect()), (Some(50), Some(90)));
     }
 }
+
+/// What `/metrics` needs beyond the `metrics` topic: every wait and service
+/// time of the day (for the histograms) and the outcomes per window and
+/// clerk (for the counters).
+#[derive(Debug, Clone, Default)]
+pub struct Figures {
+    /// `(service, seconds)` of each ticket called today.
+    pub waits: Vec<(String, u32)>,
+    /// `(service, seconds)` of each ticket finished today.
+    pub services: Vec<(String, u32)>,
+    /// `(window, clerk or "", served, no-shows)` today.
+    pub outcomes: Vec<(String, String, u32, u32)>,
+}
+
+impl Views<'_> {
+    pub fn figures(&self) -> Figures {
+        let mut f = Figures::default();
+        let mut outcomes: std::collections::BTreeMap<(String, String), (u32, u32)> =
+            std::collections::BTreeMap::new();
+        for t in self.hall.tickets_today() {
+            if let Some(w) = wait_s(t) {
+                f.waits.push((t.service.to_string(), w));
+            }
+            if let Some(s) = service_s(t) {
+                f.services.push((t.service.to_string(), s));
+            }
+            let Some(window) = &t.window else { continue };
+            let key = (window.to_string(), t.clerk.clone().unwrap_or_default());
+            let o = outcomes.entry(key).or_default();
+            o.0 += u32::from(t.state == TicketState::Done);
+            // A no-show put back in the queue once (hall rule) still was one.
+            o.1 += u32::from(t.state == TicketState::NoShow || t.put_back);
+        }
+        f.outcomes = outcomes
+            .into_iter()
+            .map(|((w, c), (s, n))| (w, c, s, n))
+            .collect();
+        f
+    }
+}

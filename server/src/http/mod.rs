@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hallq_core::CoreError;
-use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
@@ -74,6 +76,11 @@ impl std::fmt::Debug for AppState {
             .finish_non_exhaustive()
     }
 }
+
+/// Histogram buckets for waits and service times, in seconds: 30 s to 2 h.
+const WAIT_BUCKETS: [f64; 12] = [
+    30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0,
+];
 
 /// The largest request body any route takes (bytes).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -341,9 +348,9 @@ async fn follow(mut socket: WebSocket, state: AppState, staff: bool) {
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let m = state
+    let (m, f) = state
         .engine
-        .metrics()
+        .query(|v| (v.metrics(), v.figures()))
         .await
         .ok_or_else(|| state.unavailable())?;
     let registry = Registry::new();
@@ -408,6 +415,81 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     gauge("hallq_seq", "Seq of the hall's last event", &[])
         .with_label_values(&[] as &[&str])
         .set(m.seq as i64);
+    let cards = gauge(
+        "hallq_open_cards",
+        "Yellow and red cards on tickets still waiting or being served",
+        &["service", "level"],
+    );
+    for s in &m.services {
+        for level in ["yellow", "red"] {
+            cards.with_label_values(&[&s.service, level]).set(0);
+        }
+    }
+    for c in &m.cards {
+        cards.with_label_values(&[&c.service, &c.level]).inc();
+    }
+    let devices = gauge(
+        "hallq_devices_online",
+        "Devices that said they are online (their own status topic), by role",
+        &["role", "online"],
+    );
+    for d in state.health.lock().expect("health lock").values() {
+        let online = if d.online { "true" } else { "false" };
+        devices.with_label_values(&[&d.role, online]).inc();
+    }
+    // Histograms and counters of the service day (they start again at the
+    // day's first event, which Prometheus's rate() takes as a reset).
+    let histogram = |name: &str, help: &str| {
+        let h = HistogramVec::new(
+            HistogramOpts::new(name, help).buckets(WAIT_BUCKETS.to_vec()),
+            &["service"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(h.clone()))
+            .expect("unique metric");
+        h
+    };
+    let waits = histogram(
+        "hallq_wait_seconds",
+        "Wait from ticket to call, of the tickets called this service day",
+    );
+    for (service, s) in &f.waits {
+        waits.with_label_values(&[service]).observe(f64::from(*s));
+    }
+    let services = histogram(
+        "hallq_service_seconds",
+        "Service time from start to finish, of the tickets finished this service day",
+    );
+    for (service, s) in &f.services {
+        services
+            .with_label_values(&[service])
+            .observe(f64::from(*s));
+    }
+    let counter = |name: &str, help: &str| {
+        let c =
+            IntCounterVec::new(Opts::new(name, help), &["window", "clerk"]).expect("valid metric");
+        registry
+            .register(Box::new(c.clone()))
+            .expect("unique metric");
+        c
+    };
+    let served = counter(
+        "hallq_served_total",
+        "Tickets finished this service day, per window and clerk",
+    );
+    let no_shows = counter(
+        "hallq_no_shows_total",
+        "Tickets marked no-show this service day, per window and clerk",
+    );
+    for (window, clerk, s, n) in &f.outcomes {
+        served
+            .with_label_values(&[window, clerk])
+            .inc_by(u64::from(*s));
+        no_shows
+            .with_label_values(&[window, clerk])
+            .inc_by(u64::from(*n));
+    }
     let mut buf = Vec::new();
     TextEncoder::new()
         .encode(&registry.gather(), &mut buf)
