@@ -250,12 +250,17 @@ impl Hall {
                 }
             }
             Event::WindowClosed { window, .. } => {
+                let day = self.day.unwrap_or_default();
                 if let Some(w) = self.windows.get_mut(window) {
                     w.open = false;
                     w.paused = None;
-                    w.clerk = None;
+                    let clerk = w.clerk.take();
                     if let Some(since) = w.opened_ms.take() {
                         w.open_ms_today += now - since;
+                        *self
+                            .open_time
+                            .entry((day, window.clone(), clerk))
+                            .or_default() += now - since;
                     }
                 }
             }
@@ -334,6 +339,17 @@ impl Hall {
     }
 
     fn start_day(&mut self, day: Day, now: Millis) {
+        // The open spells so far belong to the day that ends.
+        if let Some(ended) = self.day {
+            for (id, w) in &self.windows {
+                if let Some(since) = w.opened_ms {
+                    *self
+                        .open_time
+                        .entry((ended, id.clone(), w.clerk.clone()))
+                        .or_default() += now - since;
+                }
+            }
+        }
         self.day = Some(day);
         self.issued.clear();
         self.cards_today = (0, 0);

@@ -159,6 +159,9 @@ pub struct Hall {
     pub(crate) notice: String,
     /// Seq of the last change of the notice.
     pub(crate) notice_seq: u64,
+    /// Time windows were open, per (service day, window, clerk), for the
+    /// spells that have ended (the reports' idle time).
+    pub(crate) open_time: BTreeMap<(Day, Id, Option<String>), Millis>,
 }
 
 impl Hall {
@@ -207,6 +210,7 @@ impl Hall {
             cards_today: (0, 0),
             notice: String::new(),
             notice_seq: 0,
+            open_time: BTreeMap::new(),
         }
     }
 
@@ -226,6 +230,25 @@ impl Hall {
     /// The manager's notice for the hall's screens; empty when none.
     pub fn notice(&self) -> &str {
         &self.notice
+    }
+
+    /// How long windows were open on `day`, per (window, clerk), at `now`
+    /// (the spells still running count up to `now` on the current day).
+    pub fn open_time(&self, day: Day, now: Millis) -> BTreeMap<(Id, Option<String>), Millis> {
+        let mut out: BTreeMap<(Id, Option<String>), Millis> = self
+            .open_time
+            .iter()
+            .filter(|((d, _, _), _)| *d == day)
+            .map(|((_, w, c), ms)| ((w.clone(), c.clone()), *ms))
+            .collect();
+        if self.day == Some(day) {
+            for (id, w) in &self.windows {
+                if let Some(since) = w.opened_ms {
+                    *out.entry((id.clone(), w.clerk.clone())).or_default() += (now - since).max(0);
+                }
+            }
+        }
+        out
     }
 
     /// Seq of the last change of the notice (0: never set).

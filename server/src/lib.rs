@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod engine;
 pub mod http;
 pub mod mosquitto;
+pub mod report;
 pub mod staff;
 pub mod store;
 pub mod stream;

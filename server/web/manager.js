@@ -310,7 +310,7 @@ async function start() {
   hall = me.hall;
   $("me").textContent = `${me.name}（${me.role === "manager" ? "值班经理 manager" : me.role === "supervisor" ? "督查 supervisor (read-only)" : me.role}）`;
   if (me.role !== "manager") document.body.classList.add("read-only");
-  $("report-link").href = `/manager/report`;
+  $("report-link").href = "/manager/report";
   $("logout").onclick = async () => { await fetch("/api/v1/logout", { method: "POST" }); location.href = "/manager/login"; };
   $("notice-form").onsubmit = (ev) => {
     ev.preventDefault();

@@ -125,16 +125,33 @@ impl Browser {
 
     /// Saves a screenshot as `NAME.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let dir = std::env::var_os("HALLQ_SCREENSHOTS").map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"),
-            PathBuf::from,
-        );
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{name}.png"));
         let png = self.client.screenshot().await.expect("a screenshot");
-        std::fs::write(&path, png).unwrap();
-        path
+        save(&format!("{name}.png"), &png)
     }
+
+    /// Prints the page on A4 as the browser's print would, to `NAME.pdf`;
+    /// returns the PDF.
+    pub async fn print_a4(&self, name: &str) -> Vec<u8> {
+        let pdf = self
+            .client
+            .print(fantoccini::wd::PrintConfiguration::default())
+            .await
+            .expect("a PDF");
+        save(&format!("{name}.pdf"), &pdf);
+        pdf
+    }
+}
+
+/// Where screenshots go: `target/screenshots/`, or `$HALLQ_SCREENSHOTS`.
+fn save(file: &str, bytes: &[u8]) -> PathBuf {
+    let dir = std::env::var_os("HALLQ_SCREENSHOTS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots"),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, bytes).unwrap();
+    path
 }
 
 impl Drop for Browser {

@@ -313,6 +313,29 @@ pub fn http_request(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, String, Value)> {
+    let (status, head, body) = http_text(addr, method, path, body, headers)?;
+    Ok((
+        status,
+        head,
+        serde_json::from_str(&body).unwrap_or(Value::Null),
+    ))
+}
+
+/// The body of a GET as text (CSV, pages).
+pub fn http_raw(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> String {
+    http_text(addr, "GET", path, None, headers)
+        .expect("http request")
+        .2
+}
+
+/// One HTTP/1.1 request: status, head and the body as text.
+pub fn http_text(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, String, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = body.unwrap_or("");
@@ -346,11 +369,7 @@ pub fn http_request(
     } else {
         body.to_owned()
     };
-    Ok((
-        status,
-        head.to_owned(),
-        serde_json::from_str(&body).unwrap_or(Value::Null),
-    ))
+    Ok((status, head.to_owned(), body))
 }
 
 /// One window of a hall snapshot.

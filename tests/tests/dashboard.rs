@@ -135,7 +135,122 @@ async fn a_manager_watches_the_hall_and_rebalances_it_from_the_page() {
     b.wait_text("#notice-now", "16:30", 5).await;
     b.wait_text("#banner", "已办", 5).await;
     b.screenshot("manager-dashboard").await;
+
+    // The day so far as a report: tables, chart, A4.
+    for op in [Op::Start, Op::Finish] {
+        assert!(pad.send(op).await.unwrap().ok);
+    }
+    b.client
+        .goto(&format!("{base}/manager/report"))
+        .await
+        .unwrap();
+    b.wait_text("#by-window", "3号窗口", 10).await;
+    b.wait_text("#by-service", "商事登记", 10).await;
+    b.wait("#chart-hours canvas").await;
+    b.screenshot("manager-report").await;
+    let pdf = b.print_a4("manager-report").await;
+    assert!(pdf.starts_with(b"%PDF"));
+    let pages = pdf.windows(10).filter(|w| w == b"/Type /Pag").count();
+    assert!((1..=3).contains(&pages), "{pages} pages (and /Pages)");
     drop(pad);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_day_report_as_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    for _ in 0..2 {
+        server.take("social");
+    }
+    let mut pad = hallq_pad::Pad::connect(&server.device("pad-9"), "9")
+        .await
+        .unwrap();
+    let open = Op::Open {
+        clerk: Some("li".into()),
+        pin: None,
+    };
+    for op in [
+        open,
+        Op::CallNext { service: None },
+        Op::Start,
+        Op::Finish,
+        Op::CallNext { service: None },
+        Op::NoShow,
+    ] {
+        let r = pad.send(op).await.unwrap();
+        assert!(r.ok, "{r:?}");
+    }
+    let sup = login(&server, "supervisor", "demo-supervisor-pass").unwrap();
+    let cookie = [("Cookie", sup.as_str())];
+    let path = format!("/api/v1/halls/{HALL}/reports/day");
+    let (status, _, r) = server.http_with("GET", &path, None, &cookie);
+    assert_eq!(status, 200, "{r}");
+    let li = r["by_clerk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"] == "li")
+        .expect("the clerk li");
+    assert_eq!(
+        (
+            li["tickets"].as_u64(),
+            li["served"].as_u64(),
+            li["no_shows"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert!(li["idle_s"].as_u64().is_some(), "{li}");
+    let social = r["by_service"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "social")
+        .unwrap();
+    assert_eq!(social["tickets"], 2);
+    let date = r["date"].as_str().unwrap().to_owned();
+    // CSV: a BOM for Excel, a header, one line per part.
+    let (status, head, _) = server.http_with(
+        "GET",
+        &format!("{path}?date={date}&format=csv"),
+        None,
+        &cookie,
+    );
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-disposition: attachment"),
+        "{head}"
+    );
+    let raw = hallq_tests::http_raw(
+        server.http,
+        &format!("{path}?date={date}&format=csv"),
+        &cookie,
+    );
+    assert!(raw.starts_with('\u{feff}'), "a BOM");
+    let lines: Vec<&str> = raw.trim_start_matches('\u{feff}').lines().collect();
+    assert!(lines[0].starts_with("部分 part,键 key"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("clerk,li,li,2,1,1,")),
+        "{raw}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("service,social,")),
+        "{raw}"
+    );
+    // Another day: nothing, not an error; a bad date: 400; no login: 401.
+    let (status, _, empty) =
+        server.http_with("GET", &format!("{path}?date=2020-01-01"), None, &cookie);
+    assert_eq!(
+        (status, empty["totals"]["tickets"].as_u64()),
+        (200, Some(0))
+    );
+    assert_eq!(
+        server
+            .http_with("GET", &format!("{path}?date=2020-13-01"), None, &cookie)
+            .0,
+        400
+    );
+    assert_eq!(server.http_with("GET", &path, None, &[]).0, 401);
 }
 
 #[test]

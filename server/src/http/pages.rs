@@ -63,6 +63,18 @@ pub(super) async fn login_js() -> Response {
     )
 }
 
+pub(super) async fn report_page() -> Response {
+    asset(include_str!("../../web/report.html"), HTML, false)
+}
+
+pub(super) async fn report_js() -> Response {
+    asset(
+        include_str!("../../web/report.js"),
+        "text/javascript; charset=utf-8",
+        true,
+    )
+}
+
 pub(super) async fn app_css() -> Response {
     asset(
         include_str!("../../web/manager.css"),
@@ -107,4 +119,58 @@ pub(super) async fn dashboard(
     body["devices"] = serde_json::to_value(devices).expect("devices serialize");
     body["me"] = serde_json::to_value(who).expect("who serializes");
     Ok(Json(body).into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct DayQuery {
+    /// `YYYY-MM-DD`; today when absent.
+    date: Option<String>,
+    /// `csv` for a download; JSON otherwise.
+    format: Option<String>,
+}
+
+/// `GET …/reports/day?date=YYYY-MM-DD[&format=csv]` (manager or supervisor).
+pub(super) async fn day_report(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hall): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<DayQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    staff(&state, peer.ip(), &headers, Need::Watch)?;
+    let day = match &q.date {
+        Some(d) => Some(crate::report::parse_date(d).ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "bad_date",
+                format!("日期格式应为 YYYY-MM-DD / the date must be YYYY-MM-DD, not {d:?}"),
+            )
+        })?),
+        None => None,
+    };
+    let report = state
+        .engine
+        .query(move |v| {
+            let today =
+                hallq_core::calendar::local(v.now, v.hall.config().hall.utc_offset_minutes).0;
+            v.day_report(day.unwrap_or(today))
+        })
+        .await
+        .ok_or_else(|| state.unavailable())?;
+    if q.format.as_deref() == Some("csv") {
+        let name = format!("hallq-{}-{}.csv", report.hall, report.date);
+        let mut r = crate::report::to_csv(&report).into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ascii name"),
+        );
+        return Ok(r);
+    }
+    Ok(Json(report).into_response())
 }

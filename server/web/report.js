@@ -1,0 +1,125 @@
+// The day report: /reports/day as tables and an hourly chart; prints on A4.
+"use strict";
+const $ = (id) => document.getElementById(id);
+let hall = null;
+
+const mmss = (s) => (s === null || s === undefined ? "–" : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`);
+const hours = (s) => (s === null || s === undefined ? "–" : `${(s / 3600).toFixed(1)} h`);
+const COLUMNS = [
+  ["name", "名称", "name", (r) => r.name],
+  ["tickets", "号数", "tickets", (r) => r.tickets],
+  ["served", "办结", "served", (r) => r.served],
+  ["no_shows", "未到", "no-shows", (r) => r.no_shows],
+  ["transfers", "转办", "transfers", (r) => r.transfers],
+  ["wait", "平均/P90等候", "wait avg/p90", (r) => `${mmss(r.avg_wait_s)} / ${mmss(r.p90_wait_s)}`],
+  ["walkup", "到窗", "walk-up", (r) => mmss(r.avg_walkup_s)],
+  ["service", "平均办理", "avg service", (r) => mmss(r.avg_service_s)],
+  ["idle", "空闲", "idle", (r) => hours(r.idle_s)],
+  ["ratings", "评价", "ratings", (r) => (r.ratings ? `${r.avg_rating.toFixed(1)} (${r.ratings})` : "–")],
+  ["cards", "黄/红牌", "cards", (r) => `${r.yellow_cards} / ${r.red_cards}`],
+  ["overtime", "超时", "overtime", (r) => mmss(r.overtime_s)],
+];
+
+function table(id, rows, withIdle) {
+  const t = $(id);
+  t.replaceChildren();
+  const cols = COLUMNS.filter((c) => withIdle || c[0] !== "idle");
+  const head = document.createElement("tr");
+  for (const [, zh, en] of cols) {
+    const th = document.createElement("th");
+    th.append(zh, document.createElement("br"));
+    const s = document.createElement("span");
+    s.className = "en";
+    s.textContent = en;
+    th.append(s);
+    head.append(th);
+  }
+  t.append(head);
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    const td = document.createElement("td");
+    td.colSpan = cols.length;
+    td.textContent = "无 / none";
+    tr.append(td);
+    t.append(tr);
+  }
+  for (const r of rows) {
+    const tr = document.createElement("tr");
+    for (const [, , , f] of cols) {
+      const td = document.createElement("td");
+      td.textContent = String(f(r));
+      tr.append(td);
+    }
+    t.append(tr);
+  }
+}
+
+function chart(r) {
+  if (!window.uPlot) return;
+  const target = $("chart-hours");
+  target.replaceChildren();
+  const xs = r.hours.map((h) => h.hour);
+  const opts = {
+    width: Math.min(900, Math.max(400, target.clientWidth || 700)),
+    height: 220,
+    // The working day at least (8:00–18:00), whatever hours had tickets.
+    scales: {
+      x: { time: false, auto: false, range: [Math.min(8, ...xs), Math.max(18, ...xs) + 1] },
+      min: { auto: true },
+    },
+    series: [
+      { label: "时 hour" },
+      { label: "取号 issued", stroke: "#c0392b", width: 2, points: { show: true } },
+      { label: "平均等候 avg wait (min)", stroke: "#1f6feb", width: 2, scale: "min", points: { show: true }, spanGaps: true },
+    ],
+    axes: [{ values: (u, v) => v.map((h) => `${h}:00`) }, {}, { scale: "min", side: 1, grid: { show: false } }],
+  };
+  new uPlot(opts, [xs, r.hours.map((h) => h.issued), r.hours.map((h) => (h.avg_wait_s === null ? null : Math.round(h.avg_wait_s / 6) / 10))], target);
+}
+
+async function load(date) {
+  const q = date ? `?date=${encodeURIComponent(date)}` : "";
+  const res = await fetch(`/api/v1/halls/${hall}/reports/day${q}`);
+  if (res.status === 401) { location.href = "/manager/login"; return; }
+  const r = await res.json();
+  if (!res.ok) { $("generated").textContent = r.error ? r.error.message : `error ${res.status}`; return; }
+  $("hall-name").textContent = r.name;
+  $("report-date").textContent = r.date;
+  $("date").value = r.date;
+  document.title = `${r.name} 日报表 ${r.date}`;
+  $("csv").href = `/api/v1/halls/${hall}/reports/day?date=${r.date}&format=csv`;
+  const t = $("totals");
+  t.replaceChildren();
+  for (const [zh, en, v] of [
+    ["号数", "tickets", r.totals.tickets], ["办结", "served", r.totals.served], ["未到", "no-shows", r.totals.no_shows],
+    ["平均等候", "avg wait", mmss(r.totals.avg_wait_s)], ["P90等候", "p90 wait", mmss(r.totals.p90_wait_s)],
+    ["平均办理", "avg service", mmss(r.totals.avg_service_s)], ["黄/红牌", "cards", `${r.totals.yellow_cards}/${r.totals.red_cards}`],
+  ]) {
+    const box = document.createElement("div");
+    box.className = "total";
+    const b = document.createElement("b");
+    b.textContent = String(v);
+    const s1 = document.createElement("span");
+    s1.textContent = zh;
+    const s2 = document.createElement("span");
+    s2.className = "en";
+    s2.textContent = en;
+    box.append(b, s1, s2);
+    t.append(box);
+  }
+  table("by-clerk", r.by_clerk, true);
+  table("by-window", r.by_window.filter((w) => w.tickets > 0 || w.idle_s), true);
+  table("by-service", r.by_service, false);
+  chart(r);
+  $("generated").textContent = `生成于 generated ${new Date(r.at_ms).toLocaleString("zh-CN", { hour12: false })}`;
+}
+
+async function start() {
+  const me = await fetch("/api/v1/me");
+  if (me.status === 401) { location.href = "/manager/login"; return; }
+  hall = (await me.json()).hall;
+  $("print").onclick = () => window.print();
+  $("date-form").onsubmit = (ev) => { ev.preventDefault(); load($("date").value); };
+  await load(new URLSearchParams(location.search).get("date"));
+}
+start();
