@@ -11,10 +11,11 @@ use hallq_contract::payload::Op;
 use hallq_contract::topic::filter;
 use hallq_contract::{DeviceStatus, PadCommand, Topic};
 use rumqttc::{Event, Packet, QoS};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::engine::{EngineHandle, Outgoing};
 use crate::staff::StaffLogin;
+use crate::stream::Line;
 
 /// Last known status of each device, from their retained `device/{dev}/status`.
 pub type DeviceHealth = Arc<Mutex<BTreeMap<String, DeviceStatus>>>;
@@ -28,6 +29,7 @@ pub fn spawn(
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
     health: DeviceHealth,
     staff: Option<Arc<StaffLogin>>,
+    stream: broadcast::Sender<Arc<Line>>,
 ) -> oneshot::Receiver<()> {
     let (ready_tx, ready) = oneshot::channel();
     // Unguessable, and under the embedded broker's rule only the server's
@@ -96,7 +98,10 @@ pub fn spawn(
                         });
                         continue;
                     }
-                    incoming(&hall, &engine, &health, &p.topic, &p.payload, p.retain).await
+                    incoming(
+                        &hall, &engine, &health, &stream, &p.topic, &p.payload, p.retain,
+                    )
+                    .await
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -151,6 +156,7 @@ async fn incoming(
     hall: &str,
     engine: &EngineHandle,
     health: &DeviceHealth,
+    stream: &broadcast::Sender<Arc<Line>>,
     topic: &str,
     payload: &[u8],
     retained: bool,
@@ -171,10 +177,16 @@ async fn incoming(
             match serde_json::from_slice::<DeviceStatus>(payload) {
                 Ok(s) => {
                     tracing::info!(device = dev, online = s.online, "device status");
+                    // The dashboard hears of it at once (the stream).
+                    let line = Line::staff_only(
+                        "device",
+                        &serde_json::json!({ "device": dev, "status": &s }),
+                    );
                     health
                         .lock()
                         .expect("health lock")
                         .insert(dev.to_owned(), s);
+                    let _ = stream.send(line);
                 }
                 Err(e) => tracing::warn!(device = dev, error = %e, "unreadable device status"),
             }

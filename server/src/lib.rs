@@ -206,7 +206,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     };
     let health = bridge::DeviceHealth::default();
     let staff = staff::StaffLogin::from_hall(&opts.hall);
-    let subscribed = bridge::spawn(login, handle.clone(), mqtt_rx, health.clone(), staff);
+    let subscribed = bridge::spawn(
+        login,
+        handle.clone(),
+        mqtt_rx,
+        health.clone(),
+        staff,
+        stream.clone(),
+    );
     if tokio::time::timeout(Duration::from_secs(10), subscribed)
         .await
         .is_err()

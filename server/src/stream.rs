@@ -31,6 +31,14 @@ impl Line {
         })
     }
 
+    /// A line for staff only (devices' health): the public hear nothing.
+    pub fn staff_only<T: Serialize>(kind: &str, data: &T) -> Arc<Line> {
+        Arc::new(Line {
+            public: String::new(),
+            staff: text(kind, data),
+        })
+    }
+
     /// The text for a follower with or without a manager's login.
     pub fn for_staff(&self, staff: bool) -> &str {
         if staff { &self.staff } else { &self.public }

@@ -298,6 +298,8 @@ function follow() {
       if (e.type === "ticket_issued") addEvent(`取号 ${e.number} ${serviceName(e.service)}`);
       else if (e.type === "card_issued") addEvent(`亮牌 card ${e.card || ""} ${e.number || ""}`);
       else if (e.type === "notice_set") addEvent(`公告 ${e.notice || "（清除 cleared）"}`);
+    } else if (msg.type === "device" && !msg.data.status.online) {
+      addEvent(`设备离线 device offline: ${msg.data.device}`);
     }
     if (msg.type !== "snapshot") soon();
   };

@@ -136,6 +136,18 @@ async fn a_manager_watches_the_hall_and_rebalances_it_from_the_page() {
     b.wait_text("#banner", "已办", 5).await;
     b.screenshot("manager-dashboard").await;
 
+    // A display comes and goes: the devices list follows live.
+    let mut display = std::process::Command::new(hallq_tests::binary("hallq-display"))
+        .args(["--port", &server.mqtt.port().to_string()])
+        .args(["--password", "demo-led-3-pass", "--window", "3", "--quiet"])
+        .spawn()
+        .unwrap();
+    b.wait_text("#devices", "在线 online · led-3", 10).await;
+    let _ = display.kill();
+    let _ = display.wait();
+    b.wait_text("#devices", "离线 OFFLINE · led-3", 10).await;
+    b.wait_text("#events", "led-3", 5).await;
+
     // The day so far as a report: tables, chart, A4.
     for op in [Op::Start, Op::Finish] {
         assert!(pad.send(op).await.unwrap().ok);

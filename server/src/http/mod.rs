@@ -328,7 +328,9 @@ async fn follow(mut socket: WebSocket, state: AppState, staff: bool) {
         tokio::select! {
             line = rx.recv() => match line {
                 Ok(line) => {
-                    if socket.send(Message::text(line.for_staff(staff))).await.is_err() {
+                    let text = line.for_staff(staff);
+                    // Staff-only lines have no public form.
+                    if !text.is_empty() && socket.send(Message::text(text)).await.is_err() {
                         return;
                     }
                 }
