@@ -372,6 +372,17 @@ pub fn http_text(
     Ok((status, head.to_owned(), body))
 }
 
+/// Sends pad commands one after the other, each of which must be done.
+pub async fn send_all(
+    pad: &mut hallq_pad::Pad,
+    ops: impl IntoIterator<Item = hallq_contract::payload::Op>,
+) {
+    for op in ops {
+        let r = pad.send(op.clone()).await.expect("a reply");
+        assert!(r.ok, "{op:?}: {r:?}");
+    }
+}
+
 /// One window of a hall snapshot.
 pub fn window_of(hall: &Value, id: &str) -> Value {
     hall["windows"]

@@ -181,17 +181,12 @@ async fn the_day_report_as_csv_and_json() {
         clerk: Some("li".into()),
         pin: None,
     };
-    for op in [
-        open,
-        Op::CallNext { service: None },
-        Op::Start,
-        Op::Finish,
-        Op::CallNext { service: None },
-        Op::NoShow,
-    ] {
-        let r = pad.send(op).await.unwrap();
-        assert!(r.ok, "{r:?}");
-    }
+    let call = || Op::CallNext { service: None };
+    hallq_tests::send_all(
+        &mut pad,
+        [open, call(), Op::Start, Op::Finish, call(), Op::NoShow],
+    )
+    .await;
     let sup = login(&server, "supervisor", "demo-supervisor-pass").unwrap();
     let cookie = [("Cookie", sup.as_str())];
     let path = format!("/api/v1/halls/{HALL}/reports/day");

@@ -3,21 +3,12 @@
 //! serves.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 
 use hallq_contract::payload::Op;
 use hallq_tests::Server;
 
 fn scrape(server: &Server) -> String {
-    let mut s = std::net::TcpStream::connect(server.http).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text
+    hallq_tests::http_raw(server.http, "/metrics", &[])
 }
 
 /// A day's worth of everything: served, a no-show, waits.
@@ -26,16 +17,12 @@ async fn a_little_day(server: &Server) {
         server.take("social");
     }
     let mut pad = server.open_pad("9").await;
-    for op in [
-        Op::CallNext { service: None },
-        Op::Start,
-        Op::Finish,
-        Op::CallNext { service: None },
-        Op::NoShow,
-    ] {
-        let r = pad.send(op).await.unwrap();
-        assert!(r.ok, "{r:?}");
-    }
+    let call = || Op::CallNext { service: None };
+    hallq_tests::send_all(
+        &mut pad,
+        [call(), Op::Start, Op::Finish, call(), Op::NoShow],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
