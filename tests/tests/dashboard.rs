@@ -333,4 +333,15 @@ fn roles_logins_and_stale_actions_are_refused_and_change_nothing() {
     // Logged out: the cookie is dead.
     server.http_with("POST", "/api/v1/logout", None, &[("Cookie", &mgr)]);
     assert_eq!(post(open3, Some(&mgr)).0, 401);
+    // Guessing passwords: after ten failures a minute the address is locked
+    // out, the right password included.
+    for _ in 0..10 {
+        assert_eq!(login(&server, "manager", "guess"), None);
+    }
+    let body = r#"{"id":"manager","password":"demo-manager-pass"}"#;
+    let (status, _, e) = server.http_with("POST", "/api/v1/login", Some(body), &[]);
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (429, Some("locked_out"))
+    );
 }
