@@ -154,6 +154,11 @@ pub struct HallInfo {
     /// numbering) turns over at local midnight. China: 480.
     #[serde(default = "default_offset")]
     pub utc_offset_minutes: i32,
+    /// Where citizens' phones reach the hall's pages (the printed ticket's
+    /// QR code), e.g. `https://dating.example.gov.cn`; by default the
+    /// address the kiosk itself uses.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_offset() -> i32 {
@@ -259,6 +264,13 @@ pub struct Device {
     #[serde(default)]
     pub window: Option<Id>,
     pub password: String,
+    /// A kiosk's ticket printer: `/dev/usb/lp0`, `tcp:HOST:9100` or
+    /// `file:PATH`.
+    #[serde(default)]
+    pub printer: Option<String>,
+    /// The printer's paper: 58 (default) or 80 mm.
+    #[serde(default)]
+    pub paper_mm: Option<u32>,
 }
 
 /// A clerk who may open a window.

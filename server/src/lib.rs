@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod engine;
 pub mod http;
 pub mod mosquitto;
+pub mod print;
 pub mod report;
 pub mod staff;
 pub mod store;
@@ -258,6 +259,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             opts.demo || opts.always_open,
         )),
         https,
+        printing: Arc::new(crate::print::Printing::from_hall(&opts.hall).map_err(anyhow::Error::msg)?),
     });
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls_config {

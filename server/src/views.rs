@@ -82,6 +82,16 @@ pub struct HallSnapshot {
     pub services: Vec<ServiceInfo>,
     pub windows: Vec<WindowInfo>,
     pub classes: Vec<ClassInfo>,
+    /// The hall's zones with the services their windows serve (the kiosk
+    /// groups its buttons by them).
+    pub zones: Vec<ZoneInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneInfo {
+    pub zone: String,
+    pub name: String,
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -286,6 +296,26 @@ impl Views<'_> {
                     id: c.id.to_string(),
                     name: c.name.clone(),
                     booking_only: c.booking_only,
+                })
+                .collect(),
+            zones: cfg
+                .zones
+                .iter()
+                .map(|z| {
+                    let mut services: Vec<String> = Vec::new();
+                    for w in cfg.windows.iter().filter(|w| w.zone.as_ref() == Some(&z.id)) {
+                        let rt = self.hall.window(w.id.as_str()).expect("known window");
+                        for s in &rt.serves {
+                            if !services.iter().any(|x| x == s.as_str()) {
+                                services.push(s.to_string());
+                            }
+                        }
+                    }
+                    ZoneInfo {
+                        zone: z.id.to_string(),
+                        name: z.name.clone(),
+                        services,
+                    }
                 })
                 .collect(),
         }

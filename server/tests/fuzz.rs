@@ -330,6 +330,7 @@ fn fuzz_http_bodies() {
         storage: o.storage.clone(),
         sessions: Arc::new(http::session::Sessions::new(Default::default(), true)),
         https: false,
+        printing: Default::default(),
     })
     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
     let ticket = rt.block_on(async { o.handle.take("business").await.unwrap().unwrap().ticket.id });

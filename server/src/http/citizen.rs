@@ -74,6 +74,7 @@ pub(super) async fn take_ticket(
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     let kiosk = kiosk_or_limited(&state, peer, &headers, Class::Write)?;
+    let printer = kiosk.as_ref().and_then(|k| state.printing.printers.get(k)).cloned();
     let key = idempotency_key(&headers, &scope(kiosk, peer), &body)?;
     let req: TakeTicket = json_body(&body)?;
     let token = new_token();
@@ -104,7 +105,71 @@ pub(super) async fn take_ticket(
             ));
         }
     };
-    issue(&state, cmd, token, key).await
+    let issued = issue(&state, cmd, token, key).await?;
+    let mut print = None;
+    if let Some((target, paper_mm)) = printer
+        && !issued.replayed
+    {
+        print = Some(print_ticket(&state, &issued.ticket, &headers, target, paper_mm).await);
+    }
+    Ok(respond(issued, print))
+}
+
+/// Prints a kiosk's ticket on its printer: `{"ok": true}`, or why not (the
+/// ticket is taken all the same; the kiosk shows it on screen).
+async fn print_ticket(
+    state: &AppState,
+    t: &crate::views::TicketInfo,
+    headers: &HeaderMap,
+    target: crate::print::Target,
+    paper_mm: u32,
+) -> serde_json::Value {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if state.https { "https" } else { "http" };
+    let url = match &state.printing.public_url {
+        Some(base) => format!("{}/t/{}", base.trim_end_matches('/'), t.id),
+        None => format!("{scheme}://{host}/t/{}", t.id),
+    };
+    let (day, minute) = hallq_core::calendar::local(t.issued_ms, state.printing.utc_offset_minutes);
+    let issued = format!(
+        "{} {:02}:{:02}",
+        hallq_core::calendar::Date(day),
+        minute / 60,
+        minute % 60
+    );
+    let hall_name = state.printing.hall_name.clone();
+    let (service_name, number, materials) =
+        (t.service_name.clone(), t.number.clone(), t.materials.clone());
+    let (ahead, estimate_min) = (t.ahead, t.estimated_wait_s.div_ceil(60));
+    let done = tokio::task::spawn_blocking(move || {
+        let slip = crate::print::Slip {
+            hall_name: &hall_name,
+            service_name: &service_name,
+            number: &number,
+            issued: &issued,
+            ahead,
+            estimate_min,
+            materials: &materials,
+            url: &url,
+        };
+        let bytes = crate::print::render(&slip, paper_mm).map_err(|e| e.to_string())?;
+        crate::print::send(&target, &bytes).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match done {
+        Ok(()) => serde_json::json!({ "ok": true }),
+        Err(e) => {
+            tracing::warn!(error = %e, "the kiosk's printer did not print");
+            serde_json::json!({
+                "ok": false,
+                "error": format!("打印机故障，请记下号码或扫码 / the printer failed: {e}"),
+            })
+        }
+    }
 }
 
 /// Whose idempotency keys these are: a kiosk's own, or for the public those
@@ -146,35 +211,41 @@ fn idempotency_key(
     }))
 }
 
-/// Runs a command that issues the ticket `token`: 201 with the ticket, or
-/// for a repeated idempotency key the first ticket again (marked by the
-/// `Idempotent-Replayed: true` header).
+/// Runs a command that issues the ticket `token`; for a repeated
+/// idempotency key, the first ticket again.
 async fn issue(
     state: &AppState,
     cmd: Command,
     token: String,
     key: Option<IdempotencyKey>,
-) -> Result<Response, ApiError> {
-    let issued = match state.engine.issue(cmd, token, key).await {
-        None => return Err(state.unavailable()),
-        Some(Ok(issued)) => issued,
-        Some(Err(IssueError::Core(e))) => return Err(e.into()),
-        Some(Err(IssueError::KeyReused)) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "此 Idempotency-Key 已用于另一请求 / this Idempotency-Key was used for another request",
-            ));
-        }
-    };
-    let mut r = (StatusCode::CREATED, Json(issued.ticket)).into_response();
+) -> Result<crate::engine::Issued, ApiError> {
+    match state.engine.issue(cmd, token, key).await {
+        None => Err(state.unavailable()),
+        Some(Ok(issued)) => Ok(issued),
+        Some(Err(IssueError::Core(e))) => Err(e.into()),
+        Some(Err(IssueError::KeyReused)) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "此 Idempotency-Key 已用于另一请求 / this Idempotency-Key was used for another request",
+        )),
+    }
+}
+
+/// 201 with the ticket (and how its printing went); a replay is marked by
+/// the `Idempotent-Replayed: true` header.
+fn respond(issued: crate::engine::Issued, print: Option<serde_json::Value>) -> Response {
+    let mut body = serde_json::to_value(&issued.ticket).expect("ticket serializes");
+    if let Some(p) = print {
+        body["print"] = p;
+    }
+    let mut r = (StatusCode::CREATED, Json(body)).into_response();
     if issued.replayed {
         r.headers_mut().insert(
             "idempotent-replayed",
             axum::http::HeaderValue::from_static("true"),
         );
     }
-    Ok(r)
+    r
 }
 
 pub(super) async fn ticket(
@@ -302,5 +373,5 @@ pub(super) async fn check_in(
         booking: id,
         token: token.clone(),
     };
-    issue(&state, cmd, token, key).await
+    Ok(respond(issue(&state, cmd, token, key).await?, None))
 }

@@ -51,6 +51,8 @@ pub struct AppState {
     pub sessions: Arc<session::Sessions>,
     /// Served over HTTPS (the session cookie is then `Secure`).
     pub https: bool,
+    /// The kiosks' ticket printers.
+    pub printing: Arc<crate::print::Printing>,
 }
 
 impl AppState {
@@ -113,6 +115,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/halls/{hall}/manage", post(manager::manage))
         .route("/api/v1/halls/{hall}/dashboard", get(pages::dashboard))
         .route("/manager", get(pages::dashboard_page))
+        .route("/kiosk", get(pages::kiosk_page))
+        .route("/screen", get(pages::screen_page))
+        .route("/t/{id}", get(pages::phone_page))
+        .route("/assets/{file}", get(pages::citizen_asset))
         .route("/manager/login", get(pages::login_page))
         .route("/manager/report", get(pages::report_page))
         .route("/manager/report.js", get(pages::report_js))

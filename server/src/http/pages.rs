@@ -39,6 +39,42 @@ fn asset(body: &'static str, content_type: &'static str, cache: bool) -> Respons
 
 const HTML: &str = "text/html; charset=utf-8";
 
+/// A citizens' page with the hall's id in its `hallq-hall` meta tag.
+fn citizen_page(state: &AppState, html: &'static str) -> Response {
+    let body = html.replace("__HALL__", &state.hall);
+    let mut r = asset("", HTML, false);
+    *r.body_mut() = axum::body::Body::from(body);
+    r
+}
+
+/// The kiosk (自助取号), a touch screen.
+pub(super) async fn kiosk_page(State(state): State<AppState>) -> Response {
+    citizen_page(&state, include_str!("../../web/citizen/kiosk.html"))
+}
+
+/// The hall screen (综合屏) for a TV.
+pub(super) async fn screen_page(State(state): State<AppState>) -> Response {
+    citizen_page(&state, include_str!("../../web/citizen/screen.html"))
+}
+
+/// The phone page of a ticket, `/t/{id}`; the page itself looks the id up.
+pub(super) async fn phone_page(State(state): State<AppState>) -> Response {
+    citizen_page(&state, include_str!("../../web/citizen/phone.html"))
+}
+
+/// The citizens' pages' assets.
+pub(super) async fn citizen_asset(Path(file): Path<String>) -> Response {
+    const JS: &str = "text/javascript; charset=utf-8";
+    match file.as_str() {
+        "citizen.css" => asset(include_str!("../../web/citizen/citizen.css"), "text/css; charset=utf-8", true),
+        "i18n.js" => asset(include_str!("../../web/citizen/i18n.js"), JS, true),
+        "phone.js" => asset(include_str!("../../web/citizen/phone.js"), JS, true),
+        "screen.js" => asset(include_str!("../../web/citizen/screen.js"), JS, true),
+        "kiosk.js" => asset(include_str!("../../web/citizen/kiosk.js"), JS, true),
+        _ => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 pub(super) async fn dashboard_page() -> Response {
     asset(include_str!("../../web/manager.html"), HTML, false)
 }

@@ -1,0 +1,116 @@
+//! What citizens touch, in a real browser (headless Chromium): the kiosk
+//! takes a ticket and prints it (ESC/POS to a file: read back, QR decoded
+//! in the server's unit tests), the phone page opened from the ticket's
+//! URL follows it live, the hall screen calls it, the phone page rates it.
+//! Screenshots in `target/screenshots/`.
+
+use std::path::Path;
+
+use fantoccini::Locator;
+use hallq_contract::payload::Op;
+use hallq_tests::browser::Browser;
+use hallq_tests::{Server, demo_hall, send_all};
+
+/// The demo hall with kiosk-1's printer writing to `printer`.
+fn hall_with_printer(dir: &Path, printer: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(demo_hall()).unwrap();
+    let text = text.replace(
+        "id = \"kiosk-1\"\nrole = \"kiosk\"\n",
+        &format!("id = \"kiosk-1\"\nrole = \"kiosk\"\nprinter = \"file:{}\"\n", printer.display()),
+    );
+    assert!(text.contains("printer = "), "the demo hall's kiosk block moved");
+    let path = dir.join("hall.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let printer = dir.path().join("printer.bin");
+    let hall = hall_with_printer(dir.path(), &printer);
+    let server = Server::start_hall(&hall, &dir.path().join("data"), &[]);
+    let base = format!("http://{}", server.http);
+
+    // The hall screen on a 1920×1080 TV.
+    let tv = Browser::start(1920, 1080).await;
+    tv.client.goto(&format!("{base}/screen")).await.unwrap();
+    tv.wait_text("#hall-name", "许昌市民之家", 10).await;
+    tv.wait_text("#queues", "商事登记", 10).await;
+
+    // The kiosk: its staff logs it in once; a citizen picks a service, sees
+    // the materials, takes the ticket; it is printed.
+    let kiosk = Browser::start(1280, 1024).await;
+    kiosk.client.goto(&format!("{base}/kiosk")).await.unwrap();
+    kiosk.wait("#setup[open]").await;
+    kiosk.wait("#setup-password").await.send_keys("demo-kiosk-1-pass").await.unwrap();
+    kiosk.click("#setup-ok").await;
+    kiosk.wait_text("#zones", "商事登记", 10).await;
+    kiosk.screenshot("kiosk-services").await;
+    kiosk.click("button[data-service='business']").await;
+    kiosk.wait_text("#service-materials", "公司章程", 5).await;
+    kiosk.screenshot("kiosk-materials").await;
+    kiosk.click("#take").await;
+    let number = kiosk.wait_text("#ticket-number", "A", 10).await;
+    kiosk.wait_text("#ticket-print", "凭条", 5).await;
+    kiosk.screenshot("kiosk-ticket").await;
+    let url = kiosk.wait("#ticket-link").await.attr("href").await.unwrap().unwrap();
+    assert!(url.contains("/t/"), "{url}");
+    kiosk.click("#ticket-ok").await;
+    let printed = std::fs::read(&printer).expect("the ticket was printed");
+    let (text, _, _) = encoding_rs::GB18030.decode(&printed);
+    assert!(text.contains(&number) && text.contains("商事登记"), "{text}");
+
+    // A bad ID number: said on the kiosk, no ticket.
+    kiosk.click("button[data-service='business']").await;
+    kiosk.wait("#id-number").await.send_keys("12345").await.unwrap();
+    kiosk.click("#take").await;
+    kiosk.wait_text("#service-error", "身份证号", 5).await;
+    kiosk.click("#service-cancel").await;
+
+    // The phone page from the printed URL, on a phone-sized screen.
+    let phone = Browser::start(390, 844).await;
+    phone.client.goto(&url).await.unwrap();
+    phone.wait_text("#number", &number, 10).await;
+    phone.wait_text("#status", "前面还有 0 人", 10).await;
+    phone.wait_text("#live", "实时", 10).await;
+    phone.screenshot("phone-waiting").await;
+
+    // A clerk calls it: the TV shows it large, the phone says where to go.
+    let mut pad = server.open_pad("3").await;
+    send_all(&mut pad, [Op::CallNext { service: None }]).await;
+    tv.wait_text("#newest-number", &number, 5).await;
+    tv.wait_text("#newest-where", "3号窗口", 5).await;
+    tv.screenshot("screen-call").await;
+    phone.wait_text("#status", "请到 3号窗口 办理", 5).await;
+    phone.screenshot("phone-called").await;
+
+    // Served and finished: the phone asks for a rating, and takes it once.
+    send_all(&mut pad, [Op::Start, Op::Finish]).await;
+    phone.wait("#rating button[data-score='5']").await;
+    phone.screenshot("phone-rate").await;
+    phone.click("#rating button[data-score='5']").await;
+    phone.wait_text("#status", "您的评价：5 分", 5).await;
+    assert_eq!(phone.client.find_all(Locator::Css("#rating")).await.unwrap().len(), 0);
+
+    // English on the toggle.
+    phone.click("button.lang").await;
+    phone.wait_text("#status", "Your rating: 5/5", 5).await;
+    phone.screenshot("phone-rated-en").await;
+
+    // An unknown id: a friendly page, not an error (in the language the
+    // citizen chose, which the phone keeps).
+    phone.client.goto(&format!("{base}/t/not-a-ticket")).await.unwrap();
+    phone.wait_text("#main", "Ticket not found", 10).await;
+    phone.click("button.lang").await;
+    phone.wait_text("#main", "找不到这张号", 5).await;
+    phone.screenshot("phone-unknown").await;
+
+    // The server goes: the TV says 离线.
+    drop(pad);
+    server.kill9();
+    tv.wait_text("#offline", "离线", 10).await;
+    let hidden = tv.wait("#offline").await.attr("hidden").await.unwrap();
+    assert!(hidden.is_none(), "the 离线 cover is shown");
+    tv.screenshot("screen-offline").await;
+}
