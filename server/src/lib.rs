@@ -259,7 +259,9 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             opts.demo || opts.always_open,
         )),
         https,
-        printing: Arc::new(crate::print::Printing::from_hall(&opts.hall).map_err(anyhow::Error::msg)?),
+        printing: Arc::new(
+            crate::print::Printing::from_hall(&opts.hall).map_err(anyhow::Error::msg)?,
+        ),
     });
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls_config {

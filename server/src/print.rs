@@ -37,7 +37,10 @@ impl FromStr for Target {
     /// `tcp:HOST:PORT`, `file:PATH`, or a path such as `/dev/usb/lp0`.
     fn from_str(s: &str) -> Result<Target, String> {
         if let Some(addr) = s.strip_prefix("tcp:") {
-            if addr.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+            if addr
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
                 return Err(format!("printer {s:?}: expected tcp:HOST:PORT"));
             }
             return Ok(Target::Tcp(addr.to_owned()));
@@ -145,8 +148,14 @@ pub fn render(slip: &Slip<'_>, paper_mm: u32) -> Result<Vec<u8>, PrinterError> {
         .size(1, 1)?
         .bold(false)?
         .feed()?
-        .writeln(&format!("前面还有 {} 人  约 {} 分钟", slip.ahead, slip.estimate_min))?
-        .writeln(&format!("{} people ahead, about {} min", slip.ahead, slip.estimate_min))?
+        .writeln(&format!(
+            "前面还有 {} 人  约 {} 分钟",
+            slip.ahead, slip.estimate_min
+        ))?
+        .writeln(&format!(
+            "{} people ahead, about {} min",
+            slip.ahead, slip.estimate_min
+        ))?
         .writeln(slip.issued)?
         .justify(JustifyMode::LEFT)?
         .writeln(&rule)?;
@@ -280,11 +289,21 @@ mod tests {
             let bytes = render(&slip(&materials), paper).unwrap();
             assert!(bytes.starts_with(&[0x1b, 0x40]), "ESC @ first");
             assert!(bytes.windows(2).any(|w| w == [0x1c, 0x26]), "Chinese mode");
-            assert!(bytes.windows(3).any(|w| w == [0x1d, 0x21, 0x33]), "the number at 4×4");
+            assert!(
+                bytes.windows(3).any(|w| w == [0x1d, 0x21, 0x33]),
+                "the number at 4×4"
+            );
             assert!(bytes.windows(2).any(|w| w == [0x1d, 0x56]), "a cut");
             // Commands and the raster are not text: decoded lossily around them.
             let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
-            for want in ["许昌市民之家", "商事登记", "A012", "前面还有 3 人  约 27 分钟", "· 公司章程", "2026-11-28 09:05"] {
+            for want in [
+                "许昌市民之家",
+                "商事登记",
+                "A012",
+                "前面还有 3 人  约 27 分钟",
+                "· 公司章程",
+                "2026-11-28 09:05",
+            ] {
                 assert!(text.contains(want), "{want} not in {text}");
             }
             let (w, h, bits) = raster(&bytes);
@@ -292,7 +311,11 @@ mod tests {
             assert!(w <= dots && w >= dots / 3, "{w} dots wide on {paper} mm");
             let bpr = w / 8;
             let img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-                if bits[y * bpr + x / 8] & (0x80 >> (x % 8)) != 0 { 0 } else { 255 }
+                if bits[y * bpr + x / 8] & (0x80 >> (x % 8)) != 0 {
+                    0
+                } else {
+                    255
+                }
             });
             let mut img = img;
             let grids = img.detect_grids();
@@ -323,7 +346,10 @@ mod tests {
         send(&format!("tcp:{addr}").parse().unwrap(), &bytes).unwrap();
         assert_eq!(got.join().unwrap(), bytes);
         // Nobody listening: an error, not a hang.
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         assert!(send(&format!("tcp:{closed}").parse().unwrap(), &bytes).is_err());
         for bad in ["tcp:", "tcp:host", "tcp:host:x", ""] {
             assert!(bad.parse::<Target>().is_err(), "{bad}");

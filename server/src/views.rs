@@ -303,7 +303,11 @@ impl Views<'_> {
                 .iter()
                 .map(|z| {
                     let mut services: Vec<String> = Vec::new();
-                    for w in cfg.windows.iter().filter(|w| w.zone.as_ref() == Some(&z.id)) {
+                    for w in cfg
+                        .windows
+                        .iter()
+                        .filter(|w| w.zone.as_ref() == Some(&z.id))
+                    {
                         let rt = self.hall.window(w.id.as_str()).expect("known window");
                         for s in &rt.serves {
                             if !services.iter().any(|x| x == s.as_str()) {

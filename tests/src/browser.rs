@@ -20,6 +20,26 @@ impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium with a
     /// window of `width`×`height`, Chinese UI language.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::launch(width, height, None).await
+    }
+
+    /// A phone: Chromium's mobile emulation at `width`×`height` CSS pixels
+    /// (3× density, touch), with the text scaled by `text_percent`.
+    pub async fn phone(width: u32, height: u32, text_percent: u32) -> Browser {
+        let b = Browser::launch(width, height, Some((width, height))).await;
+        if text_percent != 100 {
+            b.client
+                .execute(
+                    &format!("document.documentElement.style.fontSize = '{text_percent}%'"),
+                    vec![],
+                )
+                .await
+                .unwrap();
+        }
+        b
+    }
+
+    async fn launch(width: u32, height: u32, mobile: Option<(u32, u32)>) -> Browser {
         for (bin, package) in [
             ("chromedriver", "chromium-driver"),
             ("chromium", "chromium"),
@@ -44,7 +64,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let caps = serde_json::json!({
+        let mut caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": [
@@ -53,6 +73,11 @@ impl Browser {
                 ],
             }
         });
+        if let Some((w, h)) = mobile {
+            caps["goog:chromeOptions"]["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": w, "height": h, "pixelRatio": 3.0, "touch": true },
+            });
+        }
         let caps = match caps {
             serde_json::Value::Object(m) => m,
             _ => unreachable!(),

@@ -16,9 +16,15 @@ fn hall_with_printer(dir: &Path, printer: &Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(demo_hall()).unwrap();
     let text = text.replace(
         "id = \"kiosk-1\"\nrole = \"kiosk\"\n",
-        &format!("id = \"kiosk-1\"\nrole = \"kiosk\"\nprinter = \"file:{}\"\n", printer.display()),
+        &format!(
+            "id = \"kiosk-1\"\nrole = \"kiosk\"\nprinter = \"file:{}\"\n",
+            printer.display()
+        ),
     );
-    assert!(text.contains("printer = "), "the demo hall's kiosk block moved");
+    assert!(
+        text.contains("printer = "),
+        "the demo hall's kiosk block moved"
+    );
     let path = dir.join("hall.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -43,7 +49,12 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     let kiosk = Browser::start(1280, 1024).await;
     kiosk.client.goto(&format!("{base}/kiosk")).await.unwrap();
     kiosk.wait("#setup[open]").await;
-    kiosk.wait("#setup-password").await.send_keys("demo-kiosk-1-pass").await.unwrap();
+    kiosk
+        .wait("#setup-password")
+        .await
+        .send_keys("demo-kiosk-1-pass")
+        .await
+        .unwrap();
     kiosk.click("#setup-ok").await;
     kiosk.wait_text("#zones", "商事登记", 10).await;
     kiosk.screenshot("kiosk-services").await;
@@ -54,22 +65,36 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     let number = kiosk.wait_text("#ticket-number", "A", 10).await;
     kiosk.wait_text("#ticket-print", "凭条", 5).await;
     kiosk.screenshot("kiosk-ticket").await;
-    let url = kiosk.wait("#ticket-link").await.attr("href").await.unwrap().unwrap();
+    let url = kiosk
+        .wait("#ticket-link")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(url.contains("/t/"), "{url}");
     kiosk.click("#ticket-ok").await;
     let printed = std::fs::read(&printer).expect("the ticket was printed");
     let (text, _, _) = encoding_rs::GB18030.decode(&printed);
-    assert!(text.contains(&number) && text.contains("商事登记"), "{text}");
+    assert!(
+        text.contains(&number) && text.contains("商事登记"),
+        "{text}"
+    );
 
     // A bad ID number: said on the kiosk, no ticket.
     kiosk.click("button[data-service='business']").await;
-    kiosk.wait("#id-number").await.send_keys("12345").await.unwrap();
+    kiosk
+        .wait("#id-number")
+        .await
+        .send_keys("12345")
+        .await
+        .unwrap();
     kiosk.click("#take").await;
     kiosk.wait_text("#service-error", "身份证号", 5).await;
     kiosk.click("#service-cancel").await;
 
     // The phone page from the printed URL, on a phone-sized screen.
-    let phone = Browser::start(390, 844).await;
+    let phone = Browser::phone(390, 844, 100).await;
     phone.client.goto(&url).await.unwrap();
     phone.wait_text("#number", &number, 10).await;
     phone.wait_text("#status", "前面还有 0 人", 10).await;
@@ -80,6 +105,12 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     let mut pad = server.open_pad("3").await;
     send_all(&mut pad, [Op::CallNext { service: None }]).await;
     tv.wait_text("#newest-number", &number, 5).await;
+    let cover = tv.wait("#offline").await;
+    assert!(
+        cover.attr("hidden").await.unwrap().is_some(),
+        "no 离线 cover while live"
+    );
+    assert!(!cover.is_displayed().await.unwrap());
     tv.wait_text("#newest-where", "3号窗口", 5).await;
     tv.screenshot("screen-call").await;
     phone.wait_text("#status", "请到 3号窗口 办理", 5).await;
@@ -91,16 +122,51 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     phone.screenshot("phone-rate").await;
     phone.click("#rating button[data-score='5']").await;
     phone.wait_text("#status", "您的评价：5 分", 5).await;
-    assert_eq!(phone.client.find_all(Locator::Css("#rating")).await.unwrap().len(), 0);
+    assert_eq!(
+        phone
+            .client
+            .find_all(Locator::Css("#rating"))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
 
     // English on the toggle.
     phone.click("button.lang").await;
     phone.wait_text("#status", "Your rating: 5/5", 5).await;
     phone.screenshot("phone-rated-en").await;
 
+    // The same page with the phone's text at 150 %: still all there.
+    let big = Browser::phone(390, 844, 100).await;
+    big.client.goto(&url).await.unwrap();
+    big.client
+        .execute("document.documentElement.style.fontSize = '150%'", vec![])
+        .await
+        .unwrap();
+    big.wait_text("#status", "您的评价", 10).await;
+    let overflow = big
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "no sideways scrolling with large text"
+    );
+    big.screenshot("phone-large-text").await;
+
     // An unknown id: a friendly page, not an error (in the language the
     // citizen chose, which the phone keeps).
-    phone.client.goto(&format!("{base}/t/not-a-ticket")).await.unwrap();
+    phone
+        .client
+        .goto(&format!("{base}/t/not-a-ticket"))
+        .await
+        .unwrap();
     phone.wait_text("#main", "Ticket not found", 10).await;
     phone.click("button.lang").await;
     phone.wait_text("#main", "找不到这张号", 5).await;
@@ -110,7 +176,9 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     drop(pad);
     server.kill9();
     tv.wait_text("#offline", "离线", 10).await;
-    let hidden = tv.wait("#offline").await.attr("hidden").await.unwrap();
-    assert!(hidden.is_none(), "the 离线 cover is shown");
+    assert!(
+        tv.wait("#offline").await.is_displayed().await.unwrap(),
+        "the 离线 cover is shown"
+    );
     tv.screenshot("screen-offline").await;
 }

@@ -74,7 +74,10 @@ pub(super) async fn take_ticket(
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
     let kiosk = kiosk_or_limited(&state, peer, &headers, Class::Write)?;
-    let printer = kiosk.as_ref().and_then(|k| state.printing.printers.get(k)).cloned();
+    let printer = kiosk
+        .as_ref()
+        .and_then(|k| state.printing.printers.get(k))
+        .cloned();
     let key = idempotency_key(&headers, &scope(kiosk, peer), &body)?;
     let req: TakeTicket = json_body(&body)?;
     let token = new_token();
@@ -141,8 +144,11 @@ async fn print_ticket(
         minute % 60
     );
     let hall_name = state.printing.hall_name.clone();
-    let (service_name, number, materials) =
-        (t.service_name.clone(), t.number.clone(), t.materials.clone());
+    let (service_name, number, materials) = (
+        t.service_name.clone(),
+        t.number.clone(),
+        t.materials.clone(),
+    );
     let (ahead, estimate_min) = (t.ahead, t.estimated_wait_s.div_ceil(60));
     let done = tokio::task::spawn_blocking(move || {
         let slip = crate::print::Slip {

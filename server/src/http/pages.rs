@@ -66,7 +66,11 @@ pub(super) async fn phone_page(State(state): State<AppState>) -> Response {
 pub(super) async fn citizen_asset(Path(file): Path<String>) -> Response {
     const JS: &str = "text/javascript; charset=utf-8";
     match file.as_str() {
-        "citizen.css" => asset(include_str!("../../web/citizen/citizen.css"), "text/css; charset=utf-8", true),
+        "citizen.css" => asset(
+            include_str!("../../web/citizen/citizen.css"),
+            "text/css; charset=utf-8",
+            true,
+        ),
         "i18n.js" => asset(include_str!("../../web/citizen/i18n.js"), JS, true),
         "phone.js" => asset(include_str!("../../web/citizen/phone.js"), JS, true),
         "screen.js" => asset(include_str!("../../web/citizen/screen.js"), JS, true),
