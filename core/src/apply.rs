@@ -37,7 +37,8 @@ impl Hall {
             | Event::WindowProfileSet { .. } => self.apply_window(&r.event, now),
             Event::BookingMade { .. }
             | Event::BookingCheckedIn { .. }
-            | Event::BookingMissed { .. } => self.apply_booking(&r.event, now),
+            | Event::BookingMissed { .. }
+            | Event::BookingCancelled { .. } => self.apply_booking(&r.event, now),
             _ => self.apply_ticket(&r.event, now),
         }
         if let Some(t) = r.event.ticket() {
@@ -331,6 +332,15 @@ impl Hall {
                         .entry(b.citizen.clone())
                         .or_default()
                         .no_show(day);
+                }
+                self.unschedule_booking(booking);
+            }
+            Event::BookingCancelled { booking } => {
+                if let Some(b) = self.bookings.get_mut(booking) {
+                    b.state = BookingState::Cancelled;
+                    if let Some(n) = self.slots.get_mut(&(b.service.clone(), b.slot_ms)) {
+                        *n = n.saturating_sub(1);
+                    }
                 }
                 self.unschedule_booking(booking);
             }

@@ -16,6 +16,8 @@ pub enum BookingState {
     CheckedIn,
     /// Nobody checked in before the slot ended.
     Missed,
+    /// Called off by the citizen before the slot: no mark on their credit.
+    Cancelled,
 }
 
 /// One booked slot.

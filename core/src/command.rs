@@ -91,6 +91,10 @@ pub enum Command {
         slot_ms: Millis,
         citizen: String,
     },
+    /// Call a booking off before its slot (the booking code is the handle).
+    CancelBooking {
+        booking: String,
+    },
     /// Check a booking in: a ticket (with `token`) in the booking class.
     CheckIn {
         booking: String,
@@ -205,6 +209,7 @@ impl Command {
                 check("token", token, MAX_HANDLE_CHARS)?;
                 check("citizen", citizen, MAX_HANDLE_CHARS)
             }
+            Command::CancelBooking { booking } => check("booking", booking, MAX_HANDLE_CHARS),
             Command::CheckIn { booking, token } => {
                 check("booking", booking, MAX_HANDLE_CHARS)?;
                 check("token", token, MAX_HANDLE_CHARS)

@@ -74,6 +74,16 @@ impl Hall {
                 citizen,
             } => self.decide_book(now, token, service, slot_ms, citizen),
             Command::CheckIn { booking, token } => self.decide_check_in(now, booking, token),
+            Command::CancelBooking { booking } => {
+                let b = self
+                    .bookings
+                    .get(&booking)
+                    .ok_or(CoreError::UnknownBooking)?;
+                if b.state != BookingState::Booked || now >= b.slot_ms {
+                    return Err(CoreError::BookingClosed);
+                }
+                Ok(vec![Event::BookingCancelled { booking }])
+            }
             Command::Rate {
                 ticket,
                 window,
@@ -192,17 +202,8 @@ impl Hall {
             return Err(CoreError::DuplicateToken);
         }
         let rules = &self.config.booking;
-        let offset = self.config.hall.utc_offset_minutes;
-        let (day, minute) = calendar::local(slot_ms, offset);
         let today = self.day_of(now);
-        let aligned = slot_ms % 60_000 == 0 && minute % rules.slot_min == 0;
-        let ahead = slot_ms > now && day <= today + Day::from(rules.horizon_days);
-        let open = self.config.hours.as_ref().is_none_or(|h| {
-            h.sessions(svc.hours.as_ref(), day)
-                .iter()
-                .any(|s| s.open_min <= minute && minute + rules.slot_min <= s.close_min)
-        });
-        if !(aligned && ahead && open) {
+        if !self.slot_bookable(svc, slot_ms, now) {
             return Err(CoreError::BadSlot);
         }
         if self
@@ -228,6 +229,48 @@ impl Hall {
             slot_ms,
             citizen,
         }])
+    }
+
+    /// Whether a slot can be booked at `now`: a slot start, ahead of now and
+    /// within the horizon, inside the service's opening hours.
+    fn slot_bookable(&self, svc: &Service, slot_ms: Millis, now: Millis) -> bool {
+        let rules = &self.config.booking;
+        let (day, minute) = calendar::local(slot_ms, self.config.hall.utc_offset_minutes);
+        let today = self.day_of(now);
+        let aligned = slot_ms % 60_000 == 0 && minute % rules.slot_min == 0;
+        let ahead = slot_ms > now && day <= today + Day::from(rules.horizon_days);
+        let open = self.config.hours.as_ref().is_none_or(|h| {
+            h.sessions(svc.hours.as_ref(), day)
+                .iter()
+                .any(|s| s.open_min <= minute && minute + rules.slot_min <= s.close_min)
+        });
+        aligned && ahead && open
+    }
+
+    /// The slots of `day` that can be booked now for `service`, each with
+    /// the places left (full ones included, with 0).
+    pub fn free_slots(
+        &self,
+        service: &Id,
+        day: Day,
+        now: Millis,
+    ) -> Result<Vec<(Millis, u32)>, CoreError> {
+        let svc = self.service(service)?;
+        let rules = &self.config.booking;
+        let offset = self.config.hall.utc_offset_minutes;
+        Ok((0..24 * 60)
+            .step_by(rules.slot_min as usize)
+            .map(|minute| calendar::at(day, minute, offset))
+            .filter(|slot| self.slot_bookable(svc, *slot, now))
+            .map(|slot| {
+                let taken = self
+                    .slots
+                    .get(&(service.clone(), slot))
+                    .copied()
+                    .unwrap_or(0);
+                (slot, rules.per_slot.saturating_sub(taken))
+            })
+            .collect())
     }
 
     fn decide_check_in(

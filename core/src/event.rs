@@ -180,6 +180,10 @@ pub enum Event {
     BookingMissed {
         booking: String,
     },
+    /// The citizen called it off before the slot.
+    BookingCancelled {
+        booking: String,
+    },
     /// The manager's notice for the hall's screens ("" when cleared).
     NoticeSet {
         text: String,

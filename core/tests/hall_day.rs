@@ -529,3 +529,73 @@ fn long_waits_and_long_services_get_cards() {
     // Replaying gives the same hall, cards included.
     assert_eq!(hallq_core::Hall::replay(day_hall(), &sim.log), sim.hall);
 }
+
+/// Free slots follow the hours, the horizon and the places taken; a
+/// booking called off before its slot frees its place and leaves the
+/// citizen's credit alone; after the slot it cannot be.
+#[test]
+fn free_slots_and_cancelled_bookings() {
+    let mut sim = day();
+    sim.at("08:10");
+    let today = (sim.now + 8 * 3_600_000).div_euclid(hallq_core::DAY_MS);
+    let slots = sim.hall.free_slots(&id("a"), today, sim.now).unwrap();
+    assert!(!slots.is_empty());
+    assert!(
+        slots.iter().all(|(ms, _)| *ms > sim.now),
+        "only slots still ahead"
+    );
+    let nine = slots[0].0;
+    assert!(slots.iter().all(|(_, free)| *free == 2));
+    book(&mut sim, "b1", "09:00", "c1").unwrap();
+    let left = |sim: &Sim| {
+        sim.hall
+            .free_slots(&id("a"), today, sim.now)
+            .unwrap()
+            .into_iter()
+            .find(|(ms, _)| {
+                let (_, m) = hallq_core::calendar::local(*ms, 480);
+                m == 9 * 60
+            })
+            .map(|(_, f)| f)
+    };
+    assert_eq!(left(&sim), Some(1));
+    sim.run(Command::CancelBooking {
+        booking: "b1".into(),
+    })
+    .unwrap();
+    assert_eq!(left(&sim), Some(2), "the place is free again");
+    assert_eq!(
+        sim.hall.booking("b1").unwrap().state,
+        hallq_core::booking::BookingState::Cancelled
+    );
+    assert_eq!(
+        sim.run(Command::CancelBooking {
+            booking: "b1".into()
+        }),
+        Err(CoreError::BookingClosed),
+        "once"
+    );
+    book(&mut sim, "b2", "09:00", "c1").unwrap();
+    sim.at("09:05");
+    assert_eq!(
+        sim.run(Command::CancelBooking {
+            booking: "b2".into()
+        }),
+        Err(CoreError::BookingClosed),
+        "not after the slot began"
+    );
+    assert_eq!(
+        sim.run(Command::CancelBooking {
+            booking: "nope".into()
+        }),
+        Err(CoreError::UnknownBooking)
+    );
+    // Far beyond the horizon: nothing to book.
+    assert!(
+        sim.hall
+            .free_slots(&id("a"), today + 400, sim.now)
+            .unwrap()
+            .is_empty()
+    );
+    let _ = nine;
+}

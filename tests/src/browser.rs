@@ -148,6 +148,24 @@ impl Browser {
         }
     }
 
+    /// Waits up to 10 s for the text under `css` to be non-empty.
+    pub async fn wait_some_text(&self, css: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && let Ok(t) = e.text().await
+                && !t.trim().is_empty()
+            {
+                return t;
+            }
+            if Instant::now() > until {
+                self.screenshot("failed-wait").await;
+                panic!("`{css}` stays empty");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a screenshot as `NAME.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("a screenshot");

@@ -182,3 +182,99 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     );
     tv.screenshot("screen-offline").await;
 }
+
+/// Booking on the web, cancelling, booking again, checking in at the kiosk
+/// with the code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let base = format!("http://{}", server.http);
+    let phone = Browser::phone(390, 844, 100).await;
+    phone.client.goto(&format!("{base}/book")).await.unwrap();
+    phone.wait_text("#hall-name", "许昌市民之家", 10).await;
+    phone.wait("#service option[value='social']").await;
+    phone
+        .wait("#service")
+        .await
+        .select_by_value("social")
+        .await
+        .unwrap();
+    // Today's next slot is within the check-in window (30 min); after the
+    // last slot of the day, tomorrow's first.
+    let today_has_slots = {
+        let mut found = false;
+        for _ in 0..50 {
+            if phone
+                .client
+                .find(Locator::Css("#slots button:not([disabled])"))
+                .await
+                .is_ok()
+            {
+                found = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        found
+    };
+    if !today_has_slots {
+        phone.wait("#date").await.select_by_index(1).await.unwrap();
+    }
+    phone.click("#slots button:not([disabled])").await;
+    phone
+        .wait("#id-number")
+        .await
+        .send_keys("41100219800101123X")
+        .await
+        .unwrap();
+    phone.click("#book").await;
+    let code = phone.wait_some_text("#code").await;
+    phone.wait_text("#when", "社保", 5).await;
+    phone.screenshot("book-done").await;
+    phone.click("#cancel").await;
+    phone.wait_text("#when", "已取消", 5).await;
+    let (_, _, b) = server.http_with(
+        "GET",
+        &format!("/api/v1/halls/{}/bookings/{code}", hallq_tests::HALL),
+        None,
+        &[],
+    );
+    assert_eq!(b["state"], "cancelled");
+
+    // Again, then at the kiosk with the code.
+    phone.click("#slots button:not([disabled])").await;
+    phone.click("#book").await;
+    let code2 = loop {
+        let c = phone.wait("#code").await.text().await.unwrap();
+        if c != code && !c.is_empty() {
+            break c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let kiosk = Browser::start(1280, 1024).await;
+    kiosk.client.goto(&format!("{base}/kiosk")).await.unwrap();
+    kiosk
+        .wait("#setup-password")
+        .await
+        .send_keys("demo-kiosk-1-pass")
+        .await
+        .unwrap();
+    kiosk.click("#setup-ok").await;
+    kiosk.wait_text("#zones", "社保", 10).await;
+    kiosk.click("#checkin").await;
+    kiosk
+        .wait("#booking-code")
+        .await
+        .send_keys(&code2)
+        .await
+        .unwrap();
+    kiosk.click("#booking-ok").await;
+    if today_has_slots {
+        kiosk.wait_some_text("#ticket-number").await;
+        kiosk.wait_text("#ticket-service", "社保", 5).await;
+        kiosk.screenshot("kiosk-checked-in").await;
+    } else {
+        kiosk.wait_some_text("#booking-error").await;
+    }
+}

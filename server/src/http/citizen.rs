@@ -381,3 +381,78 @@ pub(super) async fn check_in(
     };
     Ok(respond(issue(&state, cmd, token, key).await?, None))
 }
+
+/// `DELETE …/bookings/{id}`: the citizen calls a booking off before its
+/// slot; its place is free again and it is no no-show.
+pub(super) async fn cancel_booking(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((hall, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    kiosk_or_limited(&state, peer, &headers, Class::Write)?;
+    let cmd = Command::CancelBooking {
+        booking: id.clone(),
+    };
+    let booking = state
+        .engine
+        .command(cmd, move |v, _| {
+            v.hall.booking(&id).map(|b| v.booking_info(&id, b))
+        })
+        .await
+        .ok_or_else(|| state.unavailable())??;
+    Ok(Json(booking).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct SlotQuery {
+    /// `YYYY-MM-DD`.
+    date: String,
+}
+
+/// `GET …/services/{service}/slots?date=YYYY-MM-DD`: the slots of that day
+/// that can be booked now, with the places left.
+pub(super) async fn slots(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((hall, service)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<SlotQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    kiosk_or_limited(&state, peer, &headers, Class::Read)?;
+    let day = crate::report::parse_date(&q.date).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_date",
+            "日期格式应为 YYYY-MM-DD / the date must be YYYY-MM-DD",
+        )
+    })?;
+    let service = parse_id(&service, CoreError::UnknownService)?;
+    let date = q.date.clone();
+    let slots = state
+        .engine
+        .query(move |v| {
+            let offset = v.hall.config().hall.utc_offset_minutes;
+            let slot_min = i64::from(v.hall.config().booking.slot_min);
+            v.hall.free_slots(&service, day, v.now).map(|slots| {
+                let list: Vec<serde_json::Value> = slots
+                    .into_iter()
+                    .map(|(ms, free)| {
+                        let (_, m) = hallq_core::calendar::local(ms, offset);
+                        serde_json::json!({
+                            "slot_ms": ms,
+                            "slot_end_ms": ms + slot_min * 60_000,
+                            "time": format!("{:02}:{:02}", m / 60, m % 60),
+                            "free": free,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "service": service.to_string(), "date": date, "slots": list })
+            })
+        })
+        .await
+        .ok_or_else(|| state.unavailable())??;
+    Ok(Json(slots).into_response())
+}

@@ -98,7 +98,15 @@ pub fn app(state: AppState) -> Router {
             post(citizen::rate),
         )
         .route("/api/v1/halls/{hall}/bookings", post(citizen::book))
-        .route("/api/v1/halls/{hall}/bookings/{id}", get(citizen::booking))
+        .route(
+            "/api/v1/halls/{hall}/bookings/{id}",
+            get(citizen::booking).delete(citizen::cancel_booking),
+        )
+        .route(
+            "/api/v1/halls/{hall}/services/{service}/slots",
+            get(citizen::slots),
+        )
+        .route("/book", get(pages::book_page))
         .route(
             "/api/v1/halls/{hall}/bookings/{id}/check-in",
             post(citizen::check_in),

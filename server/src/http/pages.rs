@@ -62,6 +62,11 @@ pub(super) async fn phone_page(State(state): State<AppState>) -> Response {
     citizen_page(&state, include_str!("../../web/citizen/phone.html"))
 }
 
+/// The booking page (网上预约).
+pub(super) async fn book_page(State(state): State<AppState>) -> Response {
+    citizen_page(&state, include_str!("../../web/citizen/book.html"))
+}
+
 /// The citizens' pages' assets.
 pub(super) async fn citizen_asset(Path(file): Path<String>) -> Response {
     const JS: &str = "text/javascript; charset=utf-8";
@@ -75,6 +80,7 @@ pub(super) async fn citizen_asset(Path(file): Path<String>) -> Response {
         "phone.js" => asset(include_str!("../../web/citizen/phone.js"), JS, true),
         "screen.js" => asset(include_str!("../../web/citizen/screen.js"), JS, true),
         "kiosk.js" => asset(include_str!("../../web/citizen/kiosk.js"), JS, true),
+        "book.js" => asset(include_str!("../../web/citizen/book.js"), JS, true),
         _ => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
 }
