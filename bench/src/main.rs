@@ -247,7 +247,7 @@ async fn main() -> anyhow::Result<()> {
                 at_ms: 0,
                 event: HallEvent::DayStarted { day: i as i64 },
             }],
-            replies: Vec::new(),
+            ..Batch::default()
         };
         let t = Instant::now();
         store.append(&batch)?;

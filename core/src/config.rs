@@ -35,6 +35,27 @@ pub struct HallConfig {
     pub hours: Option<Hours>,
     #[serde(default)]
     pub booking: BookingRules,
+    /// Notifications to the hall's SMS or WeChat gateway (webhook).
+    #[serde(default)]
+    pub notify: Option<Notify>,
+}
+
+/// Where hallq tells a citizen's gateway that a ticket is near its turn,
+/// called or transferred: a signed JSON POST (HMAC-SHA256).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// `http://host:port/path` of the gateway.
+    pub url: String,
+    /// The shared secret the signature is made with.
+    pub secret: String,
+    /// Tell a waiting ticket when this many are ahead of it (or fewer).
+    #[serde(default = "default_places_before")]
+    pub places_before: u32,
+}
+
+fn default_places_before() -> u32 {
+    3
 }
 
 /// A priority class (elderly, disabled, military, booking …).

@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod engine;
 pub mod http;
 pub mod mosquitto;
+pub mod notify;
 pub mod print;
 pub mod report;
 pub mod staff;
@@ -129,6 +130,13 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     }
     let hall_id = opts.hall.hall.id.to_string();
     let store = SqliteStore::open(&opts.data_dir.join("hall.db"))?;
+    if let Some(n) = &opts.hall.notify {
+        notify::spawn_sender(
+            &opts.data_dir.join("hall.db"),
+            n.url.clone(),
+            n.secret.clone(),
+        )?;
+    }
     let (mqtt_tx, mqtt_rx) = mpsc::unbounded_channel();
     let (stream, _) = broadcast::channel(1024);
     let (wake, wake_rx) = watch::channel(None);

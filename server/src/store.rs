@@ -29,6 +29,9 @@ pub struct StoredReply {
 pub struct Batch {
     pub records: Vec<Record>,
     pub replies: Vec<StoredReply>,
+    /// Webhook notifications these records cause, stored with them (the
+    /// outbox): a crash loses none, a key is never sent twice.
+    pub notifications: Vec<crate::notify::Notification>,
 }
 
 impl Batch {
@@ -77,6 +80,14 @@ impl SqliteStore {
                 seq   INTEGER PRIMARY KEY,
                 at_ms INTEGER NOT NULL,
                 body  TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS outbox (
+                key      TEXT PRIMARY KEY,
+                at_ms    INTEGER NOT NULL,
+                body     TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_ms  INTEGER NOT NULL,
+                sent_ms  INTEGER
             );
             CREATE TABLE IF NOT EXISTS pad_replies (
                 window     TEXT NOT NULL,
@@ -143,6 +154,12 @@ impl EventStore for SqliteStore {
             for r in &batch.replies {
                 rp.execute(params![r.window, r.command_id, r.at_ms, r.body])?;
             }
+            let mut ob = tx.prepare_cached(
+                "INSERT OR IGNORE INTO outbox (key, at_ms, body, next_ms) VALUES (?1, ?2, ?3, ?2)",
+            )?;
+            for n in &batch.notifications {
+                ob.execute(params![n.key, n.at_ms, n.body])?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -175,6 +192,7 @@ mod tests {
                     by: None,
                 },
             }],
+            notifications: Vec::new(),
             replies: vec![StoredReply {
                 window: "3".into(),
                 command_id: "c1".into(),
@@ -212,7 +230,7 @@ mod tests {
                 at_ms: 1,
                 event: Event::DayStarted { day: 1 },
             }],
-            replies: vec![],
+            ..Batch::default()
         };
         s.append(&batch).expect("waits, then commits");
         release.join().unwrap();
@@ -230,12 +248,12 @@ mod tests {
         };
         s.append(&Batch {
             records: vec![rec(1)],
-            replies: vec![],
+            ..Batch::default()
         })
         .unwrap();
         let err = s.append(&Batch {
             records: vec![rec(2), rec(1)],
-            replies: vec![],
+            ..Batch::default()
         });
         assert!(err.is_err());
         assert_eq!(s.records().unwrap(), vec![rec(1)]);

@@ -219,6 +219,10 @@ impl Engine {
                     Err(_) => break,
                 }
             }
+            if let Some(n) = &self.hall.config().notify {
+                p.batch.notifications =
+                    crate::notify::compute(&self.hall, &p.batch.records, n.places_before);
+            }
             if !p.batch.is_empty() {
                 if let Err(e) = self.store.append(&p.batch) {
                     self.unstored(&e.to_string(), p);
