@@ -73,6 +73,15 @@ async fn main() -> anyhow::Result<()> {
             s.limit_min = scale(s.limit_min);
         }
     }
+    // The kiosk's printed tickets go to a file each (ESC/POS bytes, as a
+    // thermal printer would get them).
+    std::fs::create_dir_all(a.data.join("printer"))?;
+    for d in &mut hall.devices {
+        if d.role == hallq_core::DeviceRole::Kiosk && d.printer.is_none() {
+            let path = std::path::absolute(a.data.join("printer").join(format!("{}.escpos", d.id)))?;
+            d.printer = Some(format!("file:{}", path.display()));
+        }
+    }
     let free = |addr: SocketAddr| match std::net::TcpListener::bind(addr) {
         Ok(_) => addr,
         Err(_) => SocketAddr::new(addr.ip(), 0),

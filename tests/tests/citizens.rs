@@ -278,3 +278,22 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
         kiosk.wait_some_text("#booking-error").await;
     }
 }
+
+/// A kiosk whose printer is off: the ticket is taken all the same and the
+/// answer says the printer failed, for the kiosk to show.
+#[test]
+fn an_offline_printer_is_reported_and_the_ticket_still_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let text = std::fs::read_to_string(demo_hall()).unwrap().replace(
+        "id = \"kiosk-1\"\nrole = \"kiosk\"\n",
+        &format!("id = \"kiosk-1\"\nrole = \"kiosk\"\nprinter = \"tcp:{closed}\"\npaper_mm = 80\n"),
+    );
+    let hall = dir.path().join("hall.toml");
+    std::fs::write(&hall, text).unwrap();
+    let server = Server::start_hall(&hall, &dir.path().join("data"), &[]);
+    let t = server.take("social");
+    assert_eq!(t["number"], "D001");
+    assert_eq!(t["print"]["ok"], false);
+    assert!(t["print"]["error"].as_str().unwrap().contains("打印机"), "{t}");
+}
