@@ -78,7 +78,8 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(a.data.join("printer"))?;
     for d in &mut hall.devices {
         if d.role == hallq_core::DeviceRole::Kiosk && d.printer.is_none() {
-            let path = std::path::absolute(a.data.join("printer").join(format!("{}.escpos", d.id)))?;
+            let path =
+                std::path::absolute(a.data.join("printer").join(format!("{}.escpos", d.id)))?;
             d.printer = Some(format!("file:{}", path.display()));
         }
     }

@@ -284,7 +284,10 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
 #[test]
 fn an_offline_printer_is_reported_and_the_ticket_still_taken() {
     let dir = tempfile::tempdir().unwrap();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let text = std::fs::read_to_string(demo_hall()).unwrap().replace(
         "id = \"kiosk-1\"\nrole = \"kiosk\"\n",
         &format!("id = \"kiosk-1\"\nrole = \"kiosk\"\nprinter = \"tcp:{closed}\"\npaper_mm = 80\n"),
@@ -295,5 +298,8 @@ fn an_offline_printer_is_reported_and_the_ticket_still_taken() {
     let t = server.take("social");
     assert_eq!(t["number"], "D001");
     assert_eq!(t["print"]["ok"], false);
-    assert!(t["print"]["error"].as_str().unwrap().contains("打印机"), "{t}");
+    assert!(
+        t["print"]["error"].as_str().unwrap().contains("打印机"),
+        "{t}"
+    );
 }
