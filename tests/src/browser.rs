@@ -166,6 +166,58 @@ impl Browser {
         }
     }
 
+    /// Runs axe-core (vendored in `tests/assets/axe-core`) on the page as
+    /// it is now, for the WCAG 2.0/2.1 level A and AA rules; panics naming
+    /// each violated rule and its elements. `state` names the page's state
+    /// in the message and the screenshot.
+    pub async fn assert_accessible(&self, state: &str) {
+        self.check_accessible(state, false).await;
+    }
+
+    /// As [`Browser::assert_accessible`], and contrast at AAA (7:1; 4.5:1
+    /// for large text): for screens read from across a hall.
+    pub async fn assert_accessible_aaa(&self, state: &str) {
+        self.check_accessible(state, true).await;
+    }
+
+    async fn check_accessible(&self, state: &str, aaa: bool) {
+        const AXE: &str = include_str!("../assets/axe-core/axe.min.js");
+        self.client
+            .execute(AXE, vec![])
+            .await
+            .expect("axe-core loads");
+        let found = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+                if (arguments[0]) tags.push("wcag2aaa");
+                axe.run(document, { runOnly: { type: "tag", values: tags } })
+                  .then((r) => done(r.violations.map((v) => ({
+                      rule: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+                  }))))
+                  .catch((e) => done([{ rule: "axe-error", help: String(e), nodes: [] }]));"#,
+                vec![serde_json::json!(aaa)],
+            )
+            .await
+            .expect("axe-core runs");
+        let violations = found.as_array().cloned().unwrap_or_default();
+        if !violations.is_empty() {
+            self.screenshot(&format!("a11y-{state}")).await;
+            let text: Vec<String> = violations
+                .iter()
+                .map(|v| {
+                    format!(
+                        "  {} ({}): {} — {}",
+                        v["rule"], v["impact"], v["help"], v["nodes"]
+                    )
+                })
+                .collect();
+            panic!("{state}: WCAG 2.1 A/AA violations:\n{}", text.join("\n"));
+        }
+    }
+
     /// Saves a screenshot as `NAME.png`; returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.expect("a screenshot");

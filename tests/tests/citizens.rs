@@ -58,13 +58,16 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     kiosk.click("#setup-ok").await;
     kiosk.wait_text("#zones", "商事登记", 10).await;
     kiosk.screenshot("kiosk-services").await;
+    kiosk.assert_accessible("kiosk-services").await;
     kiosk.click("button[data-service='business']").await;
     kiosk.wait_text("#service-materials", "公司章程", 5).await;
     kiosk.screenshot("kiosk-materials").await;
+    kiosk.assert_accessible("kiosk-materials").await;
     kiosk.click("#take").await;
     let number = kiosk.wait_text("#ticket-number", "A", 10).await;
     kiosk.wait_text("#ticket-print", "凭条", 5).await;
     kiosk.screenshot("kiosk-ticket").await;
+    kiosk.assert_accessible("kiosk-ticket").await;
     let url = kiosk
         .wait("#ticket-link")
         .await
@@ -91,6 +94,7 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
         .unwrap();
     kiosk.click("#take").await;
     kiosk.wait_text("#service-error", "身份证号", 5).await;
+    kiosk.assert_accessible("kiosk-error").await;
     kiosk.click("#service-cancel").await;
 
     // The phone page from the printed URL, on a phone-sized screen.
@@ -100,7 +104,16 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     phone.wait_text("#status", "前面还有 0 人", 10).await;
     phone.wait_text("#live", "实时", 10).await;
     phone.screenshot("phone-waiting").await;
+    phone.assert_accessible("phone-waiting").await;
 
+    phone
+        .client
+        .execute(
+            "window.buzz = []; navigator.vibrate = (p) => { window.buzz.push(p); return true; };",
+            vec![],
+        )
+        .await
+        .unwrap();
     // A clerk calls it: the TV shows it large, the phone says where to go.
     let mut pad = server.open_pad("3").await;
     send_all(&mut pad, [Op::CallNext { service: None }]).await;
@@ -113,13 +126,36 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     assert!(!cover.is_displayed().await.unwrap());
     tv.wait_text("#newest-where", "3号窗口", 5).await;
     tv.screenshot("screen-call").await;
+    tv.assert_accessible_aaa("screen-call").await;
     phone.wait_text("#status", "请到 3号窗口 办理", 5).await;
+    // Said at once to a screen reader (the live region), and felt and seen.
+    let said = phone
+        .client
+        .execute(
+            "return document.getElementById('announce').textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(said, serde_json::json!("轮到您了，请到 3号窗口"));
+    let buzz = phone
+        .client
+        .execute("return window.buzz.length", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        buzz,
+        serde_json::json!(1),
+        "the phone vibrates once for the call"
+    );
     phone.screenshot("phone-called").await;
+    phone.assert_accessible("phone-called").await;
 
     // Served and finished: the phone asks for a rating, and takes it once.
     send_all(&mut pad, [Op::Start, Op::Finish]).await;
     phone.wait("#rating button[data-score='5']").await;
     phone.screenshot("phone-rate").await;
+    phone.assert_accessible("phone-rate").await;
     phone.click("#rating button[data-score='5']").await;
     phone.wait_text("#status", "您的评价：5 分", 5).await;
     assert_eq!(
@@ -136,12 +172,13 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     phone.click("button.lang").await;
     phone.wait_text("#status", "Your rating: 5/5", 5).await;
     phone.screenshot("phone-rated-en").await;
+    phone.assert_accessible("phone-rated-en").await;
 
-    // The same page with the phone's text at 150 %: still all there.
+    // The same page with the phone's text at 200 %: still all there.
     let big = Browser::phone(390, 844, 100).await;
     big.client.goto(&url).await.unwrap();
     big.client
-        .execute("document.documentElement.style.fontSize = '150%'", vec![])
+        .execute("document.documentElement.style.fontSize = '200%'", vec![])
         .await
         .unwrap();
     big.wait_text("#status", "您的评价", 10).await;
@@ -171,6 +208,7 @@ async fn a_citizen_takes_a_ticket_follows_it_on_the_phone_and_rates_it() {
     phone.click("button.lang").await;
     phone.wait_text("#main", "找不到这张号", 5).await;
     phone.screenshot("phone-unknown").await;
+    phone.assert_accessible("phone-unknown").await;
 
     // The server goes: the TV says 离线.
     drop(pad);
@@ -232,6 +270,7 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
     let code = phone.wait_some_text("#code").await;
     phone.wait_text("#when", "社保", 5).await;
     phone.screenshot("book-done").await;
+    phone.assert_accessible("book-done").await;
     phone.click("#cancel").await;
     phone.wait_text("#when", "已取消", 5).await;
     let (_, _, b) = server.http_with(
@@ -302,4 +341,143 @@ fn an_offline_printer_is_reported_and_the_ticket_still_taken() {
         t["print"]["error"].as_str().unwrap().contains("打印机"),
         "{t}"
     );
+}
+
+/// The kiosk with the keyboard alone (a kiosk may have a keypad): Tab to a
+/// service, Enter, Tab to 取号, Enter — a ticket; the focus is visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyboard_alone_takes_a_ticket_at_the_kiosk() {
+    use fantoccini::key::Key;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let kiosk = Browser::start(1280, 1024).await;
+    kiosk
+        .client
+        .goto(&format!("http://{}/kiosk", server.http))
+        .await
+        .unwrap();
+    kiosk
+        .wait("#setup-password")
+        .await
+        .send_keys("demo-kiosk-1-pass")
+        .await
+        .unwrap();
+    kiosk.click("#setup-ok").await;
+    kiosk.wait_text("#zones", "社保", 10).await;
+    let active = |what: &'static str| {
+        let c = kiosk.client.clone();
+        async move {
+            c.execute(
+                &format!("const a = document.activeElement; return a ? ({what}) : null;"),
+                vec![],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let press = |key: Key| {
+        let c = kiosk.client.clone();
+        async move {
+            c.active_element()
+                .await
+                .unwrap()
+                .send_keys(&key.to_string())
+                .await
+                .unwrap();
+        }
+    };
+    // The voice kiosk: the browser's speech, recorded here instead of heard.
+    kiosk
+        .client
+        .execute(
+            "window.said = []; speechSynthesis.speak = (u) => window.said.push(u.text); speechSynthesis.cancel = () => {};",
+            vec![],
+        )
+        .await
+        .unwrap();
+    kiosk.click("#voice").await;
+    assert_eq!(
+        kiosk
+            .wait("#voice")
+            .await
+            .attr("aria-pressed")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    let mut reached = false;
+    for _ in 0..40 {
+        press(Key::Tab).await;
+        if active("a.dataset.service || ''").await == serde_json::json!("social") {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab reaches the service");
+    assert_eq!(
+        active("getComputedStyle(a).outlineStyle").await,
+        serde_json::json!("solid"),
+        "the focus is visible"
+    );
+    press(Key::Enter).await;
+    kiosk.wait("#service[open]").await;
+    let mut on_take = false;
+    for _ in 0..20 {
+        if active("a.id").await == serde_json::json!("take") {
+            on_take = true;
+            break;
+        }
+        press(Key::Tab).await;
+    }
+    assert!(on_take, "Tab reaches 取号");
+    press(Key::Enter).await;
+    let number = kiosk.wait_some_text("#ticket-number").await;
+    assert!(number.starts_with('D'), "{number}");
+    let said = kiosk
+        .client
+        .execute("return window.said", vec![])
+        .await
+        .unwrap();
+    let said: Vec<String> = serde_json::from_value(said).unwrap();
+    assert!(said[0].starts_with("语音已打开"), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|s| s.contains("社保医保") && s.contains("身份证")),
+        "materials read: {said:?}"
+    );
+    assert!(
+        said.iter().any(|s| s.contains("您的号码是 D")),
+        "the number read: {said:?}"
+    );
+    kiosk.screenshot("kiosk-keyboard-ticket").await;
+}
+
+/// The accessibility check can fail: an image without a text alternative
+/// on the phone page is named by its rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accessibility_check_names_a_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let phone = Browser::phone(390, 844, 100).await;
+    phone
+        .client
+        .goto(&format!("http://{}/t/none", server.http))
+        .await
+        .unwrap();
+    phone.wait_text("#main", "找不到这张号", 10).await;
+    phone.assert_accessible("phone-unknown-clean").await;
+    phone
+        .client
+        .execute(
+            "const i = document.createElement('img'); i.src = 'x.png'; document.body.append(i);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let failed =
+        tokio::spawn(async move { phone.assert_accessible("phone-with-a-bad-image").await }).await;
+    let panic = failed.expect_err("the check fails").into_panic();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("image-alt"), "{message}");
 }

@@ -9,6 +9,18 @@ let hall = null;
 let chosen = null;
 let klass = null;
 const auth = () => localStorage.getItem("hallq-kiosk-auth");
+let voice = false;
+
+/// Reads text aloud with the kiosk browser's speech (a Chinese voice where
+/// the kiosk has one), for blind citizens; only while voice is on.
+function say(text) {
+  if (!voice || !window.speechSynthesis) return;
+  speechSynthesis.cancel();
+  const u = new SpeechSynthesisUtterance(text);
+  u.lang = "zh-CN";
+  u.rate = 0.9;
+  speechSynthesis.speak(u);
+}
 
 function idle() {
   for (const d of document.querySelectorAll("dialog[open]")) if (d.id !== "setup") d.close();
@@ -81,6 +93,7 @@ async function load() {
 
 function choose(s) {
   chosen = s;
+  say(`${s.name}。承诺时限 ${s.limit_min} 分钟。请备齐：${s.materials.join("，") || "无需材料"}。按取号键取号。`);
   klass = null;
   $("service-name").replaceChildren(zhEn(s.name, s.name_en || s.name));
   $("service-limit").replaceChildren(zhEn(`承诺办理时限 ${s.limit_min} 分钟，预计等候约 ${Math.ceil((s.waiting + 0.5) * s.typical_min / Math.max(1, s.windows_open))} 分钟`,
@@ -136,12 +149,18 @@ async function take(body, errorBox) {
   a.href = url;
   a.textContent = url;
   $("ticket").showModal();
+  say(`您的号码是 ${t.number.split("").join(" ")}，前面还有 ${t.ahead} 人。`);
   load();
 }
 
 function start() {
   langToggle();
   setInterval(() => { $("clock").textContent = new Date().toLocaleTimeString("zh-CN", { hour12: false }); }, 1000);
+  $("voice").onclick = () => {
+    voice = !voice;
+    $("voice").setAttribute("aria-pressed", String(voice));
+    if (voice && hall) say(`语音已打开。可办理：${hall.services.map((s) => s.name).join("，")}。`);
+  };
   $("take").onclick = () => {
     const body = { service: chosen.service };
     if (klass) body.priority = klass;

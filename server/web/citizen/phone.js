@@ -6,6 +6,17 @@ const ID = decodeURIComponent(location.pathname.split("/").pop());
 const main = document.getElementById("main");
 let ticket = null;
 let live = false;
+let lastStatus = null;
+
+/// A change worth telling at once: said by screen readers (the live
+/// region), felt (vibration) and seen (a flash), for deaf citizens too.
+function tell(zh, en) {
+  const a = document.getElementById("announce");
+  a.textContent = document.body.classList.contains("lang-en") ? en : zh;
+  if (navigator.vibrate) navigator.vibrate([400, 150, 400, 150, 400]);
+  document.body.classList.add("flash");
+  setTimeout(() => document.body.classList.remove("flash"), 3000);
+}
 
 function card(cls, ...children) {
   const d = document.createElement("div");
@@ -96,6 +107,11 @@ async function load() {
   }
   if (!r.ok) return;
   ticket = await r.json();
+  if (ticket.status === "called" && lastStatus !== null && lastStatus !== "called") {
+    const w = ticket.window_name || ticket.window;
+    tell(`轮到您了，请到 ${w}`, `It is your turn: please go to ${w}`);
+  }
+  lastStatus = ticket.status;
   render(ticket, hallName);
 }
 
