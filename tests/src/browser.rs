@@ -3,6 +3,7 @@
 //! `target/screenshots/` (or `$HALLQ_SCREENSHOTS`) to be looked at.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +15,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    /// This browser's own profile folder: its processes are found by it.
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -58,18 +61,25 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        // Its own process group: the browsers it starts go with it on drop.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
+        let profile = tempfile::Builder::new()
+            .prefix("hallq-chromium-")
+            .tempdir()
+            .unwrap();
         let mut caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     format!("--window-size={width},{height}"), "--lang=zh-CN", "--hide-scrollbars",
+                    format!("--user-data-dir={}", profile.path().display()),
                 ],
             }
         });
@@ -99,7 +109,11 @@ impl Browser {
                 Err(e) => panic!("no browser session: {e}"),
             }
         };
-        Browser { client, driver }
+        Browser {
+            client,
+            driver,
+            profile,
+        }
     }
 
     /// Waits up to 10 s for an element.
@@ -251,6 +265,14 @@ fn save(file: &str, bytes: &[u8]) -> PathBuf {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Chromium's processes by their profile folder (killing the driver
+        // alone leaves the browser running), then the driver's group.
+        let _ = Command::new("pkill")
+            .args(["-9", "-f", &self.profile.path().display().to_string()])
+            .status();
+        let _ = Command::new("kill")
+            .args(["-9", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
