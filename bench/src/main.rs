@@ -20,10 +20,13 @@ use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
 use hallq_core::{Event as HallEvent, Record};
+use hallq_server::engine::Stages;
 use hallq_server::store::{Batch, EventStore, SqliteStore};
 use hallq_server::{BrokerMode, Options, config};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::mpsc;
+
+mod relay;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -39,6 +42,14 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // Warnings only (RUST_LOG to see more): a benchmark's output is its figures.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let n = args.samples;
     let dir = match &args.data_under {
         Some(base) => tempfile::tempdir_in(base)?,
@@ -135,39 +146,86 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(hallq_announcer::run(announcer, Box::new(Capture(said_tx))));
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // 2. Pad command → display state.
-    let state = Topic::WindowState("3").to_string("xuchang");
-    let (_display, mut states) = subscriber(&login("led-3", "demo-led-3-pass"), &state).await;
-    states.recv().await.expect("retained state");
-    let pad = login("pad-3", "demo-pad-3-pass");
-    let (pad_client, mut pad_loop) = pad.connect(&pad.client_id("bench"), None);
-    tokio::spawn(async move { while pad_loop.poll().await.is_ok() {} });
-    let cmd_topic = Topic::PadCmd("3").to_string("xuchang");
-    let send = |i: usize, op: &str| {
-        let c = pad_client.clone();
-        let (topic, body) = (
-            cmd_topic.clone(),
-            format!(r#"{{"id":"bench-{i}","op":"{op}"}}"#),
-        );
-        async move { c.publish(topic, QoS::AtLeastOnce, false, body).await }
+    // 2. Pad command → display state, against the peer baseline (a
+    // one-thread relay with an fsynced line per command, behind its own
+    // instance of the same broker), in alternating rounds so both see the
+    // same machine.
+    let relay_port = relay::broker("xuchang").await?.port();
+    let relay_login = |user: &str, password: &str| Login {
+        port: relay_port,
+        ..login(user, password)
     };
-    send(0, "open").await?;
-    states.recv().await.expect("open state");
-    let mut e2e = Vec::with_capacity(n);
-    for i in 0..n + 30 {
-        let op = ["call_next", "start", "finish"][i % 3];
-        let t = Instant::now();
-        send(i + 1, op).await?;
-        let (_, payload) = tokio::time::timeout(Duration::from_secs(5), states.recv())
-            .await
-            .map_err(|_| anyhow::anyhow!("no new state after {op} #{i}"))?
-            .expect("state");
-        if i >= 30 {
-            e2e.push(t.elapsed());
-        }
-        debug_assert!(!payload.is_empty());
+    relay::spawn(
+        relay_login("relay", "relay-pass"),
+        &dir.path().join("relay.log"),
+    )?;
+    let mut relay_loop = PadLoop::start(
+        &relay_login("pad-3", "pad-pass"),
+        &relay_login("led-3", "led-pass"),
+        &["call_next"],
+        false,
+    )
+    .await?;
+    let mut hallq_loop = PadLoop::start(
+        &login("pad-3", "demo-pad-3-pass"),
+        &login("led-3", "demo-led-3-pass"),
+        &["call_next", "start", "finish"],
+        true,
+    )
+    .await?;
+    hallq_loop.send("open").await?;
+    let (mut e2e, mut peer) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..30 {
+        relay_loop.once().await?;
+        hallq_loop.once().await?;
     }
+    running.engine.stages.lock().expect("stages").clear();
+    const ROUNDS: usize = 10;
+    for round in 0..ROUNDS {
+        let k = n / ROUNDS + usize::from(round < n % ROUNDS);
+        for _ in 0..k {
+            peer.push(relay_loop.once().await?);
+        }
+        for _ in 0..k {
+            e2e.push(hallq_loop.once().await?);
+        }
+    }
+    let (p50, p99) = (median(&mut peer), quantile(&mut peer, 0.99));
+    report("peer relay: pad command → display state", &mut peer);
     report("pad command → display state (durable commit)", &mut e2e);
+    println!(
+        "{:<44} {:>9.2} {:>9} {:>9.2}",
+        "  hallq ÷ peer relay",
+        median(&mut e2e).as_secs_f64() / p50.as_secs_f64(),
+        "",
+        quantile(&mut e2e, 0.99).as_secs_f64() / p99.as_secs_f64()
+    );
+    // Where hallq's time goes, from the owner's own clocks (each figure is
+    // from the broker's handing the command over).
+    let stages: Vec<_> = running
+        .engine
+        .stages
+        .lock()
+        .expect("stages")
+        .iter()
+        .copied()
+        .collect();
+    for (name, pick) in [
+        (
+            "  broker → owner's batch begins",
+            (|s: &Stages| s.queued) as fn(&Stages) -> Duration,
+        ),
+        ("  … core decided", |s| s.decided),
+        ("  … committed (fsync)", |s| s.committed),
+        ("  … window states + calls made", |s| s.prepared),
+        ("  … window states + calls in the broker", |s| s.published),
+        ("  … reply in the broker", |s| s.replied),
+    ] {
+        let mut d: Vec<_> = stages.iter().map(pick).collect();
+        if !d.is_empty() {
+            report(name, &mut d);
+        }
+    }
     let mut voice = Vec::new();
     while let Ok(Some(us)) = tokio::time::timeout(Duration::from_millis(500), said.recv()).await {
         voice.push(Duration::from_micros(us));
@@ -314,6 +372,73 @@ async fn subscriber(
     });
     ready.await.expect("subscribed");
     (client, rx)
+}
+
+/// A pad and a display of one window: the pad sends a command, the clock
+/// stops when the display receives the window's next state.
+struct PadLoop {
+    pad: AsyncClient,
+    topic: String,
+    states: mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    ops: &'static [&'static str],
+    /// Commands sent (their ids), and of them the measured ones.
+    i: usize,
+    k: usize,
+}
+
+impl PadLoop {
+    async fn start(
+        pad: &Login,
+        display: &Login,
+        ops: &'static [&'static str],
+        retained: bool,
+    ) -> anyhow::Result<PadLoop> {
+        let state = Topic::WindowState("3").to_string(&display.hall);
+        let (_display, mut states) = subscriber(display, &state).await;
+        if retained {
+            states.recv().await.expect("retained state");
+        }
+        let (client, mut pad_loop) = pad.connect(&pad.client_id("bench"), None);
+        tokio::spawn(async move { while pad_loop.poll().await.is_ok() {} });
+        Ok(PadLoop {
+            pad: client,
+            topic: Topic::PadCmd("3").to_string(&pad.hall),
+            states,
+            ops,
+            i: 0,
+            k: 0,
+        })
+    }
+
+    async fn send(&mut self, op: &str) -> anyhow::Result<()> {
+        self.i += 1;
+        let body = format!(r#"{{"id":"bench-{}","op":"{op}"}}"#, self.i);
+        self.pad
+            .publish(&self.topic, QoS::AtLeastOnce, false, body)
+            .await?;
+        Ok(())
+    }
+
+    async fn once(&mut self) -> anyhow::Result<Duration> {
+        let op = self.ops[self.k % self.ops.len()];
+        self.k += 1;
+        let t = Instant::now();
+        self.send(op).await?;
+        tokio::time::timeout(Duration::from_secs(5), self.states.recv())
+            .await
+            .map_err(|_| anyhow::anyhow!("no new state after {op} #{}", self.i))?
+            .expect("state");
+        Ok(t.elapsed())
+    }
+}
+
+fn quantile(samples: &mut [Duration], q: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() - 1) as f64 * q) as usize]
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    quantile(samples, 0.5)
 }
 
 /// An announcer output that only says how long each call took to reach it.

@@ -1,6 +1,8 @@
-//! The server's own MQTT client: takes pad commands, ratings and device
-//! statuses to the owner, and publishes what the owner hands out. It works
-//! the same against the embedded broker and an external one.
+//! What devices send to the server, and — with an external broker — the
+//! server's own MQTT client: pad commands, ratings and device statuses to
+//! the owner, and what the owner hands out back to the broker. With the
+//! embedded broker there is no client: the broker's hooks call
+//! [`ServerInbox`] and the owner publishes through the broker's injector.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,24 +15,73 @@ use hallq_contract::{DeviceStatus, PadCommand, Topic};
 use rumqttc::{Event, Packet, QoS};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::engine::{EngineHandle, Outgoing};
+use crate::engine::{EngineHandle, MqttOut, Outgoing};
 use crate::staff::StaffLogin;
 use crate::stream::Line;
 
 /// Last known status of each device, from their retained `device/{dev}/status`.
 pub type DeviceHealth = Arc<Mutex<BTreeMap<String, DeviceStatus>>>;
 
-/// Runs the bridge until the process ends, reconnecting when the broker goes.
-/// The returned receiver fires once the server's subscriptions are granted:
-/// before that, a pad's command would find nobody listening.
+/// What the server does with a message on one of its topics: pad commands
+/// and ratings to the owner (an `open` has its PIN checked first, off the
+/// path), device statuses to the health table and the dashboard's stream.
+/// The embedded broker's hooks call it directly; with an external broker
+/// the server's MQTT client does.
+#[derive(Debug, Clone)]
+pub struct ServerInbox {
+    pub hall: String,
+    pub engine: EngineHandle,
+    pub health: DeviceHealth,
+    pub staff: Option<Arc<StaffLogin>>,
+    pub stream: broadcast::Sender<Arc<Line>>,
+    pub out: MqttOut,
+}
+
+#[async_trait::async_trait]
+impl crate::broker::Inbox for ServerInbox {
+    async fn deliver(&self, topic: &str, payload: &[u8], retained: bool) {
+        if let (Some(staff), Some((h, Topic::PadCmd(window)))) = (&self.staff, Topic::parse(topic))
+            && h == self.hall
+            && !retained
+        {
+            // Opening a window needs the clerk's PIN: checked off this
+            // path (it is slow on purpose), the command goes on without it.
+            let (staff, engine, out, hall) = (
+                staff.clone(),
+                self.engine.clone(),
+                self.out.clone(),
+                self.hall.clone(),
+            );
+            let window = window.to_owned();
+            let payload = payload.to_vec();
+            tokio::spawn(async move {
+                open_with_pin(&staff, &engine, &out, &hall, window, payload).await
+            });
+            return;
+        }
+        incoming(
+            &self.hall,
+            &self.engine,
+            &self.health,
+            &self.stream,
+            topic,
+            payload,
+            retained,
+        )
+        .await
+    }
+}
+
+/// Runs the server's MQTT client for an external broker until the process
+/// ends, reconnecting when the broker goes. The returned receiver fires once
+/// the server's subscriptions are granted: before that, a pad's command
+/// would find nobody listening.
 pub fn spawn(
     login: Login,
-    engine: EngineHandle,
+    inbox: ServerInbox,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
-    health: DeviceHealth,
-    staff: Option<Arc<StaffLogin>>,
-    stream: broadcast::Sender<Arc<Line>>,
 ) -> oneshot::Receiver<()> {
+    use crate::broker::Inbox;
     let (ready_tx, ready) = oneshot::channel();
     // Unguessable, and under the embedded broker's rule only the server's
     // own account may use an id starting with its name: nobody can take this
@@ -60,7 +111,7 @@ pub fn spawn(
                     tracing::info!("server connected to the MQTT broker");
                     // A broker that restarted may have lost the retained
                     // window states: publish them all again.
-                    engine.republish().await;
+                    inbox.engine.republish().await;
                     let filters = [
                         filter::pad_cmds(&hall),
                         filter::ratings(&hall),
@@ -82,26 +133,7 @@ pub fn spawn(
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if let (Some(staff), Some((h, Topic::PadCmd(window)))) =
-                        (&staff, Topic::parse(&p.topic))
-                        && h == hall
-                        && !p.retain
-                    {
-                        // Opening a window needs the clerk's PIN: checked
-                        // off this loop, the command goes on without it.
-                        let (staff, engine, client, hall) =
-                            (staff.clone(), engine.clone(), client.clone(), hall.clone());
-                        let window = window.to_owned();
-                        let payload = p.payload.to_vec();
-                        tokio::spawn(async move {
-                            open_with_pin(&staff, &engine, &client, &hall, window, payload).await
-                        });
-                        continue;
-                    }
-                    incoming(
-                        &hall, &engine, &health, &stream, &p.topic, &p.payload, p.retain,
-                    )
-                    .await
+                    inbox.deliver(&p.topic, &p.payload, p.retain).await
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -119,7 +151,7 @@ pub fn spawn(
 async fn open_with_pin(
     staff: &Arc<StaffLogin>,
     engine: &EngineHandle,
-    client: &rumqttc::AsyncClient,
+    out: &MqttOut,
     hall: &str,
     window: String,
     payload: Vec<u8>,
@@ -143,11 +175,12 @@ async fn open_with_pin(
         }
         Err((code, message)) => {
             let reply = hallq_contract::Reply::err(&cmd.id, code, message);
-            let topic = Topic::PadReply(&window).to_string(hall);
-            let body = serde_json::to_vec(&reply).expect("reply serializes");
-            if let Err(e) = client.publish(topic, QoS::AtLeastOnce, false, body).await {
-                tracing::error!(error = %e, "MQTT publish failed");
-            }
+            out.send(Outgoing {
+                topic: Topic::PadReply(&window).to_string(hall),
+                payload: serde_json::to_vec(&reply).expect("reply serializes"),
+                retain: false,
+                qos: 1,
+            });
         }
     }
 }

@@ -12,13 +12,19 @@
 //! - publish and subscribe: [`hallq_contract::Identity`] decides, including
 //!   who may set the retain flag (never on a command).
 //!
+//! The server itself is no MQTT client of its own broker: what devices send
+//! to it (pad commands, ratings, statuses, wills) is handed to its [`Inbox`]
+//! by the hooks once the permissions allow it, and what it publishes goes
+//! straight into the broker's routing through the [`Injector`] — no socket,
+//! no encoding, no client event loop in between.
+//!
 //! Retained messages live in memory without expiry ([`RamRetain`]): the server
 //! republishes every window state on start, so nothing retained needs to
 //! outlive the process.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::throttle::LoginThrottle;
@@ -31,10 +37,100 @@ use rmqtt::hook::{Handler, HookResult, Parameter, ReturnType, Type};
 use rmqtt::net::Builder;
 use rmqtt::retain::{DefaultRetainStorage, RetainStorage};
 use rmqtt::server::MqttServer;
+use rmqtt::session::SessionState;
 use rmqtt::types::{
-    AuthResult, ConnectInfo, LastWill, ListenerId, PublishAclResult, Retain, SubscribeAclResult,
-    TopicFilter, TopicName,
+    AuthResult, CodecPublish, ConnectInfo, From, FromType, Id, LastWill, ListenerId, Publish,
+    PublishAclResult, Retain, SubscribeAclResult, TopicFilter, TopicName,
 };
+
+/// Where the broker hands what devices send to the server.
+#[async_trait]
+pub trait Inbox: Send + Sync + std::fmt::Debug {
+    /// A message on one of the server's topics (`pad/+/cmd`, `rating/+`,
+    /// `device/+/status`), already allowed by the permissions. It may wait
+    /// for room in the owner's queue (that holds up the sender's session
+    /// only), never for a commit.
+    async fn deliver(&self, topic: &str, payload: &[u8], retained: bool);
+}
+
+/// Set once the server has built its inbox (right after the broker starts).
+pub type InboxSlot = Arc<OnceLock<Arc<dyn Inbox>>>;
+
+/// Publishes into the embedded broker from inside the process, as the
+/// server's account.
+#[derive(Clone)]
+pub struct Injector {
+    scx: ServerContext,
+    from: From,
+    runtime: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for Injector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Injector")
+    }
+}
+
+impl Injector {
+    fn new(scx: ServerContext) -> Injector {
+        let user = hallq_contract::SERVER_USER;
+        let id = Id::new(
+            scx.node.id(),
+            INTERNAL,
+            None,
+            None,
+            format!("{user}.in-process").into(),
+            Some(user.into()),
+        );
+        Injector {
+            scx,
+            from: From::from_system(id),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    /// Routes one message to its subscribers (and the retained store).
+    pub async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool, qos: u8) {
+        let publish = Publish::from(CodecPublish {
+            dup: false,
+            retain,
+            qos: if qos == 0 {
+                rmqtt::codec::types::QoS::AtMostOnce
+            } else {
+                rmqtt::codec::types::QoS::AtLeastOnce
+            },
+            topic: topic.into(),
+            packet_id: None,
+            payload: payload.into(),
+            properties: None,
+        });
+        let expiry = Some(Duration::from_secs(u32::MAX as u64));
+        if let Err(e) =
+            SessionState::forwards(&self.scx, self.from.clone(), publish, false, expiry).await
+        {
+            tracing::error!(error = %e, "publish into the embedded broker failed");
+        }
+    }
+
+    /// [`Injector::publish`] of each, in order, from any thread: finished
+    /// before it returns when called outside the runtime (the owner thread:
+    /// its messages keep their order, and one call costs one entry into the
+    /// runtime), spawned when called on it.
+    pub fn send_all(&self, all: Vec<crate::engine::Outgoing>) {
+        let this = self.clone();
+        let work = async move {
+            for o in all {
+                this.publish(o.topic, o.payload, o.retain, o.qos).await;
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(_) => {
+                tokio::spawn(work);
+            }
+            Err(_) => self.runtime.block_on(work),
+        }
+    }
+}
 
 /// One account the broker accepts.
 #[derive(Debug, Clone)]
@@ -52,9 +148,10 @@ pub struct Accounts {
 }
 
 impl Accounts {
-    /// The hall's devices plus the server's own account.
-    pub fn from_hall(hall: &HallConfig, server_user: &str, server_password: &str) -> Accounts {
-        let mut by_user: HashMap<String, Account> = hall
+    /// The hall's devices. The server itself has no account: it is in the
+    /// process, and nobody can log in as it.
+    pub fn from_hall(hall: &HallConfig) -> Accounts {
+        let by_user: HashMap<String, Account> = hall
             .devices
             .iter()
             .map(|d| {
@@ -66,14 +163,6 @@ impl Accounts {
                 (d.id.to_string(), account)
             })
             .collect();
-        by_user.insert(
-            server_user.to_owned(),
-            Account {
-                password: server_password.to_owned(),
-                role: Role::Server,
-                window: None,
-            },
-        );
         Accounts {
             hall: hall.hall.id.to_string(),
             by_user,
@@ -113,18 +202,19 @@ pub struct Listen {
 }
 
 /// Where it listens, bound.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Debug)]
 pub struct Bound {
     pub plain: Option<SocketAddr>,
     pub tls: Option<SocketAddr>,
-    /// Where the server's own client connects: the plain listener, or
-    /// without one (TLS only) a loopback listener that takes nobody but the
-    /// server's own account.
-    pub internal: SocketAddr,
+    /// The server's way in (see the module's documentation).
+    pub injector: Injector,
+    /// Where to put the server's [`Inbox`].
+    pub inbox: InboxSlot,
 }
 
 const PLAIN: ListenerId = 1;
 const TLS: ListenerId = 2;
+/// Not a listener: the id the server's own messages carry.
 const INTERNAL: ListenerId = 3;
 
 /// Starts the broker and returns where it listens (port 0: any free port).
@@ -139,12 +229,18 @@ pub async fn start(
     // is compiling or backing up must still let its displays back in.
     let scx = ServerContext::new().busy_check_enable(false).build().await;
     *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
-    let guard = Arc::new((accounts, throttle));
+    let inbox = InboxSlot::default();
+    let guard = Arc::new(Shared {
+        accounts,
+        throttle,
+        inbox: inbox.clone(),
+    });
     let register = scx.extends.hook_mgr().register();
     for typ in [
         Type::ClientAuthenticate,
         Type::ClientSubscribeCheckAcl,
         Type::MessagePublishCheckAcl,
+        Type::MessagePublish,
     ] {
         register
             .add_priority(typ, 1000, Box::new(Guard(guard.clone())))
@@ -152,21 +248,18 @@ pub async fn start(
     }
     register.start().await;
 
+    let injector = Injector::new(scx.clone());
     let mut server = MqttServer::new(scx);
     let mut bound = Bound {
         plain: None,
         tls: None,
-        internal: SocketAddr::from(([127, 0, 0, 1], 0)),
+        injector,
+        inbox,
     };
     if let Some(addr) = listen.plain {
         let (l, local) = bind(addr, "hallq/tcp", None)?;
         server = server.listener_by_id(l, PLAIN);
         bound.plain = Some(local);
-        bound.internal = loopback(local);
-    } else {
-        let (l, local) = bind(bound.internal, "hallq/internal", None)?;
-        server = server.listener_by_id(l, INTERNAL);
-        bound.internal = local;
     }
     if let Some((addr, files)) = listen.tls {
         // Our own reading of the files first: its errors name the file.
@@ -181,14 +274,6 @@ pub async fn start(
         }
     });
     Ok(bound)
-}
-
-fn loopback(a: SocketAddr) -> SocketAddr {
-    if a.ip().is_unspecified() {
-        SocketAddr::from(([127, 0, 0, 1], a.port()))
-    } else {
-        a
-    }
 }
 
 /// One listener with the hall's settings; TLS when `tls` is given.
@@ -208,6 +293,16 @@ fn bind(
         .allow_anonymous(false)
         // The contract's largest message is a few kilobytes.
         .max_packet_size(MAX_PACKET)
+        // A hall's devices come back together after a power cut or a
+        // restart: thousands may be in the middle of logging in at once
+        // (rmqtt's default refuses beyond 1 000 and queues 512).
+        .backlog(4096)
+        .max_handshaking_limit(20_000)
+        // What one device may have waiting: a display that was slow for a
+        // moment during a burst of calls must not lose one (the default is
+        // 1 000 queued and 16 unacknowledged).
+        .max_mqueue_len(10_000)
+        .max_inflight(std::num::NonZeroU16::new(256).expect("not zero"))
         // Retained window states must not expire (rmqtt's default is 5 minutes).
         .message_expiry_interval(Duration::from_secs(u32::MAX as u64))
         .tls_cert(tls.map(|t| path(&t.cert)))
@@ -226,16 +321,40 @@ fn bind(
 /// The largest MQTT packet the broker takes (bytes).
 pub const MAX_PACKET: u32 = 64 * 1024;
 
-/// The hook handler that applies [`Identity`]'s rules.
-struct Guard(Arc<(Accounts, Arc<LoginThrottle>)>);
+struct Shared {
+    accounts: Accounts,
+    throttle: Arc<LoginThrottle>,
+    inbox: InboxSlot,
+}
+
+/// The hook handler that applies [`Identity`]'s rules and hands the
+/// server's messages to its inbox.
+struct Guard(Arc<Shared>);
 
 impl Guard {
     fn accounts(&self) -> &Accounts {
-        &self.0.0
+        &self.0.accounts
+    }
+
+    /// Whether the server takes messages on this topic.
+    fn for_server(&self, topic: &str) -> bool {
+        use hallq_contract::Topic;
+        matches!(
+            Topic::parse(topic),
+            Some((h, Topic::PadCmd(_) | Topic::Rating(_) | Topic::DeviceStatus(_)))
+                if h == self.accounts().hall
+        )
+    }
+
+    async fn to_server(&self, topic: &str, payload: &[u8], retained: bool) {
+        match self.0.inbox.get() {
+            Some(inbox) => inbox.deliver(topic, payload, retained).await,
+            None => tracing::warn!(topic, "message before the server was ready: dropped"),
+        }
     }
 
     fn authenticate(&self, c: &ConnectInfo) -> AuthResult {
-        let throttle = &self.0.1;
+        let throttle = &self.0.throttle;
         let ip = c.id().remote_addr.map(|a| a.ip());
         if let Some(ip) = ip
             && !throttle.allowed(ip, Instant::now())
@@ -263,10 +382,6 @@ impl Guard {
         }
         if let Some(ip) = ip {
             throttle.succeeded(ip);
-        }
-        if c.id().lid == INTERNAL && user.as_ref() as &str != hallq_contract::SERVER_USER {
-            tracing::warn!(user = %user, "MQTT login refused: the internal listener is the server's own");
-            return AuthResult::NotAuthorized;
         }
         let id = self.accounts().identity(user).expect("account exists");
         let client_id: &str = c.client_id();
@@ -315,6 +430,9 @@ impl Handler for Guard {
                 let ok = id.is_some_and(|id| id.may_publish(&p.topic));
                 let retain_ok = !p.retain || id.is_some_and(|id| id.may_retain(&p.topic));
                 let r = if ok && retain_ok {
+                    if self.for_server(&p.topic) {
+                        self.to_server(&p.topic, &p.payload, p.retain).await;
+                    }
                     PublishAclResult::allow()
                 } else if ok {
                     tracing::warn!(user, topic = %p.topic, "MQTT publish refused: retained message on a topic that is never retained");
@@ -324,6 +442,15 @@ impl Handler for Guard {
                     PublishAclResult::rejected(false, None)
                 };
                 (false, Some(HookResult::PublishAclResult(r)))
+            }
+            // A will is checked at login (its topic is the device's own
+            // status) and published without the publish check: the server
+            // hears of the device's going here.
+            Parameter::MessagePublish(_, from, p)
+                if matches!(from.typ(), FromType::LastWill) && self.for_server(&p.topic) =>
+            {
+                self.to_server(&p.topic, &p.payload, p.retain).await;
+                (true, acc)
             }
             _ => (true, acc),
         }

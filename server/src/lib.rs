@@ -42,7 +42,7 @@ use hallq_contract::Topic;
 use hallq_core::HallConfig;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::engine::{Engine, EngineHandle, Outgoing, Sinks};
+use crate::engine::{Engine, EngineHandle, MqttOut, Outgoing, Sinks};
 use crate::store::SqliteStore;
 use crate::stream::Line;
 
@@ -137,41 +137,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             n.secret.clone(),
         )?;
     }
-    let (mqtt_tx, mqtt_rx) = mpsc::unbounded_channel();
-    let (stream, _) = broadcast::channel(1024);
-    let (wake, wake_rx) = watch::channel(None);
-    let (storage, storage_rx) = watch::channel(None);
-    let sinks = Sinks {
-        mqtt: mqtt_tx.clone(),
-        stream: stream.clone(),
-        wake,
-        storage,
-    };
-    let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
-    let (tx, rx) = mpsc::channel(4096);
-    let handle = EngineHandle { tx };
-    std::thread::Builder::new()
-        .name("hallq-owner".into())
-        .spawn(move || {
-            // The owner is the hall: if it ever panics, stop the process so
-            // the service manager restarts it and the log rebuilds the state,
-            // rather than answer "unavailable" forever.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(rx))).is_err() {
-                tracing::error!("the hall's owner thread panicked; stopping");
-                std::process::exit(70);
-            }
-        })?;
-    spawn_timer(handle.clone(), wake_rx);
-
     let throttle = Arc::new(throttle::LoginThrottle::default());
     // Read before anything listens: a bad file stops the start, named.
     let tls_config = opts.tls.as_ref().map(|t| t.server_config()).transpose()?;
+    // The embedded broker first: the owner publishes straight into it.
     let mut mqtt_tls = None;
-    let (login, mqtt_addr) = match opts.broker {
+    let (mqtt_out, inbox_slot, external, mqtt_addr) = match opts.broker {
         BrokerMode::Embedded(addr) => {
-            let password = uuid::Uuid::new_v4().simple().to_string();
-            let user = hallq_contract::SERVER_USER.to_owned();
-            let accounts = broker::Accounts::from_hall(&opts.hall, &user, &password);
+            let accounts = broker::Accounts::from_hall(&opts.hall);
             let listen = broker::Listen {
                 plain: (!opts.tls_only).then_some(addr),
                 tls: opts.tls.clone().map(|t| (opts.mqtt_tls, t)),
@@ -179,14 +152,9 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             let bound = broker::start(listen, accounts, throttle.clone()).await?;
             mqtt_tls = bound.tls;
             (
-                Login {
-                    host: bound.internal.ip().to_string(),
-                    port: bound.internal.port(),
-                    hall: hall_id.clone(),
-                    user,
-                    password,
-                    tls: None,
-                },
+                MqttOut::Embedded(bound.injector),
+                Some(bound.inbox),
+                None,
                 bound.plain,
             )
         }
@@ -200,37 +168,70 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                 .await?
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("cannot resolve MQTT host {host}"))?;
-            (
-                Login {
-                    host,
-                    port,
-                    hall: hall_id.clone(),
-                    user,
-                    password,
-                    tls: None,
-                },
-                Some(addr),
-            )
+            let (tx, rx) = mpsc::unbounded_channel();
+            let login = Login {
+                host,
+                port,
+                hall: hall_id.clone(),
+                user,
+                password,
+                tls: None,
+            };
+            (MqttOut::Client(tx), None, Some((login, rx)), Some(addr))
         }
     };
+    let (stream, _) = broadcast::channel(1024);
+    let (wake, wake_rx) = watch::channel(None);
+    let (storage, storage_rx) = watch::channel(None);
+    let sinks = Sinks {
+        mqtt: mqtt_out.clone(),
+        stream: stream.clone(),
+        wake,
+        storage,
+        stages: Default::default(),
+    };
+    let stages = sinks.stages.clone();
+    let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
+    let (tx, rx) = mpsc::channel(4096);
+    let handle = EngineHandle { tx, stages };
+    std::thread::Builder::new()
+        .name("hallq-owner".into())
+        .spawn(move || {
+            // The owner is the hall: if it ever panics, stop the process so
+            // the service manager restarts it and the log rebuilds the state,
+            // rather than answer "unavailable" forever.
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(rx))).is_err() {
+                tracing::error!("the hall's owner thread panicked; stopping");
+                std::process::exit(70);
+            }
+        })?;
+    spawn_timer(handle.clone(), wake_rx);
+
     let health = bridge::DeviceHealth::default();
-    let staff = staff::StaffLogin::from_hall(&opts.hall);
-    let subscribed = bridge::spawn(
-        login,
-        handle.clone(),
-        mqtt_rx,
-        health.clone(),
-        staff,
-        stream.clone(),
-    );
-    if tokio::time::timeout(Duration::from_secs(10), subscribed)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the MQTT broker did not answer within 10 s; pads are heard once it does");
+    let inbox = bridge::ServerInbox {
+        hall: hall_id.clone(),
+        engine: handle.clone(),
+        health: health.clone(),
+        staff: staff::StaffLogin::from_hall(&opts.hall),
+        stream: stream.clone(),
+        out: mqtt_out.clone(),
+    };
+    if let Some(slot) = inbox_slot {
+        let _ = slot.set(Arc::new(inbox.clone()));
     }
-    spawn_heartbeat(handle.clone(), hall_id.clone(), mqtt_tx.clone());
-    spawn_metrics(handle.clone(), hall_id.clone(), mqtt_tx, stream.clone());
+    if let Some((login, outgoing)) = external {
+        let subscribed = bridge::spawn(login, inbox, outgoing);
+        if tokio::time::timeout(Duration::from_secs(10), subscribed)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "the MQTT broker did not answer within 10 s; pads are heard once it does"
+            );
+        }
+    }
+    spawn_heartbeat(handle.clone(), hall_id.clone(), mqtt_out.clone());
+    spawn_metrics(handle.clone(), hall_id.clone(), mqtt_out, stream.clone());
 
     let listener = tokio::net::TcpListener::bind(opts.http).await?;
     let http_addr = listener.local_addr()?;
@@ -376,7 +377,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Publishes `heartbeat` (QoS 0) every [`HEARTBEAT`], from the owner's own
 /// answer: a stuck owner stops it, and the displays show themselves offline.
-fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: mpsc::UnboundedSender<Outgoing>) {
+fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: MqttOut) {
     tokio::spawn(async move {
         let topic = Topic::Heartbeat.to_string(&hall);
         let mut tick = tokio::time::interval(HEARTBEAT);
@@ -389,7 +390,7 @@ fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: mpsc::UnboundedSend
                 at_ms: engine::now_ms(),
                 seq,
             };
-            let _ = mqtt.send(Outgoing {
+            mqtt.send(Outgoing {
                 topic: topic.clone(),
                 payload: serde_json::to_vec(&beat).expect("heartbeat serializes"),
                 retain: false,
@@ -403,7 +404,7 @@ fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: mpsc::UnboundedSend
 fn spawn_metrics(
     engine: EngineHandle,
     hall: String,
-    mqtt: mpsc::UnboundedSender<Outgoing>,
+    mqtt: MqttOut,
     stream: broadcast::Sender<Arc<Line>>,
 ) {
     tokio::spawn(async move {
@@ -424,7 +425,7 @@ fn spawn_metrics(
             }
             let _ = stream.send(Line::same("metrics", &m));
             let payload = serde_json::to_vec(&m).expect("metrics serialize");
-            let _ = mqtt.send(Outgoing {
+            mqtt.send(Outgoing {
                 topic: topic.clone(),
                 payload,
                 retain: true,

@@ -241,16 +241,18 @@ fn owner() -> Owner {
     let (wake, _) = watch::channel(None);
     let (storage_tx, storage) = watch::channel(None);
     let sinks = Sinks {
-        mqtt: mqtt_tx,
+        mqtt: hallq_server::engine::MqttOut::Client(mqtt_tx),
         stream: stream.clone(),
         wake,
         storage: storage_tx,
+        stages: Default::default(),
     };
+    let stages = sinks.stages.clone();
     let engine = Engine::load(config, Box::new(store), sinks).unwrap();
     let (tx, rx) = mpsc::channel(64);
     std::thread::spawn(move || engine.run(rx));
     Owner {
-        handle: EngineHandle { tx },
+        handle: EngineHandle { tx, stages },
         mqtt,
         stream,
         storage,

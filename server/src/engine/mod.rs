@@ -19,8 +19,9 @@ mod issue;
 mod pad;
 mod publish;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hallq_contract::WindowState;
 use hallq_core::{Command, CoreError, Hall, Id, Millis, Record};
@@ -48,6 +49,40 @@ pub struct Outgoing {
     pub qos: u8,
 }
 
+/// Where the owner's messages go out.
+#[derive(Debug, Clone)]
+pub enum MqttOut {
+    /// Straight into the embedded broker's routing.
+    Embedded(crate::broker::Injector),
+    /// Through the server's MQTT client (an external broker, or tests).
+    Client(mpsc::UnboundedSender<Outgoing>),
+}
+
+impl MqttOut {
+    /// Sends one message. From the owner thread into the embedded broker
+    /// it is routed before this returns, so messages keep their order.
+    pub fn send(&self, o: Outgoing) {
+        match self {
+            MqttOut::Embedded(injector) => injector.send_all(vec![o]),
+            MqttOut::Client(tx) => {
+                let _ = tx.send(o);
+            }
+        }
+    }
+
+    /// Sends several, in order (into the embedded broker in one go).
+    pub fn send_all(&self, all: Vec<Outgoing>) {
+        match self {
+            MqttOut::Embedded(injector) => injector.send_all(all),
+            MqttOut::Client(tx) => {
+                for o in all {
+                    let _ = tx.send(o);
+                }
+            }
+        }
+    }
+}
+
 /// Something to do once the batch is durable.
 pub type Deferred = Box<dyn FnOnce() + Send>;
 
@@ -57,8 +92,12 @@ pub type Responder = Box<dyn FnOnce(&Views<'_>, Result<&[Record], &CoreError>) -
 
 /// What the owner thread is asked.
 pub enum Input {
-    /// A pad's raw command from `pad/{window}/cmd`.
-    Pad { window: String, payload: Vec<u8> },
+    /// A pad's raw command from `pad/{window}/cmd`, and when it came.
+    Pad {
+        window: String,
+        payload: Vec<u8>,
+        at: Instant,
+    },
     /// A rating pad's raw message from `rating/{window}`.
     Rating { window: String, payload: Vec<u8> },
     /// A command from the HTTP side or the timer.
@@ -98,18 +137,46 @@ impl std::fmt::Debug for Input {
 /// Where the owner's results go.
 #[derive(Debug, Clone)]
 pub struct Sinks {
-    pub mqtt: mpsc::UnboundedSender<Outgoing>,
+    pub mqtt: MqttOut,
     /// Lines for WebSocket clients (public and staff forms).
     pub stream: broadcast::Sender<Arc<Line>>,
     /// When the core next wants a `Tick`.
     pub wake: watch::Sender<Option<Millis>>,
     /// Why the last commit failed; `None` while the log takes writes.
     pub storage: watch::Sender<Option<String>>,
+    /// Where each pad command's time went (the last [`STAGES_KEPT`]).
+    pub stages: StageLog,
 }
+
+/// How long a pad command spent in each part of the owner, measured from
+/// when the broker handed it over. Each figure is cumulative.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stages {
+    /// Waiting in the owner's queue until its batch began.
+    pub queued: Duration,
+    /// … and the core decided it and every other input of the batch.
+    pub decided: Duration,
+    /// … and the batch was durable (fsync).
+    pub committed: Duration,
+    /// … and calls and window states were made (views, JSON).
+    pub prepared: Duration,
+    /// … and they were handed to the broker (routed to its subscribers'
+    /// sessions).
+    pub published: Duration,
+    /// … and the replies were handed to the broker.
+    pub replied: Duration,
+}
+
+/// The last [`STAGES_KEPT`] pad commands' [`Stages`].
+pub type StageLog = Arc<Mutex<VecDeque<Stages>>>;
+/// How many pad commands' stages are kept.
+pub const STAGES_KEPT: usize = 100_000;
 
 /// What a batch owes once it is durable.
 #[derive(Default)]
 pub(crate) struct Pending {
+    /// When each pad command of the batch came.
+    pad_arrivals: Vec<Instant>,
     batch: Batch,
     /// Answers and reads, sent after the commit; dropped if it fails (their
     /// callers then see the owner's 503).
@@ -131,6 +198,10 @@ pub struct Engine {
     published: HashMap<String, WindowState>,
     /// Publish all window states again after this batch.
     republish: bool,
+    /// What this batch publishes, handed to the broker together.
+    outbox: Vec<Outgoing>,
+    /// When the window states whose counts alone changed are published.
+    counts_due: Option<Millis>,
     /// Stop after this batch, and say so here.
     stopping: Option<oneshot::Sender<()>>,
     sinks: Sinks,
@@ -173,6 +244,8 @@ impl Engine {
             replies,
             published: HashMap::new(),
             republish: false,
+            outbox: Vec::new(),
+            counts_due: None,
             stopping: None,
             sinks,
         })
@@ -209,8 +282,10 @@ impl Engine {
         self.publish_layout();
         self.publish_notice();
         self.publish_states();
+        self.flush();
         let _ = self.sinks.wake.send(self.hall.next_deadline());
         while let Some(first) = rx.blocking_recv() {
+            let began = Instant::now();
             let mut p = Pending::default();
             self.step(first, &mut p);
             for _ in 1..MAX_BATCH {
@@ -223,6 +298,7 @@ impl Engine {
                 p.batch.notifications =
                     crate::notify::compute(&self.hall, &p.batch.records, n.places_before);
             }
+            let decided = Instant::now();
             if !p.batch.is_empty() {
                 if let Err(e) = self.store.append(&p.batch) {
                     self.unstored(&e.to_string(), p);
@@ -230,6 +306,7 @@ impl Engine {
                 }
                 self.sinks.storage.send_if_modified(|s| s.take().is_some());
             }
+            let committed = Instant::now();
             // What the hall sees first (calls, window states), then the answers.
             self.publish_records(&p.batch.records);
             if std::mem::take(&mut self.republish) {
@@ -238,11 +315,35 @@ impl Engine {
                 self.publish_notice();
                 self.publish_states();
             }
+            self.publish_counts_if_due();
+            let prepared = Instant::now();
+            self.flush();
+            let published = Instant::now();
             for d in p.deferred {
                 d();
             }
+            if !p.pad_arrivals.is_empty() {
+                let replied = Instant::now();
+                let mut log = self.sinks.stages.lock().expect("stages lock");
+                for at in p.pad_arrivals {
+                    if log.len() == STAGES_KEPT {
+                        log.pop_front();
+                    }
+                    log.push_back(Stages {
+                        queued: began.saturating_duration_since(at),
+                        decided: decided - at,
+                        committed: committed - at,
+                        prepared: prepared - at,
+                        published: published - at,
+                        replied: replied - at,
+                    });
+                }
+            }
             self.sinks.wake.send_if_modified(|w| {
-                let next = self.hall.next_deadline();
+                let next = match (self.hall.next_deadline(), self.counts_due) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 std::mem::replace(w, next) != next
             });
             if self.stopping.is_some() {
@@ -285,10 +386,24 @@ impl Engine {
         }
     }
 
+    /// Hands the batch's publications to the broker, in order.
+    fn flush(&mut self) {
+        if !self.outbox.is_empty() {
+            self.sinks.mqtt.send_all(std::mem::take(&mut self.outbox));
+        }
+    }
+
     fn step(&mut self, input: Input, p: &mut Pending) {
         let now = self.now();
         match input {
-            Input::Pad { window, payload } => self.pad(now, window, &payload, p),
+            Input::Pad {
+                window,
+                payload,
+                at,
+            } => {
+                p.pad_arrivals.push(at);
+                self.pad(now, window, &payload, p)
+            }
             Input::Rating { window, payload } => self.rating(now, &window, &payload, &mut p.batch),
             Input::Command { cmd, respond } => {
                 let result = self.hall.handle(now, cmd);
@@ -327,6 +442,8 @@ impl Engine {
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     pub tx: mpsc::Sender<Input>,
+    /// The same as the owner's [`Sinks::stages`].
+    pub stages: StageLog,
 }
 
 impl EngineHandle {
@@ -417,7 +534,15 @@ impl EngineHandle {
     }
 
     pub async fn pad(&self, window: String, payload: Vec<u8>) {
-        let _ = self.tx.send(Input::Pad { window, payload }).await;
+        let at = Instant::now();
+        let _ = self
+            .tx
+            .send(Input::Pad {
+                window,
+                payload,
+                at,
+            })
+            .await;
     }
 
     pub async fn rating(&self, window: String, payload: Vec<u8>) {

@@ -65,7 +65,7 @@ impl Engine {
             };
             let mqtt = self.sinks.mqtt.clone();
             p.deferred.push(Box::new(move || {
-                let _ = mqtt.send(out);
+                mqtt.send(out);
             }));
             return;
         }
@@ -127,7 +127,7 @@ impl Engine {
         };
         let mqtt = self.sinks.mqtt.clone();
         p.deferred.push(Box::new(move || {
-            let _ = mqtt.send(out);
+            mqtt.send(out);
         }));
     }
 
@@ -140,7 +140,7 @@ impl Engine {
                 "storage_failed",
                 "存储故障，命令未执行，请稍后重试 / cannot store: not done, try again",
             );
-            let _ = self.sinks.mqtt.send(Outgoing {
+            self.sinks.mqtt.send(Outgoing {
                 topic,
                 payload: serde_json::to_vec(&reply).expect("reply serializes"),
                 retain: false,

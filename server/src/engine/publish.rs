@@ -1,11 +1,28 @@
-//! What the hall sees after a commit: calls first (the voice matters most),
-//! then the retained state of every window that changed since it was last
-//! published, and the stream's lines.
+//! What the hall sees after a commit: the retained state of every window
+//! that changed since it was last published, then calls, and the stream's
+//! lines. Everything of one batch goes to the broker together (see
+//! `Engine::flush`).
 
 use hallq_contract::{Call, Topic, WindowState};
 use hallq_core::{Event, Record};
 
 use super::{Engine, Outgoing};
+
+/// How late a window state may be when only its queue counts changed: a
+/// ticket issued changes the counts of every window serving its service,
+/// and a busy hall would otherwise resend every such window's state to all
+/// its displays for every ticket.
+pub const COUNTS_EVERY_MS: hallq_core::Millis = 500;
+
+/// Whether two states differ in their queue counts only.
+fn same_but_counts(a: &WindowState, b: &WindowState) -> bool {
+    let bare = |s: &WindowState| WindowState {
+        waiting: 0,
+        queues: Vec::new(),
+        ..s.clone()
+    };
+    bare(a) == bare(b)
+}
 use crate::stream::{Line, event_line};
 use crate::views::Views;
 
@@ -20,7 +37,7 @@ impl Engine {
             now: self.now(),
         }
         .layout();
-        let _ = self.sinks.mqtt.send(Outgoing {
+        self.outbox.push(Outgoing {
             topic: Topic::Layout.to_string(&hall_id),
             payload: serde_json::to_vec(&layout).expect("layout serializes"),
             retain: true,
@@ -36,7 +53,7 @@ impl Engine {
             now: self.now(),
         }
         .notice();
-        let _ = self.sinks.mqtt.send(Outgoing {
+        self.outbox.push(Outgoing {
             topic: Topic::Notice.to_string(&hall_id),
             payload: serde_json::to_vec(&notice).expect("notice serializes"),
             retain: true,
@@ -44,11 +61,28 @@ impl Engine {
         });
     }
 
+    /// Publishes the state of every window that changed since last
+    /// published — at once when what it shows changed (status, ticket,
+    /// clerk, held numbers), within [`COUNTS_EVERY_MS`] when only its queue
+    /// counts did (see `docs/contract.md`).
     pub(super) fn publish_states(&mut self) {
+        self.publish_window_states(false);
+    }
+
+    /// Publishes the count-only changes held back, when their time came.
+    pub(super) fn publish_counts_if_due(&mut self) {
+        if self.counts_due.is_some_and(|due| self.now() >= due) {
+            self.counts_due = None;
+            self.publish_window_states(true);
+        }
+    }
+
+    fn publish_window_states(&mut self, counts_too: bool) {
         let hall_id = self.hall.config().hall.id.to_string();
+        let now = self.now();
         let views = Views {
             hall: &self.hall,
-            now: self.now(),
+            now,
         };
         for v in self.hall.window_views() {
             let state = views.window_state(&v);
@@ -56,12 +90,17 @@ impl Engine {
                 seq: 0,
                 ..state.clone()
             };
-            if self.published.get(&state.window) == Some(&key) {
-                continue;
+            match self.published.get(&state.window) {
+                Some(last) if *last == key => continue,
+                Some(last) if !counts_too && same_but_counts(last, &key) => {
+                    self.counts_due.get_or_insert(now + COUNTS_EVERY_MS);
+                    continue;
+                }
+                _ => {}
             }
             let payload = serde_json::to_vec(&state).expect("state serializes");
             let _ = self.sinks.stream.send(Line::same("window", &state));
-            let _ = self.sinks.mqtt.send(Outgoing {
+            self.outbox.push(Outgoing {
                 topic: Topic::WindowState(&state.window).to_string(&hall_id),
                 payload,
                 retain: true,
@@ -71,11 +110,14 @@ impl Engine {
         }
     }
 
-    /// After a commit: calls first (the voice matters most), then window states.
+    /// After a commit: window states first (the sign above the window the
+    /// clerk pressed for), then calls (the voice), then the notice.
     pub(super) fn publish_records(&mut self, records: &[Record]) {
         if records.is_empty() {
             return;
         }
+        // The windows' signs first: what the clerk pressed for shows at once.
+        self.publish_states();
         let cfg = self.hall.config();
         let hall_id = cfg.hall.id.to_string();
         for r in records {
@@ -104,7 +146,7 @@ impl Engine {
                     at_ms: r.at_ms,
                 };
                 let _ = self.sinks.stream.send(Line::same("call", &call));
-                let _ = self.sinks.mqtt.send(Outgoing {
+                self.outbox.push(Outgoing {
                     topic: Topic::Calls.to_string(&hall_id),
                     payload: serde_json::to_vec(&call).expect("call serializes"),
                     retain: false,
@@ -118,6 +160,5 @@ impl Engine {
         {
             self.publish_notice();
         }
-        self.publish_states();
     }
 }
