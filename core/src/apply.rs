@@ -5,6 +5,7 @@ use crate::Millis;
 use crate::booking::{Booking, BookingState};
 use crate::calendar::Day;
 use crate::event::{CardKind, CardLevel, Event, Record};
+use crate::hall::KEEP_DAYS;
 use crate::hall::{Hall, Owner, Ticket, TicketState};
 use crate::id::{Id, TicketId};
 
@@ -370,6 +371,7 @@ impl Hall {
                 w.opened_ms = Some(now);
             }
         }
+        self.forget_finished_days(day);
         if self.config.rules.carry_over {
             return;
         }
@@ -388,6 +390,30 @@ impl Hall {
             }
             self.end_ticket(id, TicketState::Expired, now);
             self.schedule(id);
+        }
+    }
+
+    /// Lets go of the finished tickets of service days more than
+    /// [`KEEP_DAYS`] before `today`: the log keeps them (and the report of
+    /// such a day is made from it), the hall's memory stays the size of a
+    /// week, whatever the age of the log. Tickets are kept in issue order,
+    /// so the old ones are a prefix; one still open (never, unless a day
+    /// did not start) stays.
+    fn forget_finished_days(&mut self, today: Day) {
+        let old: Vec<TicketId> = self
+            .tickets
+            .values()
+            .take_while(|t| t.day < today - KEEP_DAYS)
+            .filter(|t| t.state.is_final())
+            .map(|t| t.id)
+            .collect();
+        for id in old {
+            if let Some(t) = self.tickets.remove(&id) {
+                self.tokens.remove(&t.token);
+                if self.by_number.get(&t.number) == Some(&id) {
+                    self.by_number.remove(&t.number);
+                }
+            }
         }
     }
 

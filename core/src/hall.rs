@@ -15,6 +15,11 @@ use crate::queue::{Line, Queues};
 use crate::supervision::Deadlines;
 use crate::{DAY_MS, Millis};
 
+/// How many service days before today the hall keeps finished tickets in
+/// memory (today's report, last week's, a phone page opened again the next
+/// day). Older ones live in the log only.
+pub const KEEP_DAYS: Day = 7;
+
 /// Where a ticket is in its life. The last three are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -249,6 +254,12 @@ impl Hall {
             }
         }
         out
+    }
+
+    /// How many tickets the hall holds in memory (today's, and those of
+    /// earlier days still open or still wanted).
+    pub fn tickets_in_memory(&self) -> usize {
+        self.tickets.len()
     }
 
     /// Seq of the last change of the notice (0: never set).

@@ -45,7 +45,7 @@ pub use command::{Command, ManagerAction};
 pub use config::{ConfigError, DeviceRole, HallConfig, NoShowPolicy, Policy, Staff};
 pub use error::CoreError;
 pub use event::{CardKind, CardLevel, Event, Record};
-pub use hall::{Hall, Ticket, TicketState, WindowRuntime, WindowStatus};
+pub use hall::{Hall, KEEP_DAYS, Ticket, TicketState, WindowRuntime, WindowStatus};
 pub use id::{Id, TicketId};
 
 /// Milliseconds since the Unix epoch, as carried by every input.

@@ -268,6 +268,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             opts.demo || opts.always_open,
         )),
         https,
+        log: Some(opts.data_dir.join("hall.db")),
         printing: Arc::new(
             crate::print::Printing::from_hall(&opts.hall).map_err(anyhow::Error::msg)?,
         ),

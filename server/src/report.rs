@@ -109,8 +109,35 @@ fn row(key: String, name: String, tickets: &[&Ticket]) -> Row {
     }
 }
 
+/// The report of a day the hall no longer holds in memory (see
+/// [`hallq_core::KEEP_DAYS`]): the log replayed, on a reader of its own,
+/// up to the start of the next service day.
+pub fn from_log(
+    log: &std::path::Path,
+    config: hallq_core::HallConfig,
+    day: Day,
+) -> Result<DayReport, crate::store::StoreError> {
+    use crate::store::EventStore;
+    let mut store = crate::store::SqliteStore::open(log)?;
+    let mut hall = hallq_core::Hall::new(config);
+    let mut end = None;
+    store.for_each_record(&mut |r| {
+        if end.is_some() {
+            return;
+        }
+        if matches!(r.event, hallq_core::Event::DayStarted { day: d } if d > day) {
+            end = Some(r.at_ms);
+            return;
+        }
+        hall.apply(&r);
+    })?;
+    let now = end.unwrap_or_else(|| hall.clock());
+    Ok(Views { hall: &hall, now }.day_report(day))
+}
+
 impl Views<'_> {
-    /// The report of a service day (any day the log holds).
+    /// The report of a service day the hall holds (the last
+    /// [`hallq_core::KEEP_DAYS`]; older ones: [`from_log`]).
     pub fn day_report(&self, day: Day) -> DayReport {
         let cfg = self.hall.config();
         let offset = cfg.hall.utc_offset_minutes;
@@ -291,5 +318,100 @@ mod tests {
         );
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+    }
+}
+
+#[cfg(test)]
+mod from_the_log {
+    use super::*;
+    use crate::store::{Batch, EventStore, SqliteStore};
+    use hallq_core::{Command, DAY_MS, Hall, Id, KEEP_DAYS};
+
+    /// Twenty days of five tickets each, served at window 1, in a log.
+    fn twenty_days(path: &std::path::Path) -> (hallq_core::HallConfig, Hall, Vec<Day>) {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml");
+        let mut cfg = crate::config::load_hall(&file).unwrap();
+        cfg.hours = None;
+        let mut hall = Hall::new(cfg.clone());
+        let mut store = SqliteStore::open(path).unwrap();
+        let (w, business) = (Id::parse("2").unwrap(), Id::parse("business").unwrap());
+        let mut days = Vec::new();
+        let mut now = 1_800_000_000_000 / DAY_MS * DAY_MS + 9 * 3_600_000;
+        for d in 0..20 {
+            now += DAY_MS;
+            let mut records = hall.handle(now, Command::Tick).unwrap();
+            let open = Command::Open {
+                window: w.clone(),
+                clerk: Some("li".into()),
+            };
+            records.extend(hall.handle(now, open).unwrap_or_default());
+            for i in 0..5 {
+                let t = now + i * 60_000;
+                let issue = Command::IssueTicket {
+                    service: business.clone(),
+                    token: format!("t{d}-{i}"),
+                    class: None,
+                    citizen: None,
+                };
+                records.extend(hall.handle(t, issue).unwrap());
+                for (k, cmd) in [
+                    Command::CallNext {
+                        window: w.clone(),
+                        service: None,
+                    },
+                    Command::Start { window: w.clone() },
+                    Command::Finish { window: w.clone() },
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    records.extend(hall.handle(t + 1_000 * (k as i64 + 1), cmd).unwrap());
+                }
+            }
+            days.push(hall.day().unwrap());
+            store
+                .append(&Batch {
+                    records,
+                    ..Batch::default()
+                })
+                .unwrap();
+        }
+        (cfg, hall, days)
+    }
+
+    #[test]
+    fn finished_days_leave_memory_and_their_report_comes_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let (cfg, hall, days) = twenty_days(&path);
+        // Today and the KEEP_DAYS before it are in memory; the rest is not.
+        assert_eq!(hall.tickets_in_memory(), 5 * (KEEP_DAYS as usize + 1));
+        assert!(hall.ticket_by_token("t0-0").is_none());
+        assert!(hall.ticket_by_token("t19-4").is_some());
+        // The log rebuilds the same hall.
+        let mut store = SqliteStore::open(&path).unwrap();
+        let mut again = Hall::new(cfg.clone());
+        store.for_each_record(&mut |r| again.apply(&r)).unwrap();
+        assert_eq!(again, hall);
+
+        let old = days[2];
+        let now = hall.clock();
+        let in_memory = Views { hall: &hall, now }.day_report(old);
+        assert_eq!(
+            in_memory.totals.tickets, 0,
+            "day {old} is no longer in memory"
+        );
+        let from_log = from_log(&path, cfg, old).unwrap();
+        assert_eq!(from_log.totals.tickets, 5);
+        assert_eq!(from_log.totals.served, 5);
+        assert_eq!(from_log.by_clerk.len(), 1);
+        // A recent day reads the same from memory and from the log.
+        let recent = days[18];
+        let a = Views { hall: &hall, now }.day_report(recent);
+        let b = super::from_log(&path, hall.config().clone(), recent).unwrap();
+        assert_eq!(
+            (a.totals.tickets, a.totals.served),
+            (b.totals.tickets, b.totals.served)
+        );
     }
 }

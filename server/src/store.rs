@@ -52,6 +52,12 @@ pub enum StoreError {
 pub trait EventStore: Send {
     /// Every record, in seq order.
     fn records(&mut self) -> Result<Vec<Record>, StoreError>;
+    /// Every record, in seq order, handed to `f` one by one (a long log is
+    /// never all in memory at once).
+    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
+        self.records()?.into_iter().for_each(f);
+        Ok(())
+    }
     /// Remembered replies since `since_ms`.
     fn replies(&mut self, since_ms: i64) -> Result<Vec<StoredReply>, StoreError>;
     /// Writes a batch durably; returns only once it is on disk.
@@ -122,6 +128,42 @@ impl EventStore for SqliteStore {
             out.push(Record { seq, at_ms, event });
         }
         Ok(out)
+    }
+
+    /// Reads and decodes on a second thread while `f` applies, in chunks:
+    /// a restart with a long log uses both cores.
+    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
+        const CHUNK: usize = 4096;
+        let conn = &mut self.conn;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(4);
+            let reader = scope.spawn(move || -> Result<(), StoreError> {
+                let mut stmt = conn.prepare("SELECT seq, at_ms, body FROM events ORDER BY seq")?;
+                let mut rows = stmt.query([])?;
+                let mut chunk = Vec::with_capacity(CHUNK);
+                while let Some(r) = rows.next()? {
+                    let seq = r.get::<_, i64>(0)? as u64;
+                    let at_ms = r.get::<_, i64>(1)?;
+                    let body = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                    let event = serde_json::from_str(body)
+                        .map_err(|source| StoreError::Corrupt { seq, source })?;
+                    chunk.push(Record { seq, at_ms, event });
+                    if chunk.len() == CHUNK
+                        && tx
+                            .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                            .is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+                let _ = tx.send(chunk);
+                Ok(())
+            });
+            for chunk in rx {
+                chunk.into_iter().for_each(&mut *f);
+            }
+            reader.join().expect("log reader panicked")
+        })
     }
 
     fn replies(&mut self, since_ms: i64) -> Result<Vec<StoredReply>, StoreError> {

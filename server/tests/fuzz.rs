@@ -333,6 +333,7 @@ fn fuzz_http_bodies() {
         sessions: Arc::new(http::session::Sessions::new(Default::default(), true)),
         https: false,
         printing: Default::default(),
+        log: None,
     })
     .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 9))));
     let ticket = rt.block_on(async { o.handle.take("business").await.unwrap().unwrap().ticket.id });

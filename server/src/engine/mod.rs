@@ -256,8 +256,8 @@ impl Engine {
         config: hallq_core::HallConfig,
         store: &mut dyn EventStore,
     ) -> anyhow::Result<(Hall, Replies)> {
-        let records = store.records()?;
-        let hall = Hall::replay(config, &records);
+        let mut hall = Hall::new(config);
+        store.for_each_record(&mut |r| hall.apply(&r))?;
         let replies = store
             .replies(now_ms() - REPLY_MEMORY_MS)?
             .into_iter()

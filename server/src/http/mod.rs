@@ -53,6 +53,9 @@ pub struct AppState {
     pub https: bool,
     /// The kiosks' ticket printers.
     pub printing: Arc<crate::print::Printing>,
+    /// The event log's file (`hall.db`): reports of days no longer in
+    /// memory are made from it.
+    pub log: Option<std::path::PathBuf>,
 }
 
 impl AppState {

@@ -195,15 +195,37 @@ pub(super) async fn day_report(
         })?),
         None => None,
     };
-    let report = state
+    let (report, config) = state
         .engine
         .query(move |v| {
             let today =
                 hallq_core::calendar::local(v.now, v.hall.config().hall.utc_offset_minutes).0;
-            v.day_report(day.unwrap_or(today))
+            let day = day.unwrap_or(today);
+            if day < today - hallq_core::KEEP_DAYS {
+                Err(Box::new((day, v.hall.config().clone())))
+            } else {
+                Ok(v.day_report(day))
+            }
         })
         .await
-        .ok_or_else(|| state.unavailable())?;
+        .ok_or_else(|| state.unavailable())?
+        .map_or_else(|old| (None, Some(old)), |r| (Some(r), None));
+    let report = match (report, config, &state.log) {
+        (Some(r), _, _) => r,
+        // A day the hall no longer holds in memory: from the log.
+        (None, Some(old), Some(log)) => {
+            let (day, config) = *old;
+            let log = log.clone();
+            tokio::task::spawn_blocking(move || crate::report::from_log(&log, config, day))
+                .await
+                .map_err(|_| state.unavailable())?
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot read the log for an old day's report");
+                    state.unavailable()
+                })?
+        }
+        _ => return Err(state.unavailable()),
+    };
     if q.format.as_deref() == Some("csv") {
         let name = format!("hallq-{}-{}.csv", report.hall, report.date);
         let mut r = crate::report::to_csv(&report).into_response();
