@@ -253,10 +253,12 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         opts.public_writes_per_minute,
         opts.public_reads_per_minute,
     ));
+    let public = stream::spawn_public(&stream);
     let app = http::app(http::AppState {
         hall: hall_id,
         engine: handle.clone(),
         stream,
+        public,
         health,
         id_key,
         accounts,

@@ -19,23 +19,43 @@ pub struct Line {
     pub public: String,
     /// For managers; the same text as `public` when nothing is held back.
     pub staff: String,
+    /// Its `type`, and what it is about when a newer line of the same
+    /// type and key replaces it (a window's state): see [`spawn_public`].
+    pub kind: &'static str,
+    pub key: Option<String>,
 }
 
 impl Line {
     /// A line that is the same for everyone.
-    pub fn same<T: Serialize>(kind: &str, data: &T) -> Arc<Line> {
+    pub fn same<T: Serialize>(kind: &'static str, data: &T) -> Arc<Line> {
         let text = text(kind, data);
         Arc::new(Line {
             public: text.clone(),
             staff: text,
+            kind,
+            key: None,
+        })
+    }
+
+    /// A line that is the same for everyone and replaces the earlier one
+    /// with the same kind and key.
+    pub fn keyed<T: Serialize>(kind: &'static str, key: &str, data: &T) -> Arc<Line> {
+        let text = text(kind, data);
+        Arc::new(Line {
+            public: text.clone(),
+            staff: text,
+            kind,
+            key: Some(key.to_owned()),
         })
     }
 
     /// A line for staff only (devices' health): the public hear nothing.
-    pub fn staff_only<T: Serialize>(kind: &str, data: &T) -> Arc<Line> {
+    pub fn staff_only<T: Serialize>(kind: &'static str, data: &T) -> Arc<Line> {
         Arc::new(Line {
             public: String::new(),
             staff: text(kind, data),
+            kind,
+            key: None,
         })
     }
 
@@ -97,7 +117,97 @@ pub fn event_line(hall: &Hall, r: &Record) -> Arc<Line> {
     Arc::new(Line {
         public: text("event", &public),
         staff: text("event", &staff),
+        kind: "event",
+        key: None,
     })
+}
+
+/// How often, at most, public followers get a batch of lines.
+pub const PUBLIC_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// The newest calls a public batch keeps (a hall screen shows a few).
+pub const PUBLIC_CALLS: usize = 4;
+
+/// Lines for public followers (hall screens, phones, kiosks), many of
+/// them: the first line after a quiet spell goes at once; in a busy spell
+/// the lines of each [`PUBLIC_EVERY`] go together, keeping of each kind
+/// only the newest (the latest metrics, one `event` — public pages take it
+/// as "something changed, read again") and the newest [`PUBLIC_CALLS`]
+/// calls; no window states (devices have them on MQTT, managers in their
+/// stream, and a city hall has hundreds of windows). So a thousand phones cost the
+/// same in a hall that calls a thousand numbers a second as in one that
+/// calls one. Managers follow the full stream.
+pub fn spawn_public(
+    stream: &tokio::sync::broadcast::Sender<Arc<Line>>,
+) -> tokio::sync::broadcast::Sender<Arc<Vec<String>>> {
+    use tokio::sync::broadcast::error::RecvError;
+    let (tx, _) = tokio::sync::broadcast::channel(64);
+    let out = tx.clone();
+    let mut rx = stream.subscribe();
+    tokio::spawn(async move {
+        let mut last = tokio::time::Instant::now() - PUBLIC_EVERY;
+        let mut batch = Batch::default();
+        loop {
+            match rx.recv().await {
+                Ok(line) => batch.add(line),
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return,
+            }
+            let until = last + PUBLIC_EVERY;
+            while tokio::time::Instant::now() < until {
+                tokio::select! {
+                    line = rx.recv() => match line {
+                        Ok(line) => batch.add(line),
+                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return,
+                    },
+                    _ = tokio::time::sleep_until(until) => break,
+                }
+            }
+            last = tokio::time::Instant::now();
+            let lines = std::mem::take(&mut batch).lines();
+            if !lines.is_empty() {
+                let _ = out.send(Arc::new(lines));
+            }
+        }
+    });
+    tx
+}
+
+/// One public batch in the making, in the order lines first came.
+#[derive(Default)]
+struct Batch {
+    lines: Vec<Option<Arc<Line>>>,
+    /// (kind, key) → index in `lines`.
+    latest: std::collections::HashMap<(&'static str, Option<String>), usize>,
+    calls: std::collections::VecDeque<usize>,
+}
+
+impl Batch {
+    fn add(&mut self, line: Arc<Line>) {
+        if line.public.is_empty() || line.kind == "window" {
+            return;
+        }
+        let at = self.lines.len();
+        if line.kind == "call" {
+            self.calls.push_back(at);
+            if self.calls.len() > PUBLIC_CALLS
+                && let Some(old) = self.calls.pop_front()
+            {
+                self.lines[old] = None;
+            }
+        } else if let Some(old) = self.latest.insert((line.kind, line.key.clone()), at) {
+            self.lines[old] = None;
+        }
+        self.lines.push(Some(line));
+    }
+
+    fn lines(self) -> Vec<String> {
+        self.lines
+            .into_iter()
+            .flatten()
+            .map(|l| l.public.clone())
+            .collect()
+    }
 }
 
 /// The projection of one record; `staff` adds supervision's fields.
@@ -223,5 +333,88 @@ mod tests {
                 assert!(line.public.contains("A001"), "{}", line.public);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod thinning {
+    use super::*;
+
+    fn event(seq: u64) -> Arc<Line> {
+        Line::same(
+            "event",
+            &StreamEvent {
+                seq,
+                ..StreamEvent::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_busy_spell_keeps_the_newest_of_each_kind_and_the_last_calls() {
+        let mut b = Batch::default();
+        b.add(event(1));
+        for n in 1..=6 {
+            b.add(Line::same(
+                "call",
+                &serde_json::json!({ "ticket": format!("A{n:03}") }),
+            ));
+            b.add(Line::keyed("window", "3", &serde_json::json!({ "n": n })));
+        }
+        b.add(Line::same("metrics", &serde_json::json!({ "m": 1 })));
+        b.add(event(2));
+        b.add(Line::staff_only(
+            "device",
+            &serde_json::json!({ "device": "led-3" }),
+        ));
+        b.add(Line::same("metrics", &serde_json::json!({ "m": 2 })));
+        b.add(event(3));
+        let lines = b.lines();
+        let kinds: Vec<(String, String)> = lines
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let what = match v["type"].as_str().unwrap() {
+                    "call" => v["data"]["ticket"].to_string(),
+                    "event" => v["data"]["seq"].to_string(),
+                    _ => v["data"]["m"].to_string(),
+                };
+                (v["type"].as_str().unwrap().to_owned(), what)
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("call", "\"A003\""),
+            ("call", "\"A004\""),
+            ("call", "\"A005\""),
+            ("call", "\"A006\""),
+            ("metrics", "2"),
+            ("event", "3"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(kinds, want);
+    }
+
+    #[tokio::test]
+    async fn the_first_line_after_a_quiet_spell_goes_at_once_and_a_burst_is_thinned() {
+        let (stream, _) = tokio::sync::broadcast::channel(1024);
+        let public = spawn_public(&stream);
+        let mut rx = public.subscribe();
+        stream.send(event(1)).unwrap();
+        let first = tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv())
+            .await
+            .expect("at once")
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        for seq in 2..=50 {
+            stream.send(event(seq)).unwrap();
+        }
+        let burst = tokio::time::timeout(PUBLIC_EVERY * 3, rx.recv())
+            .await
+            .expect("within the period")
+            .unwrap();
+        assert_eq!(burst.len(), 1, "one event stands for the burst: {burst:?}");
+        assert!(burst[0].contains("\"seq\":50"), "{burst:?}");
     }
 }

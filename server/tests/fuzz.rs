@@ -324,6 +324,7 @@ fn fuzz_http_bodies() {
         hall: "xuchang".into(),
         engine: o.handle.clone(),
         stream: o.stream.clone(),
+        public: rt.block_on(async { hallq_server::stream::spawn_public(&o.stream) }),
         health: Default::default(),
         id_key: Arc::new(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[7; 32])),
         accounts: Arc::new(accounts),

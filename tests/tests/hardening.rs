@@ -298,7 +298,14 @@ async fn the_public_stream_carries_no_handle_and_no_id_hash() {
                 }
             }
         }
-        for k in ["ticket_issued", "booking_made", "ticket_called"] {
+        // The public stream is thinned in a busy spell (the newest event
+        // stands for those before it); a manager's has every one.
+        let want: &[&str] = if who == "staff" {
+            &["ticket_issued", "booking_made", "ticket_called"]
+        } else {
+            &["ticket_called"]
+        };
+        for k in want {
             assert!(
                 kinds.iter().any(|x| x == k),
                 "{who} stream lacks {k}: {kinds:?}"

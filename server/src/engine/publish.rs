@@ -99,7 +99,10 @@ impl Engine {
                 _ => {}
             }
             let payload = serde_json::to_vec(&state).expect("state serializes");
-            let _ = self.sinks.stream.send(Line::same("window", &state));
+            let _ = self
+                .sinks
+                .stream
+                .send(Line::keyed("window", &state.window, &state));
             self.outbox.push(Outgoing {
                 topic: Topic::WindowState(&state.window).to_string(&hall_id),
                 payload,

@@ -35,6 +35,8 @@ pub struct AppState {
     pub hall: String,
     pub engine: EngineHandle,
     pub stream: broadcast::Sender<Arc<Line>>,
+    /// The stream for public followers, coalesced.
+    pub public: broadcast::Sender<Arc<Vec<String>>>,
     pub health: DeviceHealth,
     /// Hashes ID numbers (HMAC-SHA256 with the hall's secret): only the hash
     /// is kept, compared and logged.
@@ -328,34 +330,35 @@ async fn stream(
         .on_upgrade(move |socket| follow(socket, state, staff)))
 }
 
-/// Sends a snapshot, then every change, until the client goes.
+/// Sends a snapshot, then the changes, until the client goes: staff every
+/// line, the public the coalesced batches (see [`crate::stream::spawn_public`]).
 async fn follow(mut socket: WebSocket, state: AppState, staff: bool) {
-    let mut rx = state.stream.subscribe();
-    let Some(snap) = state.engine.query(|v| v.snapshot()).await else {
-        return;
-    };
-    if socket
-        .send(Message::text(text("snapshot", &snap)))
-        .await
-        .is_err()
-    {
+    let mut lines = staff.then(|| state.stream.subscribe());
+    let mut batches = (!staff).then(|| state.public.subscribe());
+    if !send_snapshot(&mut socket, &state, None).await {
         return;
     }
     loop {
+        let next = async {
+            match (&mut lines, &mut batches) {
+                (Some(rx), _) => rx.recv().await.map(|l| vec![l.staff.clone()]),
+                (_, Some(rx)) => rx.recv().await.map(|b| b.to_vec()),
+                _ => Err(broadcast::error::RecvError::Closed),
+            }
+        };
         tokio::select! {
-            line = rx.recv() => match line {
-                Ok(line) => {
-                    let text = line.for_staff(staff);
-                    // Staff-only lines have no public form.
-                    if !text.is_empty() && socket.send(Message::text(text)).await.is_err() {
-                        return;
+            got = next => match got {
+                Ok(texts) => {
+                    for text in texts {
+                        // Staff-only lines have no public form.
+                        if !text.is_empty() && socket.send(Message::text(text)).await.is_err() {
+                            return;
+                        }
                     }
                 }
+                // Too slow a client: tell it, and give it a fresh snapshot.
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    // Too slow a client: tell it, and give it a fresh snapshot.
-                    let Some(snap) = state.engine.query(|v| v.snapshot()).await else { return };
-                    let _ = socket.send(Message::text(json!({"type": "lagged", "data": {"missed": n}}).to_string())).await;
-                    if socket.send(Message::text(text("snapshot", &snap))).await.is_err() {
+                    if !send_snapshot(&mut socket, &state, Some(n)).await {
                         return;
                     }
                 }
@@ -367,6 +370,23 @@ async fn follow(mut socket: WebSocket, state: AppState, staff: bool) {
             },
         }
     }
+}
+
+/// The hall as it is now (after `lagged`, when the follower missed some).
+async fn send_snapshot(socket: &mut WebSocket, state: &AppState, missed: Option<u64>) -> bool {
+    let Some(snap) = state.engine.query(|v| v.snapshot()).await else {
+        return false;
+    };
+    if let Some(n) = missed {
+        let lagged = json!({"type": "lagged", "data": {"missed": n}}).to_string();
+        if socket.send(Message::text(lagged)).await.is_err() {
+            return false;
+        }
+    }
+    socket
+        .send(Message::text(text("snapshot", &snap)))
+        .await
+        .is_ok()
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -1,0 +1,518 @@
+//! `hallq-load`: a busy city hall against one server.
+//!
+//! Starts the `hallq` binary (release, its own process, embedded broker,
+//! SQLite log with `synchronous=FULL`) with the demo hall, `--windows` more
+//! windows (default 200: a city hall's floors) and `--devices` more
+//! devices (default 10 000: three in four window displays, one in ten
+//! pads, the rest rating pads, each with its own password and subscribed
+//! as its role is: its window's state and the heartbeat). One in twelve
+//! belongs to window 3, the measured one (834 of 10 000, as many as
+//! twelve windows would each have); the rest are spread over the new
+//! windows. Then, for `--seconds`:
+//!
+//! - kiosks take tickets over HTTP (`--tickets-per-s`, default 1 200);
+//! - the pads of the new windows call (`call_next`, then `start`; the next
+//!   `call_next` finishes the ticket) at `--calls-per-s` calls in all
+//!   (default 1 000);
+//! - `--watchers` WebSocket clients (default 1 000) watch the hall's stream;
+//! - window 3's pad sends one command at a time and the clock stops when
+//!   window 3's display receives the new state: call → display under load.
+//!
+//! At the end every device of window 3 must have received as many window 3
+//! states as the measuring display did: the difference is what was lost.
+//! Prints connect time, call → display p50/p90/p99, the server's RSS (peak
+//! of one sample a second) and the losses.
+//!
+//! Run: `cargo build --release -p hallq-server -p hallq-bench && target/release/hallq-load`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hallq_client::Login;
+use hallq_contract::Topic;
+use rumqttc::{Event, Packet, QoS};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[arg(long, default_value_t = 10_000)]
+    devices: usize,
+    #[arg(long, default_value_t = 200)]
+    windows: usize,
+    #[arg(long, default_value_t = 1_000)]
+    calls_per_s: u32,
+    #[arg(long, default_value_t = 1_200)]
+    tickets_per_s: u32,
+    #[arg(long, default_value_t = 1_000)]
+    watchers: usize,
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// The `hallq` binary (default: beside this one).
+    #[arg(long)]
+    hallq: Option<PathBuf>,
+}
+
+const HALL: &str = "xuchang";
+const MEASURED: &str = "3";
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = tempfile::tempdir()?;
+    let hall_file = dir.path().join("hall.toml");
+    let devices = write_hall(&hall_file, args.devices, args.windows)?;
+    let (http, mqtt) = (free_port()?, free_port()?);
+    let bin = args.hallq.clone().unwrap_or_else(|| {
+        std::env::current_exe()
+            .expect("own path")
+            .with_file_name("hallq")
+    });
+    let mut server = tokio::process::Command::new(&bin)
+        .args(["serve", "--hall"])
+        .arg(&hall_file)
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["--http", &format!("127.0.0.1:{http}")])
+        .args(["--mqtt", &format!("127.0.0.1:{mqtt}")])
+        .args(["--always-open", "--demo"])
+        .args(["--public-writes-per-minute", "1000000"])
+        .args(["--public-reads-per-minute", "1000000"])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start {}: {e}", bin.display()))?;
+    let pid = server.id().expect("server pid");
+    wait_healthy(http).await?;
+    println!(
+        "hallq-load: server pid {pid}, {} extra devices, {} calls/s, {} tickets/s, {} watchers, {} s",
+        args.devices, args.calls_per_s, args.tickets_per_s, args.watchers, args.seconds
+    );
+    let rss_idle = rss_mb(pid);
+    let login = |user: &str, password: &str| Login {
+        host: "127.0.0.1".into(),
+        port: mqtt,
+        hall: HALL.into(),
+        user: user.into(),
+        password: password.into(),
+        tls: None,
+    };
+
+    // Every device connects and subscribes as its role does.
+    let t = Instant::now();
+    let gate = Arc::new(Semaphore::new(256));
+    let mut measured_counts = Vec::new();
+    let mut joins = Vec::new();
+    for d in &devices {
+        let count = Arc::new(AtomicU64::new(0));
+        if d.window == MEASURED {
+            measured_counts.push(count.clone());
+        }
+        let (l, window, gate) = (login(&d.id, &d.password), d.window.clone(), gate.clone());
+        joins.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await.expect("gate");
+            device(l, window, count, permit).await
+        }));
+    }
+    for j in joins {
+        j.await??;
+    }
+    let connect_s = t.elapsed().as_secs_f64();
+    println!(
+        "connect and subscribe {} devices: {connect_s:.1} s; server RSS {} MB (idle before: {rss_idle} MB)",
+        devices.len(),
+        rss_mb(pid)
+    );
+
+    // Watchers of the stream.
+    let watched = Arc::new(AtomicU64::new(0));
+    for _ in 0..args.watchers {
+        let url = format!("ws://127.0.0.1:{http}/api/v1/halls/{HALL}/stream");
+        let watched = watched.clone();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+                return;
+            };
+            while let Some(Ok(_)) = ws.next().await {
+                watched.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+
+    // The measuring window: its display first (the reference count).
+    let reference = Arc::new(AtomicU64::new(0));
+    let (tx, mut states) = tokio::sync::mpsc::unbounded_channel();
+    {
+        let l = login("led-3", "demo-led-3-pass");
+        let (client, mut ev) = l.connect(&l.client_id("load"), None);
+        let topic = Topic::WindowState(MEASURED).to_string(HALL);
+        let reference = reference.clone();
+        let (ready_tx, ready) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let mut ready_tx = Some(ready_tx);
+            while let Ok(e) = ev.poll().await {
+                match e {
+                    Event::Incoming(Packet::ConnAck(_)) => {
+                        let _ = client.subscribe(&topic, QoS::AtLeastOnce).await;
+                    }
+                    Event::Incoming(Packet::SubAck(_)) => {
+                        if let Some(r) = ready_tx.take() {
+                            let _ = r.send(());
+                        }
+                    }
+                    Event::Incoming(Packet::Publish(p)) if p.topic == topic => {
+                        if !p.retain {
+                            reference.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let _ = tx.send(Instant::now());
+                    }
+                    _ => {}
+                }
+            }
+        });
+        ready.await?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // Kiosks: tickets over HTTP, spread over the services.
+    let issued = Arc::new(AtomicU64::new(0));
+    let kiosks = 32;
+    for k in 0..kiosks {
+        let (stop, issued) = (stop.clone(), issued.clone());
+        let per_s = args.tickets_per_s / kiosks;
+        tokio::spawn(async move { kiosk(http, k, per_s, stop, issued).await });
+    }
+    // Pads of the new windows.
+    let pads: Vec<String> = (1..=args.windows).map(|w| format!("w{w}")).collect();
+    let called = Arc::new(AtomicU64::new(0));
+    let per_pad = f64::from(args.calls_per_s) / pads.len() as f64;
+    for w in pads {
+        let l = login(&format!("pad-{w}"), &format!("load-pass-{w}"));
+        let (stop, called) = (stop.clone(), called.clone());
+        tokio::spawn(async move { pad(l, w, per_pad, stop, called).await });
+    }
+    // Let the queues fill a little.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let l = login("pad-3", "demo-pad-3-pass");
+    let (pad3, mut ev) = l.connect(&l.client_id("load"), None);
+    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+    let cmd = Topic::PadCmd(MEASURED).to_string(HALL);
+    let send = |i: u64, op: &str| {
+        let body = format!(r#"{{"id":"m-{i}","op":"{op}"}}"#);
+        let (c, t) = (pad3.clone(), cmd.clone());
+        async move { c.publish(t, QoS::AtLeastOnce, false, body).await }
+    };
+    send(0, "open").await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    while states.try_recv().is_ok() {}
+    let (t0, calls0, issued0) = (
+        Instant::now(),
+        called.load(Ordering::Relaxed),
+        issued.load(Ordering::Relaxed),
+    );
+    let mut samples = Vec::new();
+    let mut rss_peak = 0;
+    let mut last_rss = Instant::now();
+    let mut i = 0u64;
+    let mut misses = 0;
+    while t0.elapsed() < Duration::from_secs(args.seconds) {
+        i += 1;
+        let op = ["call_next", "start", "finish"][(i % 3) as usize];
+        while states.try_recv().is_ok() {}
+        let t = Instant::now();
+        send(i, op).await?;
+        // A state for this command: the first one after sending (a count
+        // refresh may come in between; it is rare and only makes a sample
+        // shorter by at most the time to the refresh, never longer).
+        match tokio::time::timeout(Duration::from_secs(2), states.recv()).await {
+            Ok(Some(at)) => samples.push(at - t),
+            _ => misses += 1,
+        }
+        if last_rss.elapsed() > Duration::from_secs(1) {
+            rss_peak = rss_peak.max(rss_mb(pid));
+            last_rss = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let calls = (called.load(Ordering::Relaxed) - calls0) as f64 / secs;
+    let tickets = (issued.load(Ordering::Relaxed) - issued0) as f64 / secs;
+    stop.store(true, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    samples.sort();
+    let q = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
+    let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
+    println!(
+        "load held: {calls:.0} calls/s (call_next) + {tickets:.0} tickets/s, {} stream messages to watchers",
+        watched.load(Ordering::Relaxed)
+    );
+    println!(
+        "call → display under load ({} samples, {misses} without a state): p50 {}  p90 {}  p99 {}  max {}",
+        samples.len(),
+        us(q(0.5)),
+        us(q(0.9)),
+        us(q(0.99)),
+        us(samples[samples.len() - 1])
+    );
+    let want = reference.load(Ordering::Relaxed);
+    let lost: u64 = measured_counts
+        .iter()
+        .map(|c| want.saturating_sub(c.load(Ordering::Relaxed)))
+        .sum();
+    println!(
+        "window {MEASURED}: {} devices, {want} states each expected, {lost} deliveries lost",
+        measured_counts.len()
+    );
+    println!("server RSS: peak {rss_peak} MB under load");
+    server.kill().await?;
+    Ok(())
+}
+
+struct Device {
+    id: String,
+    password: String,
+    window: String,
+}
+
+/// The demo hall, no daily caps, plus `windows` windows (each with its
+/// pad) and `n` devices.
+fn write_hall(path: &Path, n: usize, windows: usize) -> anyhow::Result<Vec<Device>> {
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml"))?;
+    let mut text: String = demo
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("daily_cap") {
+                "daily_cap = 0".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for w in 1..=windows {
+        text.push_str(&format!(
+            "\n[[windows]]\nid = \"w{w}\"\nname = \"{w}号窗口\"\nzone = \"front\"\nserves = [\"business\", \"property\"]\n\
+             \n[[devices]]\nid = \"pad-w{w}\"\nrole = \"pad\"\nwindow = \"w{w}\"\npassword = \"load-pass-w{w}\"\n"
+        ));
+    }
+    let mut devices = Vec::with_capacity(n);
+    for i in 0..n {
+        let role = match i % 20 {
+            0 | 1 => "pad",
+            2..=4 => "rating_pad",
+            _ => "display",
+        };
+        let window = if i % 12 == 2 {
+            MEASURED.to_owned()
+        } else {
+            format!("w{}", i % windows + 1)
+        };
+        let d = Device {
+            id: format!("load-{i}"),
+            password: format!("load-pass-{i}"),
+            window,
+        };
+        text.push_str(&format!(
+            "\n[[devices]]\nid = \"{}\"\nrole = \"{role}\"\nwindow = \"{}\"\npassword = \"{}\"\n",
+            d.id, d.window, d.password
+        ));
+        devices.push(d);
+    }
+    std::fs::write(path, text)?;
+    Ok(devices)
+}
+
+/// One device: logs in, subscribes to its window's state and the
+/// heartbeat, counts the states, and stays.
+async fn device(
+    login: Login,
+    window: String,
+    count: Arc<AtomicU64>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> anyhow::Result<()> {
+    let (client, mut ev) = login.connect(&login.client_id("load"), None);
+    let state = Topic::WindowState(&window).to_string(HALL);
+    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut ready_tx = Some(ready_tx);
+        let mut pending = 0;
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    pending = 2;
+                    let _ = client.subscribe(&state, QoS::AtLeastOnce).await;
+                    let _ = client
+                        .subscribe(Topic::Heartbeat.to_string(HALL), QoS::AtMostOnce)
+                        .await;
+                }
+                Ok(Event::Incoming(Packet::SubAck(_))) => {
+                    pending -= 1;
+                    if pending == 0
+                        && let Some(r) = ready_tx.take()
+                    {
+                        let _ = r.send(());
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == state && !p.retain => {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if ready_tx.is_some() {
+                        eprintln!("device: {e}");
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), ready)
+        .await
+        .map_err(|_| anyhow::anyhow!("{} did not subscribe in 60 s", login.user))??;
+    drop(permit);
+    Ok(())
+}
+
+/// A window's pad calling at `per_s` calls a second (each call followed by
+/// `start` and `finish`).
+async fn pad(
+    login: Login,
+    window: String,
+    per_s: f64,
+    stop: Arc<AtomicBool>,
+    called: Arc<AtomicU64>,
+) {
+    let (client, mut ev) = login.connect(&login.client_id("load"), None);
+    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+    let topic = Topic::PadCmd(&window).to_string(HALL);
+    let send = |i: u64, op: &str| {
+        let body = format!(r#"{{"id":"l-{i}","op":"{op}"}}"#);
+        client.publish(topic.clone(), QoS::AtLeastOnce, false, body)
+    };
+    let _ = send(0, "open").await;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_s));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut i = 0;
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        for op in ["call_next", "start"] {
+            i += 1;
+            let _ = send(i, op).await;
+        }
+        called.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A kiosk taking tickets over one kept-alive HTTP connection.
+async fn kiosk(http: u16, k: u32, per_s: u32, stop: Arc<AtomicBool>, issued: Arc<AtomicU64>) {
+    let services = ["business", "property"];
+    let Ok(mut conn) = tokio::net::TcpStream::connect(("127.0.0.1", http)).await else {
+        return;
+    };
+    let _ = conn.set_nodelay(true);
+    let auth = base64_basic("kiosk-1", "demo-kiosk-1-pass");
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(per_s.max(1))));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut i = k as usize;
+    while !stop.load(Ordering::Relaxed) {
+        tick.tick().await;
+        i += 1;
+        let body = format!(r#"{{"service":"{}"}}"#, services[i % services.len()]);
+        let req = format!(
+            "POST /api/v1/halls/{HALL}/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if conn.write_all(req.as_bytes()).await.is_err() {
+            return;
+        }
+        // One response: headers, then Content-Length bytes.
+        let mut got = Vec::new();
+        loop {
+            let Ok(n) = conn.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if got.len() >= end + 4 + len {
+                    if head.starts_with("http/1.1 200") || head.starts_with("http/1.1 201") {
+                        issued.fetch_add(1, Ordering::Relaxed);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn base64_basic(user: &str, pass: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = format!("{user}:{pass}").into_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            if k <= c.len() {
+                out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn wait_healthy(http: u16) -> anyhow::Result<()> {
+    for _ in 0..300 {
+        if let Ok(mut c) = tokio::net::TcpStream::connect(("127.0.0.1", http)).await {
+            let _ = c
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await;
+            let mut s = String::new();
+            let _ = c.read_to_string(&mut s).await;
+            if s.starts_with("HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the server did not become healthy in 30 s")
+}
+
+fn rss_mb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
