@@ -212,10 +212,13 @@ impl Batch {
 
 /// The projection of one record; `staff` adds supervision's fields.
 pub fn project(hall: &Hall, r: &Record, staff: bool) -> StreamEvent {
-    let kind = serde_json::to_value(&r.event)
-        .ok()
-        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-        .unwrap_or_default();
+    // The tag comes first in the event's JSON (`{"type":"ticket_called",…`).
+    let json = serde_json::to_string(&r.event).unwrap_or_default();
+    let kind = json
+        .strip_prefix(r#"{"type":""#)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
     let mut e = StreamEvent {
         seq: r.seq,
         at_ms: r.at_ms,

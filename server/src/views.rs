@@ -385,6 +385,12 @@ impl Views<'_> {
     }
 
     pub fn window_state(&self, v: &WindowView) -> WindowState {
+        self.with_counts(self.window_shown(v), v)
+    }
+
+    /// A window's state without its queues and its clerk's day: what a
+    /// sign shows, cheap to make (see `Engine::publish_states`).
+    pub fn window_shown(&self, v: &WindowView) -> WindowState {
         let ticket = self
             .hall
             .window(v.window.as_str())
@@ -411,6 +417,14 @@ impl Views<'_> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            queues: Vec::new(),
+            clerk_today: None,
+        }
+    }
+
+    /// `shown` with the window's queues and its clerk's figures of the day.
+    pub fn with_counts(&self, shown: WindowState, v: &WindowView) -> WindowState {
+        WindowState {
             queues: self
                 .hall
                 .window(v.window.as_str())
@@ -430,6 +444,7 @@ impl Views<'_> {
                 })
                 .unwrap_or_default(),
             clerk_today: v.clerk.as_deref().map(|c| self.clerk_today(c)),
+            ..shown
         }
     }
 

@@ -310,3 +310,40 @@ async fn a_display_shows_offline_when_the_server_goes_and_the_ticket_when_it_is_
         "the ticket again, without a restart of the display"
     );
 }
+
+/// What a display may rely on (docs/contract.md): a change of what the
+/// sign shows comes with the commit, counts and all; a change of the counts alone
+/// (tickets taken at the kiosk) comes within half a second, once for the
+/// burst, not once per ticket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_change_comes_at_once_and_count_changes_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let state3 = topic(Topic::WindowState("3"));
+    let mut pad = server.open_pad("3").await;
+    let mut led = Watcher::new(&server.device("led-3"), std::slice::from_ref(&state3)).await;
+    led.drain(std::time::Duration::from_millis(800)).await;
+
+    // Ten tickets for window 3's services, one after another.
+    for _ in 0..10 {
+        server.take("business");
+    }
+    let states = led.drain(std::time::Duration::from_millis(1500)).await;
+    let waits: Vec<u64> = states
+        .iter()
+        .filter(|(t, _)| *t == state3)
+        .map(|(_, v)| v["waiting"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !waits.is_empty() && waits.len() <= 4,
+        "the counts come together, not once per ticket: {waits:?}"
+    );
+    assert_eq!(waits.last(), Some(&10), "{waits:?}");
+
+    // A call: the sign's new state, with the counts as they are now.
+    let reply = pad.send(Op::CallNext { service: None }).await.unwrap();
+    assert!(reply.ok);
+    let shown = led.expect(&state3, |v| v["status"] == "calling").await;
+    assert_eq!(shown["ticket"]["number"], "A001");
+    assert_eq!(shown["waiting"], 9);
+}

@@ -16,12 +16,28 @@ pub const COUNTS_EVERY_MS: hallq_core::Millis = 500;
 
 /// Whether two states differ in their queue counts only.
 fn same_but_counts(a: &WindowState, b: &WindowState) -> bool {
-    let bare = |s: &WindowState| WindowState {
-        waiting: 0,
-        queues: Vec::new(),
-        ..s.clone()
-    };
-    bare(a) == bare(b)
+    // Field by field, without copies: this runs for every window after
+    // every commit. A new field of `WindowState` must be added here.
+    let WindowState {
+        window,
+        name,
+        status,
+        ticket,
+        waiting: _,
+        seq: _,
+        clerk,
+        pause_reason,
+        held,
+        queues: _,
+        clerk_today: _,
+    } = a;
+    *window == b.window
+        && *name == b.name
+        && *status == b.status
+        && *ticket == b.ticket
+        && *clerk == b.clerk
+        && *pause_reason == b.pause_reason
+        && *held == b.held
 }
 use crate::stream::{Line, event_line};
 use crate::views::Views;
@@ -85,18 +101,23 @@ impl Engine {
             now,
         };
         for v in self.hall.window_views() {
-            let state = views.window_state(&v);
+            let shown = views.window_shown(&v);
+            // What a sign shows is cheap to make; the counts (the clerk's
+            // day reads today's tickets) only when it is published.
+            if !counts_too
+                && let Some(last) = self.published.get(&shown.window)
+                && same_but_counts(last, &shown)
+            {
+                self.counts_due.get_or_insert(now + COUNTS_EVERY_MS);
+                continue;
+            }
+            let state = views.with_counts(shown, &v);
             let key = WindowState {
                 seq: 0,
                 ..state.clone()
             };
-            match self.published.get(&state.window) {
-                Some(last) if *last == key => continue,
-                Some(last) if !counts_too && same_but_counts(last, &key) => {
-                    self.counts_due.get_or_insert(now + COUNTS_EVERY_MS);
-                    continue;
-                }
-                _ => {}
+            if self.published.get(&state.window) == Some(&key) {
+                continue;
             }
             let payload = serde_json::to_vec(&state).expect("state serializes");
             let _ = self
