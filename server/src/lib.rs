@@ -193,7 +193,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let stages = sinks.stages.clone();
     let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
     let (tx, rx) = mpsc::channel(4096);
-    let handle = EngineHandle { tx, stages };
+    let handle = EngineHandle {
+        tx,
+        stages,
+        reader: engine.reader(),
+    };
     std::thread::Builder::new()
         .name("hallq-owner".into())
         .spawn(move || {
@@ -386,7 +390,7 @@ fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: MqttOut) {
         let mut tick = tokio::time::interval(HEARTBEAT);
         loop {
             tick.tick().await;
-            let Some(seq) = engine.query(|v| v.hall.seq()).await else {
+            let Some(seq) = engine.query_owner(|v| v.hall.seq()).await else {
                 return;
             };
             let beat = hallq_contract::Heartbeat {

@@ -249,10 +249,11 @@ fn owner() -> Owner {
     };
     let stages = sinks.stages.clone();
     let engine = Engine::load(config, Box::new(store), sinks).unwrap();
+    let reader = engine.reader();
     let (tx, rx) = mpsc::channel(64);
     std::thread::spawn(move || engine.run(rx));
     Owner {
-        handle: EngineHandle { tx, stages },
+        handle: EngineHandle { tx, stages, reader },
         mqtt,
         stream,
         storage,

@@ -14,12 +14,19 @@
 //! - `pad.rs`: the pad protocol (one reply per command id, remembered).
 //! - `issue.rs`: tickets over HTTP, once per `Idempotency-Key`.
 //! - `publish.rs`: calls, window states and stream lines after a commit.
+//!
+//! Reads do not queue behind commands: [`EngineHandle::query`] answers from
+//! a copy of the hall the owner makes after a commit when a reader wants
+//! one (at most every [`COPY_EVERY`], or ten times as long as a copy
+//! takes), on the reader's own task; a reader always sees at least what
+//! was committed before it asked.
 
 mod issue;
 mod pad;
 mod publish;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,6 +124,8 @@ pub enum Input {
     Query(Box<dyn FnOnce(&Views<'_>) -> Deferred + Send>),
     /// Publish every window's retained state again (the broker reconnected).
     Republish,
+    /// A reader wants a fresh copy of the hall (see [`Reads`]).
+    Copy,
     /// Finish the batch, commit it, answer it, then stop; says when done.
     Shutdown(oneshot::Sender<()>),
 }
@@ -129,6 +138,7 @@ impl std::fmt::Debug for Input {
             Input::Command { cmd, .. } | Input::Issue { cmd, .. } => write!(f, "Command({cmd:?})"),
             Input::Query(_) => f.write_str("Query"),
             Input::Republish => f.write_str("Republish"),
+            Input::Copy => f.write_str("Copy"),
             Input::Shutdown(_) => f.write_str("Shutdown"),
         }
     }
@@ -202,6 +212,11 @@ pub struct Engine {
     outbox: Vec<Outgoing>,
     /// When the window states whose counts alone changed are published.
     counts_due: Option<Millis>,
+    /// Copies of the hall for readers, and when the last was made.
+    copies: watch::Sender<Arc<Hall>>,
+    reads: Arc<Reads>,
+    /// The last copy: when it may be followed by the next, and its seq.
+    copied: Option<(Instant, u64)>,
     /// Stop after this batch, and say so here.
     stopping: Option<oneshot::Sender<()>>,
     sinks: Sinks,
@@ -238,7 +253,15 @@ impl Engine {
                 if open > 0 { ": some are still open today, call them by number or transfer them" } else { "" }
             );
         }
+        let (copies, _) = watch::channel(Arc::new(hall.clone()));
         Ok(Engine {
+            copies,
+            reads: Arc::new(Reads {
+                committed: AtomicU64::new(hall.seq()),
+                wanted: AtomicBool::new(false),
+                asked: AtomicBool::new(false),
+            }),
+            copied: None,
             hall,
             store,
             replies,
@@ -307,6 +330,11 @@ impl Engine {
                 self.sinks.storage.send_if_modified(|s| s.take().is_some());
             }
             let committed = Instant::now();
+            // Before any answer goes out: a reader who heard of this batch
+            // must not be served a copy from before it.
+            self.reads
+                .committed
+                .store(self.hall.seq(), Ordering::Release);
             // What the hall sees first (calls, window states), then the answers.
             self.publish_records(&p.batch.records);
             if std::mem::take(&mut self.republish) {
@@ -346,6 +374,7 @@ impl Engine {
                 };
                 std::mem::replace(w, next) != next
             });
+            self.copy_if_wanted();
             if self.stopping.is_some() {
                 break;
             }
@@ -383,6 +412,38 @@ impl Engine {
         self.refuse_unstored(p.pad_replies);
         if self.stopping.is_some() {
             tracing::warn!("stopping with the last batch unstored");
+        }
+    }
+
+    /// A reader's side of this owner: see [`EngineHandle::query`].
+    pub fn reader(&self) -> Reader {
+        Reader {
+            copies: self.copies.subscribe(),
+            reads: self.reads.clone(),
+        }
+    }
+
+    /// Makes a copy of the hall for readers if one is wanted, it is out
+    /// of date, and the last is old enough.
+    fn copy_if_wanted(&mut self) {
+        if !self.reads.wanted.load(Ordering::Acquire) {
+            return;
+        }
+        let seq = self.hall.seq();
+        match self.copied {
+            Some((_, s)) if s == seq => {
+                self.reads.wanted.store(false, Ordering::Release);
+            }
+            Some((next, _)) if Instant::now() < next => {}
+            _ => {
+                self.reads.wanted.store(false, Ordering::Release);
+                let t = Instant::now();
+                let _ = self.copies.send(Arc::new(self.hall.clone()));
+                // A big hall's copy costs more: then fewer of them, so
+                // copies never take more than a tenth of the owner's time.
+                let next = t + COPY_EVERY.max(t.elapsed() * 10);
+                self.copied = Some((next, seq));
+            }
         }
     }
 
@@ -429,6 +490,8 @@ impl Engine {
             } => self.issue(now, cmd, token, key, respond, p),
             // After the commit, like every publication (see `run`).
             Input::Republish => self.republish = true,
+            // The copy is made after the batch (see `run`).
+            Input::Copy => self.reads.asked.store(false, Ordering::Release),
             Input::Shutdown(done) => self.stopping = Some(done),
             Input::Query(query) => p.deferred.push(query(&Views {
                 hall: &self.hall,
@@ -438,12 +501,35 @@ impl Engine {
     }
 }
 
+/// The most often the owner copies the hall for readers: under a stream
+/// of commands and of reads, a read waits at most this long for a copy.
+pub const COPY_EVERY: Duration = Duration::from_millis(5);
+
+/// What the owner and its readers share.
+#[derive(Debug)]
+pub struct Reads {
+    /// Seq of the last committed record.
+    committed: AtomicU64,
+    /// A reader found the copy out of date.
+    wanted: AtomicBool,
+    /// An [`Input::Copy`] is on its way to the owner (one is enough).
+    asked: AtomicBool,
+}
+
+/// Reads the hall from the owner's copies.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    copies: watch::Receiver<Arc<Hall>>,
+    reads: Arc<Reads>,
+}
+
 /// The cloneable handle the edges use to reach the owner.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     pub tx: mpsc::Sender<Input>,
     /// The same as the owner's [`Sinks::stages`].
     pub stages: StageLog,
+    pub reader: Reader,
 }
 
 impl EngineHandle {
@@ -471,8 +557,43 @@ impl EngineHandle {
         rx.await.ok()
     }
 
-    /// Reads the hall.
+    /// Reads the hall: from a copy at least as new as the last commit
+    /// before the call, on the caller's task (the owner only makes the
+    /// copy, and only when one is wanted). `None` when the owner is gone.
     pub async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Views<'_>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let mut copies = self.reader.copies.clone();
+        let need = self.reader.reads.committed.load(Ordering::Acquire);
+        loop {
+            let hall = copies.borrow_and_update().clone();
+            if hall.seq() >= need {
+                let now = now_ms().max(hall.clock());
+                return Some(f(&Views { hall: &hall, now }));
+            }
+            self.reader.reads.wanted.store(true, Ordering::Release);
+            // Wakes an idle owner; a busy one copies after its batch.
+            if !self.reader.reads.asked.swap(true, Ordering::AcqRel)
+                && let Err(e) = self.tx.try_send(Input::Copy)
+            {
+                self.reader.reads.asked.store(false, Ordering::Release);
+                if let mpsc::error::TrySendError::Closed(_) = e {
+                    return None;
+                }
+            }
+            if tokio::time::timeout(COPY_EVERY * 2, copies.changed())
+                .await
+                .is_ok_and(|r| r.is_err())
+            {
+                return None;
+            }
+        }
+    }
+
+    /// Reads the hall on the owner thread, in turn with commands: for
+    /// what must show the owner is alive (health check, heartbeat).
+    pub async fn query_owner<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Views<'_>) -> T + Send + 'static,
     ) -> Option<T> {

@@ -550,7 +550,7 @@ async fn openapi() -> Response {
 /// reason otherwise (for the IT person's monitoring).
 async fn healthz(State(state): State<AppState>) -> Response {
     let storage = state.storage.borrow().clone();
-    match tokio::time::timeout(Duration::from_secs(2), state.engine.query(|v| v.hall.seq())).await {
+    match tokio::time::timeout(Duration::from_secs(2), state.engine.query_owner(|v| v.hall.seq())).await {
         Ok(Some(seq)) => match storage {
             None => Json(json!({"ok": true, "seq": seq})).into_response(),
             Some(e) => (
