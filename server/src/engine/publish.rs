@@ -128,7 +128,10 @@ impl Engine {
                 topic: Topic::WindowState(&state.window).to_string(&hall_id),
                 payload,
                 retain: true,
-                qos: 1,
+                // Retained, each replacing the last: a device that was
+                // away gets the newest on subscribing; no acknowledgements
+                // from hundreds of displays (docs/contract.md).
+                qos: 0,
             });
             self.published.insert(state.window.clone(), key);
         }
