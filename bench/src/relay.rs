@@ -98,7 +98,8 @@ pub fn spawn(login: Login, log: &Path) -> anyhow::Result<()> {
                                 continue;
                             };
                             seq += 1;
-                            // One line per event, fsynced before anything is said.
+                            // One line per event, fsynced before anything is said;
+                            // the state as hallq sends it (retained, QoS 0).
                             file.write_all(&p.payload).expect("log");
                             file.write_all(b"\n").expect("log");
                             file.sync_data().expect("fsync");
@@ -108,7 +109,7 @@ pub fn spawn(login: Login, log: &Path) -> anyhow::Result<()> {
                             );
                             let topic = Topic::WindowState(window).to_string(&login.hall);
                             client
-                                .try_publish(topic, QoS::AtLeastOnce, true, state)
+                                .try_publish(topic, QoS::AtMostOnce, true, state)
                                 .expect("publish");
                         }
                         Ok(_) => {}
