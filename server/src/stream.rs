@@ -38,9 +38,10 @@ impl Line {
     }
 
     /// A line that is the same for everyone and replaces the earlier one
-    /// with the same kind and key.
-    pub fn keyed<T: Serialize>(kind: &'static str, key: &str, data: &T) -> Arc<Line> {
-        let text = text(kind, data);
+    /// with the same kind and key; `data_json` is the data as JSON (a
+    /// window state is serialized once, for MQTT and the stream).
+    pub fn keyed(kind: &'static str, key: &str, data_json: &str) -> Arc<Line> {
+        let text = wrap(kind, data_json);
         Arc::new(Line {
             public: text.clone(),
             staff: text,
@@ -67,7 +68,14 @@ impl Line {
 
 /// `{"type": kind, "data": …}`.
 pub fn text<T: Serialize>(kind: &str, data: &T) -> String {
-    serde_json::json!({ "type": kind, "data": data }).to_string()
+    let data = serde_json::to_string(data).expect("stream data serializes");
+    wrap(kind, &data)
+}
+
+/// `{"type": kind, "data": …}` around data already in JSON.
+fn wrap(kind: &str, data_json: &str) -> String {
+    let kind = serde_json::to_string(kind).expect("a string serializes");
+    format!(r#"{{"type":{kind},"data":{data_json}}}"#)
 }
 
 /// An event as the stream shows it.
@@ -362,7 +370,7 @@ mod thinning {
                 "call",
                 &serde_json::json!({ "ticket": format!("A{n:03}") }),
             ));
-            b.add(Line::keyed("window", "3", &serde_json::json!({ "n": n })));
+            b.add(Line::keyed("window", "3", &format!(r#"{{"n":{n}}}"#)));
         }
         b.add(Line::same("metrics", &serde_json::json!({ "m": 1 })));
         b.add(event(2));

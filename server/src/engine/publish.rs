@@ -119,11 +119,12 @@ impl Engine {
             if self.published.get(&state.window) == Some(&key) {
                 continue;
             }
-            let payload = serde_json::to_vec(&state).expect("state serializes");
+            let payload = serde_json::to_string(&state).expect("state serializes");
             let _ = self
                 .sinks
                 .stream
-                .send(Line::keyed("window", &state.window, &state));
+                .send(Line::keyed("window", &state.window, &payload));
+            let payload = payload.into_bytes();
             self.outbox.push(Outgoing {
                 topic: Topic::WindowState(&state.window).to_string(&hall_id),
                 payload,
