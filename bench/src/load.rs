@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
+use proc_status::rss_mb;
 use rumqttc::{Event, Packet, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
@@ -56,6 +57,9 @@ struct Args {
     #[arg(long)]
     hallq: Option<PathBuf>,
 }
+
+#[path = "proc_status.rs"]
+mod proc_status;
 
 const HALL: &str = "xuchang";
 const MEASURED: &str = "3";
@@ -467,22 +471,8 @@ async fn kiosk(http: u16, k: u32, per_s: u32, stop: Arc<AtomicBool>, issued: Arc
 }
 
 fn base64_basic(user: &str, pass: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = format!("{user}:{pass}").into_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                out.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -506,15 +496,4 @@ async fn wait_healthy(http: u16) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("the server did not become healthy in 30 s")
-}
-
-fn rss_mb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
 }

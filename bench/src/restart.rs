@@ -21,6 +21,9 @@ use hallq_server::config;
 use hallq_server::engine::{Engine, MqttOut, Sinks};
 use hallq_server::store::{Batch, EventStore, SqliteStore};
 
+#[path = "proc_status.rs"]
+mod proc_status;
+
 #[derive(Debug, Parser)]
 struct Args {
     #[arg(long, default_value_t = 1_000_000)]
@@ -81,7 +84,7 @@ fn main() -> anyhow::Result<()> {
             took.as_secs_f64(),
             engine.hall().seq(),
             engine.hall().tickets_in_memory(),
-            rss_mb()
+            proc_status::rss_mb(std::process::id())
         );
     }
     Ok(())
@@ -170,15 +173,4 @@ fn sinks() -> (Sinks, impl Sized) {
         },
         (rx, _wake, _storage),
     )
-}
-
-fn rss_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
 }

@@ -22,13 +22,13 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::Request;
 use hallq_contract::{PadCommand, Reply};
 use hallq_core::DeviceRole;
-use hallq_server::engine::{Engine, EngineHandle, Sinks};
 use hallq_server::http::{self, AppState};
-use hallq_server::store::SqliteStore;
 use proptest::prelude::*;
+
+mod common;
+use common::owner;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
-use tokio::sync::{broadcast, mpsc, watch};
 use tower::ServiceExt;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
@@ -215,50 +215,6 @@ fn fuzz_hall_file_loader() {
             }
         }
     });
-}
-
-/// The demo hall's owner, in-process, on a fresh log.
-struct Owner {
-    handle: EngineHandle,
-    mqtt: mpsc::UnboundedReceiver<hallq_server::engine::Outgoing>,
-    stream: broadcast::Sender<Arc<hallq_server::stream::Line>>,
-    storage: watch::Receiver<Option<String>>,
-    _dir: tempfile::TempDir,
-}
-
-fn owner() -> Owner {
-    let dir = if Path::new("/dev/shm").is_dir() {
-        tempfile::tempdir_in("/dev/shm").unwrap()
-    } else {
-        tempfile::tempdir().unwrap()
-    };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml");
-    let mut config = hallq_server::config::load_hall(&path).unwrap();
-    config.hours = None;
-    let store = SqliteStore::open(&dir.path().join("hall.db")).unwrap();
-    let (mqtt_tx, mqtt) = mpsc::unbounded_channel();
-    let (stream, _) = broadcast::channel(16);
-    let (wake, _) = watch::channel(None);
-    let (storage_tx, storage) = watch::channel(None);
-    let sinks = Sinks {
-        mqtt: hallq_server::engine::MqttOut::Client(mqtt_tx),
-        stream: stream.clone(),
-        wake,
-        storage: storage_tx,
-        stages: Default::default(),
-    };
-    let stages = sinks.stages.clone();
-    let engine = Engine::load(config, Box::new(store), sinks).unwrap();
-    let reader = engine.reader();
-    let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || engine.run(rx));
-    Owner {
-        handle: EngineHandle { tx, stages, reader },
-        mqtt,
-        stream,
-        storage,
-        _dir: dir,
-    }
 }
 
 #[test]

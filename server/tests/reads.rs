@@ -1,43 +1,16 @@
 //! Reads come from the owner's copies of the hall: they see every commit
 //! made before they asked, and they do not wait for the owner's work.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hallq_server::engine::{Engine, EngineHandle, MqttOut, Sinks};
-use hallq_server::store::SqliteStore;
-use tokio::sync::{broadcast, mpsc, watch};
-
-fn owner(dir: &Path) -> EngineHandle {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml");
-    let mut config = hallq_server::config::load_hall(&path).unwrap();
-    config.hours = None;
-    let store = SqliteStore::open(&dir.join("hall.db")).unwrap();
-    let (mqtt, _) = mpsc::unbounded_channel();
-    let (stream, _) = broadcast::channel(16);
-    let (wake, _) = watch::channel(None);
-    let (storage, _) = watch::channel(None);
-    let sinks = Sinks {
-        mqtt: MqttOut::Client(mqtt),
-        stream,
-        wake,
-        storage,
-        stages: Default::default(),
-    };
-    let stages = sinks.stages.clone();
-    let engine = Engine::load(config, Box::new(store), sinks).unwrap();
-    let reader = engine.reader();
-    let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || engine.run(rx));
-    EngineHandle { tx, stages, reader }
-}
+mod common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_sees_every_earlier_commit_and_does_not_wait_for_the_owner() {
-    let dir = tempfile::tempdir().unwrap();
-    let engine = owner(dir.path());
+    let owner = common::owner();
+    let engine = owner.handle.clone();
     // Each ticket is visible to the read that follows its answer.
     for n in 1..=30 {
         let t = engine.take("business").await.unwrap().unwrap();

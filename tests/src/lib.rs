@@ -272,6 +272,29 @@ impl Server {
 
     /// The demo hall's pad for `window`, connected, with the window opened
     /// (no clerk): where most tests start a counter.
+    /// The hall's stream as a manager follows it (every line; the public
+    /// one is thinned). `password` is the manager's ("demo-manager-pass").
+    pub async fn manager_stream(
+        &self,
+        password: &str,
+    ) -> Result<
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::Error,
+    > {
+        use base64::Engine;
+        let url = format!("ws://{}/api/v1/halls/{HALL}/stream", self.http);
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)?;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("manager:{password}"));
+        req.headers_mut().insert(
+            "authorization",
+            format!("Basic {basic}").parse().expect("a header value"),
+        );
+        Ok(tokio_tungstenite::connect_async(req).await?.0)
+    }
+
     pub async fn open_pad(&self, window: &str) -> hallq_pad::Pad {
         let mut pad = hallq_pad::Pad::connect(&self.device(&format!("pad-{window}")), window)
             .await

@@ -79,18 +79,7 @@ async fn a_clock_put_back_an_hour_keeps_numbering_and_order() {
     // NTP puts the clock right: an hour back. Same data, same ports.
     let server = Server::start_again(&demo_hall(), &data, http, mqtt);
     // A manager's stream: every event (the public one is thinned).
-    let url = format!("ws://{}/api/v1/halls/{HALL}/stream", server.http);
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        url.as_str(),
-    )
-    .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        "Basic bWFuYWdlcjpkZW1vLW1hbmFnZXItcGFzcw=="
-            .parse()
-            .unwrap(), // manager:demo-manager-pass
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = server.manager_stream("demo-manager-pass").await.unwrap();
     let second = server.take("business");
     assert_eq!(second["number"], "A002", "the day did not start again");
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();

@@ -229,17 +229,7 @@ async fn the_public_stream_carries_no_handle_and_no_id_hash() {
     let server = Server::start(dir.path());
     let url = format!("ws://{}/api/v1/halls/{HALL}/stream", server.http);
     let (mut public, _) = tokio_tungstenite::connect_async(url.clone()).await.unwrap();
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        url.as_str(),
-    )
-    .unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        "Basic bWFuYWdlcjpkZW1vLW1hbmFnZXItcGFzcw=="
-            .parse()
-            .unwrap(), // manager:demo-manager-pass
-    );
-    let (mut staff, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut staff = server.manager_stream("demo-manager-pass").await.unwrap();
 
     let (status, t) = server.http(
         "POST",

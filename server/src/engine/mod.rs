@@ -14,6 +14,7 @@
 //! - `pad.rs`: the pad protocol (one reply per command id, remembered).
 //! - `issue.rs`: tickets over HTTP, once per `Idempotency-Key`.
 //! - `publish.rs`: calls, window states and stream lines after a commit.
+//! - `reads.rs`: copies of the hall for readers.
 //!
 //! Reads do not queue behind commands: [`EngineHandle::query`] answers from
 //! a copy of the hall the owner makes after a commit when a reader wants
@@ -24,6 +25,7 @@
 mod issue;
 mod pad;
 mod publish;
+mod reads;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,6 +37,7 @@ use hallq_core::{Command, CoreError, Hall, Id, Millis, Record};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 pub use issue::{IdempotencyKey, IssueError, Issued};
+pub use reads::{COPY_EVERY, Reader, Reads};
 
 use crate::store::{Batch, EventStore};
 use crate::stream::Line;
@@ -415,38 +418,6 @@ impl Engine {
         }
     }
 
-    /// A reader's side of this owner: see [`EngineHandle::query`].
-    pub fn reader(&self) -> Reader {
-        Reader {
-            copies: self.copies.subscribe(),
-            reads: self.reads.clone(),
-        }
-    }
-
-    /// Makes a copy of the hall for readers if one is wanted, it is out
-    /// of date, and the last is old enough.
-    fn copy_if_wanted(&mut self) {
-        if !self.reads.wanted.load(Ordering::Acquire) {
-            return;
-        }
-        let seq = self.hall.seq();
-        match self.copied {
-            Some((_, s)) if s == seq => {
-                self.reads.wanted.store(false, Ordering::Release);
-            }
-            Some((next, _)) if Instant::now() < next => {}
-            _ => {
-                self.reads.wanted.store(false, Ordering::Release);
-                let t = Instant::now();
-                let _ = self.copies.send(Arc::new(self.hall.clone()));
-                // A big hall's copy costs more: then fewer of them, so
-                // copies never take more than a tenth of the owner's time.
-                let next = t + COPY_EVERY.max(t.elapsed() * 10);
-                self.copied = Some((next, seq));
-            }
-        }
-    }
-
     /// Hands the batch's publications to the broker, in order.
     fn flush(&mut self) {
         if !self.outbox.is_empty() {
@@ -501,28 +472,6 @@ impl Engine {
     }
 }
 
-/// The most often the owner copies the hall for readers: under a stream
-/// of commands and of reads, a read waits at most this long for a copy.
-pub const COPY_EVERY: Duration = Duration::from_millis(5);
-
-/// What the owner and its readers share.
-#[derive(Debug)]
-pub struct Reads {
-    /// Seq of the last committed record.
-    committed: AtomicU64,
-    /// A reader found the copy out of date.
-    wanted: AtomicBool,
-    /// An [`Input::Copy`] is on its way to the owner (one is enough).
-    asked: AtomicBool,
-}
-
-/// Reads the hall from the owner's copies.
-#[derive(Debug, Clone)]
-pub struct Reader {
-    copies: watch::Receiver<Arc<Hall>>,
-    reads: Arc<Reads>,
-}
-
 /// The cloneable handle the edges use to reach the owner.
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
@@ -555,40 +504,6 @@ impl EngineHandle {
             .await
             .ok()?;
         rx.await.ok()
-    }
-
-    /// Reads the hall: from a copy at least as new as the last commit
-    /// before the call, on the caller's task (the owner only makes the
-    /// copy, and only when one is wanted). `None` when the owner is gone.
-    pub async fn query<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Views<'_>) -> T + Send + 'static,
-    ) -> Option<T> {
-        let mut copies = self.reader.copies.clone();
-        let need = self.reader.reads.committed.load(Ordering::Acquire);
-        loop {
-            let hall = copies.borrow_and_update().clone();
-            if hall.seq() >= need {
-                let now = now_ms().max(hall.clock());
-                return Some(f(&Views { hall: &hall, now }));
-            }
-            self.reader.reads.wanted.store(true, Ordering::Release);
-            // Wakes an idle owner; a busy one copies after its batch.
-            if !self.reader.reads.asked.swap(true, Ordering::AcqRel)
-                && let Err(e) = self.tx.try_send(Input::Copy)
-            {
-                self.reader.reads.asked.store(false, Ordering::Release);
-                if let mpsc::error::TrySendError::Closed(_) = e {
-                    return None;
-                }
-            }
-            if tokio::time::timeout(COPY_EVERY * 2, copies.changed())
-                .await
-                .is_ok_and(|r| r.is_err())
-            {
-                return None;
-            }
-        }
     }
 
     /// Reads the hall on the owner thread, in turn with commands: for
