@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
-use proc_status::rss_mb;
+use proc_status::{cpu_s, rss_mb};
 use rumqttc::{Event, Packet, QoS};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
@@ -56,6 +56,11 @@ struct Args {
     /// The `hallq` binary (default: beside this one).
     #[arg(long)]
     hallq: Option<PathBuf>,
+    /// Run the hall behind Mosquitto (`/usr/sbin/mosquitto`, with the ACL
+    /// and password files `hallq mosquitto` writes) instead of the
+    /// embedded broker.
+    #[arg(long)]
+    mosquitto: bool,
 }
 
 #[path = "proc_status.rs"]
@@ -76,13 +81,29 @@ async fn main() -> anyhow::Result<()> {
             .expect("own path")
             .with_file_name("hallq")
     });
-    let mut server = tokio::process::Command::new(&bin)
+    let _mosquitto = if args.mosquitto {
+        Some(mosquitto(&bin, &hall_file, dir.path(), mqtt).await?)
+    } else {
+        None
+    };
+    let mut command = tokio::process::Command::new(&bin);
+    command
         .args(["serve", "--hall"])
         .arg(&hall_file)
         .arg("--data")
         .arg(dir.path().join("data"))
-        .args(["--http", &format!("127.0.0.1:{http}")])
-        .args(["--mqtt", &format!("127.0.0.1:{mqtt}")])
+        .args(["--http", &format!("127.0.0.1:{http}")]);
+    if args.mosquitto {
+        command.args([
+            "--broker-url",
+            &format!("mqtt://hallq-server:{MOSQUITTO_SERVER_PASSWORD}@127.0.0.1:{mqtt}"),
+            "--mqtt",
+            "127.0.0.1:0",
+        ]);
+    } else {
+        command.args(["--mqtt", &format!("127.0.0.1:{mqtt}")]);
+    }
+    let mut server = command
         .args(["--always-open", "--demo"])
         .args(["--public-writes-per-minute", "1000000"])
         .args(["--public-reads-per-minute", "1000000"])
@@ -222,6 +243,9 @@ async fn main() -> anyhow::Result<()> {
         called.load(Ordering::Relaxed),
         issued.load(Ordering::Relaxed),
     );
+    let broker_pid = _mosquitto.as_ref().and_then(|m| m.id());
+    let server_cpu = || cpu_s(pid) + broker_pid.map_or(0.0, cpu_s);
+    let cpu0 = (server_cpu(), cpu_s(std::process::id()));
     let mut samples = Vec::new();
     let mut rss_peak = 0;
     let mut last_rss = Instant::now();
@@ -247,6 +271,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = t0.elapsed().as_secs_f64();
+    let cpu = (server_cpu() - cpu0.0, cpu_s(std::process::id()) - cpu0.1);
     let calls = (called.load(Ordering::Relaxed) - calls0) as f64 / secs;
     let tickets = (issued.load(Ordering::Relaxed) - issued0) as f64 / secs;
     stop.store(true, Ordering::Relaxed);
@@ -278,6 +303,24 @@ async fn main() -> anyhow::Result<()> {
         measured_counts.len()
     );
     println!("server RSS: peak {rss_peak} MB under load");
+    println!(
+        "CPU while measuring ({secs:.1} s on {} cores): server{} {:.1} s ({:.0} %), load generator {:.1} s ({:.0} %)",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if broker_pid.is_some() {
+            " + mosquitto"
+        } else {
+            ""
+        },
+        cpu.0,
+        100.0 * cpu.0 / secs,
+        cpu.1,
+        100.0 * cpu.1 / secs
+    );
+    println!(
+        "server CPU per window-{MEASURED} state delivered to its {} devices: {:.1} µs a delivery (all the server's work counted)",
+        measured_counts.len(),
+        cpu.0 * 1e6 / (want as f64 * measured_counts.len().max(1) as f64)
+    );
     server.kill().await?;
     Ok(())
 }
@@ -473,6 +516,61 @@ async fn kiosk(http: u16, k: u32, per_s: u32, stop: Arc<AtomicBool>, issued: Arc
 fn base64_basic(user: &str, pass: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+}
+
+const MOSQUITTO_SERVER_PASSWORD: &str = "load-server-secret";
+
+/// Mosquitto on `port` with the hall's ACL and (hashed) passwords.
+async fn mosquitto(
+    hallq: &Path,
+    hall: &Path,
+    dir: &Path,
+    port: u16,
+) -> anyhow::Result<tokio::process::Child> {
+    let out = tokio::process::Command::new(hallq)
+        .args(["mosquitto", "--hall"])
+        .arg(hall)
+        .arg("--out")
+        .arg(dir)
+        .args(["--server-password", MOSQUITTO_SERVER_PASSWORD])
+        .output()
+        .await?;
+    anyhow::ensure!(
+        out.status.success(),
+        "hallq mosquitto: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conf = dir.join("mosquitto.conf");
+    // `user root`: started as root it would drop to its own user and could
+    // not read the files in our private temporary folder. The queue limits
+    // as the embedded broker's.
+    std::fs::write(
+        &conf,
+        format!(
+            "user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\n\
+             set_tcp_nodelay true\npersistence false\nmax_queued_messages 10000\nmax_inflight_messages 256\n",
+            dir.join("passwd").display(),
+            dir.join("acl").display()
+        ),
+    )?;
+    let child = tokio::process::Command::new("/usr/sbin/mosquitto")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("cannot start /usr/sbin/mosquitto: {e}"))?;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("mosquitto did not start")
 }
 
 fn free_port() -> anyhow::Result<u16> {
