@@ -81,16 +81,23 @@ impl Engine {
                     .find_map(|r| r.event.ticket())
                     .and_then(|id| self.hall.ticket(id))
                     .map(|t| views.ticket_ref(t, true));
-                tracing::info!(%window, id = %cmd.id, ticket = ?ticket.as_ref().map(|t| &t.number), "pad command applied");
                 p.batch.records.extend(records);
                 Reply::ok(&cmd.id, ticket)
             }
-            Err(e) => {
-                tracing::info!(%window, id = %cmd.id, code = e.code(), "pad command refused");
-                Reply::err(&cmd.id, e.code(), &e.to_string())
-            }
+            Err(e) => Reply::err(&cmd.id, e.code(), &e.to_string()),
+        };
+        // Logged once the reply is out: a log line (formatting, a write to
+        // the journal) must not delay the sign or the pad.
+        let (w, id) = (window.clone(), cmd.id.clone());
+        let outcome = match &reply.error {
+            None => Ok(reply.ticket.as_ref().map(|t| t.number.clone())),
+            Some(e) => Err(e.code.clone()),
         };
         self.answer(now, window, reply_topic, cmd.id, reply, p);
+        p.deferred.push(Box::new(move || match outcome {
+            Ok(ticket) => tracing::info!(window = %w, %id, ?ticket, "pad command applied"),
+            Err(code) => tracing::info!(window = %w, %id, %code, "pad command refused"),
+        }));
     }
 
     /// Remembers a reply (in memory now, in the log with the batch) and
