@@ -224,56 +224,93 @@ pub async fn start(
     accounts: Accounts,
     throttle: Arc<LoginThrottle>,
 ) -> anyhow::Result<Bound> {
-    // rmqtt refuses logins ("service unavailable") while it judges the
-    // machine busy by its load average; a hall's server on a small box that
-    // is compiling or backing up must still let its displays back in.
-    let scx = ServerContext::new().busy_check_enable(false).build().await;
-    *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
-    let inbox = InboxSlot::default();
-    let guard = Arc::new(Shared {
-        accounts,
-        throttle,
-        inbox: inbox.clone(),
-    });
-    let register = scx.extends.hook_mgr().register();
-    for typ in [
-        Type::ClientAuthenticate,
-        Type::ClientSubscribeCheckAcl,
-        Type::MessagePublishCheckAcl,
-        Type::MessagePublish,
-    ] {
-        register
-            .add_priority(typ, 1000, Box::new(Guard(guard.clone())))
-            .await;
-    }
-    register.start().await;
+    Broker::new(accounts, throttle).await.listen(listen)
+}
 
-    let injector = Injector::new(scx.clone());
-    let mut server = MqttServer::new(scx);
-    let mut bound = Bound {
-        plain: None,
-        tls: None,
-        injector,
-        inbox,
-    };
-    if let Some(addr) = listen.plain {
-        let (l, local) = bind(addr, "hallq/tcp", None)?;
-        server = server.listener_by_id(l, PLAIN);
-        bound.plain = Some(local);
+/// The broker before it listens: the server takes its injector and puts
+/// its inbox in place first, so no device's message finds nobody there
+/// (after a restart they all come back at once).
+pub struct Broker {
+    server: rmqtt::server::MqttServerBuilder,
+    injector: Injector,
+    inbox: InboxSlot,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Broker")
     }
-    if let Some((addr, files)) = listen.tls {
-        // Our own reading of the files first: its errors name the file.
-        files.server_config()?;
-        let (l, local) = bind(addr, "hallq/tls", Some(&files))?;
-        server = server.listener_by_id(l, TLS);
-        bound.tls = Some(local);
-    }
-    tokio::spawn(async move {
-        if let Err(e) = server.build().run().await {
-            tracing::error!(error = %e, "embedded MQTT broker stopped");
+}
+
+impl Broker {
+    pub async fn new(accounts: Accounts, throttle: Arc<LoginThrottle>) -> Broker {
+        // rmqtt refuses logins ("service unavailable") while it judges the
+        // machine busy by its load average; a hall's server on a small box
+        // that is compiling or backing up must still let its displays back in.
+        let scx = ServerContext::new().busy_check_enable(false).build().await;
+        *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
+        let inbox = InboxSlot::default();
+        let guard = Arc::new(Shared {
+            accounts,
+            throttle,
+            inbox: inbox.clone(),
+        });
+        let register = scx.extends.hook_mgr().register();
+        for typ in [
+            Type::ClientAuthenticate,
+            Type::ClientSubscribeCheckAcl,
+            Type::MessagePublishCheckAcl,
+            Type::MessagePublish,
+        ] {
+            register
+                .add_priority(typ, 1000, Box::new(Guard(guard.clone())))
+                .await;
         }
-    });
-    Ok(bound)
+        register.start().await;
+        Broker {
+            injector: Injector::new(scx.clone()),
+            server: MqttServer::new(scx),
+            inbox,
+        }
+    }
+
+    pub fn injector(&self) -> Injector {
+        self.injector.clone()
+    }
+
+    /// Where the server's [`Inbox`] goes (before [`Broker::listen`]).
+    pub fn inbox(&self) -> &InboxSlot {
+        &self.inbox
+    }
+
+    /// Binds the listeners and runs the broker.
+    pub fn listen(self, listen: Listen) -> anyhow::Result<Bound> {
+        let mut server = self.server;
+        let mut bound = Bound {
+            plain: None,
+            tls: None,
+            injector: self.injector,
+            inbox: self.inbox,
+        };
+        if let Some(addr) = listen.plain {
+            let (l, local) = bind(addr, "hallq/tcp", None)?;
+            server = server.listener_by_id(l, PLAIN);
+            bound.plain = Some(local);
+        }
+        if let Some((addr, files)) = listen.tls {
+            // Our own reading of the files first: its errors name the file.
+            files.server_config()?;
+            let (l, local) = bind(addr, "hallq/tls", Some(&files))?;
+            server = server.listener_by_id(l, TLS);
+            bound.tls = Some(local);
+        }
+        tokio::spawn(async move {
+            if let Err(e) = server.build().run().await {
+                tracing::error!(error = %e, "embedded MQTT broker stopped");
+            }
+        });
+        Ok(bound)
+    }
 }
 
 /// One listener with the hall's settings; TLS when `tls` is given.

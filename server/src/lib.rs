@@ -140,22 +140,23 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let throttle = Arc::new(throttle::LoginThrottle::default());
     // Read before anything listens: a bad file stops the start, named.
     let tls_config = opts.tls.as_ref().map(|t| t.server_config()).transpose()?;
-    // The embedded broker first: the owner publishes straight into it.
+    // The embedded broker first (not listening yet): the owner publishes
+    // straight into it, and its inbox is in place before any device can
+    // log in.
     let mut mqtt_tls = None;
-    let (mqtt_out, inbox_slot, external, mqtt_addr) = match opts.broker {
+    let mut mqtt_addr = None;
+    let (mqtt_out, embedded, external) = match opts.broker {
         BrokerMode::Embedded(addr) => {
             let accounts = broker::Accounts::from_hall(&opts.hall);
+            let broker = broker::Broker::new(accounts, throttle.clone()).await;
             let listen = broker::Listen {
                 plain: (!opts.tls_only).then_some(addr),
                 tls: opts.tls.clone().map(|t| (opts.mqtt_tls, t)),
             };
-            let bound = broker::start(listen, accounts, throttle.clone()).await?;
-            mqtt_tls = bound.tls;
             (
-                MqttOut::Embedded(bound.injector),
-                Some(bound.inbox),
+                MqttOut::Embedded(broker.injector()),
+                Some((broker, listen)),
                 None,
-                bound.plain,
             )
         }
         BrokerMode::External {
@@ -168,6 +169,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                 .await?
                 .next()
                 .ok_or_else(|| anyhow::anyhow!("cannot resolve MQTT host {host}"))?;
+            mqtt_addr = Some(addr);
             let (tx, rx) = mpsc::unbounded_channel();
             let login = Login {
                 host,
@@ -177,7 +179,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                 password,
                 tls: None,
             };
-            (MqttOut::Client(tx), None, Some((login, rx)), Some(addr))
+            (MqttOut::Client(tx), None, Some((login, rx)))
         }
     };
     let (stream, _) = broadcast::channel(1024);
@@ -220,8 +222,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         stream: stream.clone(),
         out: mqtt_out.clone(),
     };
-    if let Some(slot) = inbox_slot {
-        let _ = slot.set(Arc::new(inbox.clone()));
+    if let Some((broker, listen)) = embedded {
+        let _ = broker.inbox().set(Arc::new(inbox.clone()));
+        let bound = broker.listen(listen)?;
+        mqtt_tls = bound.tls;
+        mqtt_addr = bound.plain;
     }
     if let Some((login, outgoing)) = external {
         let subscribed = bridge::spawn(login, inbox, outgoing);
