@@ -53,7 +53,7 @@ pub trait Inbox: Send + Sync + std::fmt::Debug {
     async fn deliver(&self, topic: &str, payload: &[u8], retained: bool);
 }
 
-/// Set once the server has built its inbox (right after the broker starts).
+/// Where the server puts its inbox, before the broker listens.
 pub type InboxSlot = Arc<OnceLock<Arc<dyn Inbox>>>;
 
 /// Publishes into the embedded broker from inside the process, as the
