@@ -139,9 +139,10 @@ async fn main() -> anyhow::Result<()> {
             measured_counts.push(count.clone());
         }
         let (l, window, gate) = (login(&d.id, &d.password), d.window.clone(), gate.clone());
+        let role = d.role;
         joins.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.expect("gate");
-            device(l, window, count, permit).await
+            device(l, role, window, count, permit).await
         }));
     }
     for j in joins {
@@ -149,9 +150,24 @@ async fn main() -> anyhow::Result<()> {
     }
     let connect_s = t.elapsed().as_secs_f64();
     println!(
-        "connect and subscribe {} devices: {connect_s:.1} s; server RSS {} MB (idle before: {rss_idle} MB)",
+        "connect, say online and subscribe {} devices: {connect_s:.1} s; server RSS {} MB (idle before: {rss_idle} MB)",
         devices.len(),
         rss_mb(pid)
+    );
+    // Every device's retained "online" reached the server (its health
+    // table, which the dashboard shows), all of them arriving together.
+    let mut online = 0;
+    for _ in 0..50 {
+        online = devices_online(http).await?;
+        if online >= devices.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "devices the server knows online: {online} of {} (statuses lost: {})",
+        devices.len(),
+        devices.len().saturating_sub(online)
     );
 
     // Watchers of the stream.
@@ -328,6 +344,7 @@ async fn main() -> anyhow::Result<()> {
 struct Device {
     id: String,
     password: String,
+    role: &'static str,
     window: String,
 }
 
@@ -368,6 +385,7 @@ fn write_hall(path: &Path, n: usize, windows: usize) -> anyhow::Result<Vec<Devic
         let d = Device {
             id: format!("load-{i}"),
             password: format!("load-pass-{i}"),
+            role,
             window,
         };
         text.push_str(&format!(
@@ -380,15 +398,22 @@ fn write_hall(path: &Path, n: usize, windows: usize) -> anyhow::Result<Vec<Devic
     Ok(devices)
 }
 
-/// One device: logs in, subscribes to its window's state and the
-/// heartbeat, counts the states, and stays.
+/// One device: logs in with its will, says it is online (retained),
+/// subscribes to its window's state and the heartbeat, counts the states,
+/// and stays.
 async fn device(
     login: Login,
+    role: &'static str,
     window: String,
     count: Arc<AtomicU64>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) -> anyhow::Result<()> {
-    let (client, mut ev) = login.connect(&login.client_id("load"), None);
+    let presence = hallq_client::Presence {
+        role,
+        window: Some(window.clone()),
+    };
+    let (client, mut ev) = login.connect(&login.client_id("load"), Some(&presence));
+    let me = login.clone();
     let state = Topic::WindowState(&window).to_string(HALL);
     let (ready_tx, ready) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
@@ -398,6 +423,7 @@ async fn device(
             match ev.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     pending = 2;
+                    let _ = me.announce(&client, &presence).await;
                     let _ = client.subscribe(&state, QoS::AtLeastOnce).await;
                     let _ = client
                         .subscribe(Topic::Heartbeat.to_string(HALL), QoS::AtMostOnce)
@@ -571,6 +597,23 @@ async fn mosquitto(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     anyhow::bail!("mosquitto did not start")
+}
+
+/// How many devices the server's hall snapshot lists as online.
+async fn devices_online(http: u16) -> anyhow::Result<usize> {
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", http)).await?;
+    c.write_all(
+        format!("GET /api/v1/halls/{HALL} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await?;
+    let mut text = String::new();
+    c.read_to_string(&mut text).await?;
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: serde_json::Value = serde_json::from_str(body)?;
+    Ok(v["devices"]
+        .as_object()
+        .map_or(0, |m| m.values().filter(|d| d["online"] == true).count()))
 }
 
 fn free_port() -> anyhow::Result<u16> {
