@@ -43,6 +43,27 @@ async fn histograms_and_counters_of_the_day() {
     ] {
         assert!(text.contains(want), "{want} missing in\n{text}");
     }
+    // The pad commands' time in the server, stage by stage: each stage
+    // ends no earlier than the one before it.
+    let median = |stage: &str| -> f64 {
+        let key = format!("hallq_pad_command_seconds{{quantile=\"0.5\",stage=\"{stage}\"}} ");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&key))
+            .unwrap_or_else(|| panic!("{key} missing in\n{text}"));
+        line[key.len()..].parse().unwrap()
+    };
+    let stages = [
+        "queued",
+        "decided",
+        "committed",
+        "prepared",
+        "published",
+        "replied",
+    ]
+    .map(median);
+    assert!(stages[2] > 0.0, "a commit takes time: {stages:?}");
+    assert!(stages.windows(2).all(|w| w[0] <= w[1]), "{stages:?}");
 }
 
 /// Every metric the Grafana dashboard queries is one hallq exports, and

@@ -20,7 +20,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use hallq_core::CoreError;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
@@ -531,6 +532,49 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
         no_shows
             .with_label_values(&[window, clerk])
             .inc_by(u64::from(*n));
+    }
+    // Where a pad command's time goes in the server, over the last
+    // commands the owner kept (see `engine::Stages`): quantiles, as a
+    // summary has them, in seconds from the broker handing it over.
+    let stages = GaugeVec::new(
+        Opts::new(
+            "hallq_pad_command_seconds",
+            "A pad command's time in the server until each stage, over the last commands (at most 100 000)",
+        ),
+        &["stage", "quantile"],
+    )
+    .expect("valid metric");
+    registry
+        .register(Box::new(stages.clone()))
+        .expect("unique metric");
+    let kept: Vec<crate::engine::Stages> = state
+        .engine
+        .stages
+        .lock()
+        .expect("stages lock")
+        .iter()
+        .copied()
+        .collect();
+    if !kept.is_empty() {
+        type Pick = fn(&crate::engine::Stages) -> Duration;
+        let picks: [(&str, Pick); 6] = [
+            ("queued", |s| s.queued),
+            ("decided", |s| s.decided),
+            ("committed", |s| s.committed),
+            ("prepared", |s| s.prepared),
+            ("published", |s| s.published),
+            ("replied", |s| s.replied),
+        ];
+        for (stage, pick) in picks {
+            let mut d: Vec<Duration> = kept.iter().map(pick).collect();
+            d.sort_unstable();
+            for q in [0.5, 0.9, 0.99] {
+                let at = ((d.len() - 1) as f64 * q) as usize;
+                stages
+                    .with_label_values(&[stage, &q.to_string()])
+                    .set(d[at].as_secs_f64());
+            }
+        }
     }
     let mut buf = Vec::new();
     TextEncoder::new()
