@@ -228,6 +228,21 @@ async fn the_display_program_logs_in_and_draws_its_window() {
     );
     let bytes = std::fs::read(&png).expect("the display drew its window");
     assert!(bytes.starts_with(b"\x89PNG"));
+    // Killed, it could not say goodbye: its will (offline) reaches the
+    // server through the broker, and the dashboard's table has it.
+    let mut offline = false;
+    for _ in 0..50 {
+        offline = server.hall()["devices"]["led-3"]["online"] == false;
+        if offline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        offline,
+        "the display's will did not reach the server: {}",
+        server.hall()["devices"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
