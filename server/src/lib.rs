@@ -89,6 +89,21 @@ pub struct Options {
     pub staff: http::session::StaffFile,
 }
 
+/// Raises this process's open-files limit to what the system allows: every
+/// device is one socket, and the usual soft limit (1 024) would refuse a
+/// hall's thousandth display. Returns the limit now in force.
+pub fn raise_open_files_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(error = %e, "cannot raise the open-files limit");
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
 /// The public limits' defaults: a citizen takes a ticket or two; a phone
 /// page polls its ticket every few seconds.
 pub const PUBLIC_WRITES_PER_MINUTE: u32 = 20;

@@ -249,6 +249,15 @@ async fn main() -> anyhow::Result<()> {
                 tracing::info!(file = %staff_path.display(), accounts = staff.user.len(), "web staff accounts");
             }
             let hall = config::load_hall(&hall)?;
+            match hallq_server::raise_open_files_limit() {
+                Some(n) if (n as usize) < 2 * hall.devices.len() + 1024 => tracing::warn!(
+                    open_files = n,
+                    devices = hall.devices.len(),
+                    "the open-files limit is low for this many devices; raise it (systemd: LimitNOFILE=65536)"
+                ),
+                Some(n) => tracing::info!(open_files = n, "open-files limit"),
+                None => {}
+            }
             let broker = match broker_url {
                 Some(url) => parse_broker_url(&url)?,
                 None => BrokerMode::Embedded(mqtt),
