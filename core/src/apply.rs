@@ -59,88 +59,13 @@ impl Hall {
     /// held, transferred, started, finished, rated — and its cards.
     fn apply_ticket(&mut self, event: &Event, now: Millis) {
         match event {
-            Event::TicketIssued {
-                ticket,
-                token,
-                service,
-                number,
-                class,
-                citizen,
-                booking,
-            } => {
-                *self.numbers.entry(service.clone()).or_insert(0) += 1;
-                *self.issued.entry(service.clone()).or_insert(0) += 1;
-                self.next_ticket = ticket.0 + 1;
-                self.tokens.insert(token.clone(), *ticket);
-                self.by_number.insert(number.clone(), *ticket);
-                if let Some(c) = citizen {
-                    self.citizens
-                        .entry(c.clone())
-                        .or_default()
-                        .took_ticket(self.day.unwrap_or(0));
-                }
-                let t = Ticket {
-                    id: *ticket,
-                    token: token.clone(),
-                    service: service.clone(),
-                    number: number.clone(),
-                    class: class.clone(),
-                    citizen: citizen.clone(),
-                    booking: booking.clone(),
-                    day: self.day.unwrap_or(0),
-                    state: TicketState::Waiting,
-                    window: None,
-                    sent_to: None,
-                    owner: None,
-                    clerk: None,
-                    issued_ms: now,
-                    called_ms: None,
-                    started_ms: None,
-                    ended_ms: None,
-                    recalls: 0,
-                    put_back: false,
-                    transfers: 0,
-                    overtime_s: 0,
-                    rating: None,
-                    wait_card: None,
-                    service_card: None,
-                };
-                self.tickets.insert(*ticket, t);
-                self.enqueue(*ticket, None);
-            }
+            Event::TicketIssued { .. } => self.issue_ticket(event, now),
             Event::TicketCalled {
                 ticket,
                 window,
                 recall,
                 ..
-            } => {
-                self.dequeue(*ticket);
-                let clerk = self.windows.get(window).and_then(|w| w.clerk.clone());
-                if let Some(w) = self.windows.get_mut(window) {
-                    w.current = Some(*ticket);
-                    w.held.remove(ticket);
-                }
-                let mut service = None;
-                if let Some(t) = self.tickets.get_mut(ticket) {
-                    if *recall {
-                        t.recalls += 1;
-                    } else {
-                        service = Some(t.service.clone());
-                        t.sent_to = None;
-                    }
-                    t.state = TicketState::Called;
-                    t.window = Some(window.clone());
-                    t.called_ms = Some(now);
-                    t.clerk = clerk.clone();
-                    t.owner.get_or_insert(Owner {
-                        window: window.clone(),
-                        clerk,
-                    });
-                }
-                if let (Some(s), Some(w)) = (service, self.windows.get_mut(window)) {
-                    *w.calls.entry(s).or_insert(0) += 1;
-                }
-            }
+            } => self.call_ticket(*ticket, window, *recall, now),
             Event::TicketNoShow { ticket, window } => {
                 self.release(*ticket, window);
                 self.end_ticket(*ticket, TicketState::NoShow, now);
@@ -221,23 +146,119 @@ impl Hall {
                 service,
                 clerk,
                 ..
-            } => {
-                if let Some(t) = self.tickets.get_mut(ticket) {
-                    match kind {
-                        CardKind::Wait => t.wait_card = Some(*level),
-                        CardKind::Service => t.service_card = Some(*level),
-                    }
-                }
-                *self
-                    .cards
-                    .entry((clerk.clone(), service.clone(), *kind, *level))
-                    .or_insert(0) += 1;
-                match level {
-                    CardLevel::Yellow => self.cards_today.0 += 1,
-                    CardLevel::Red => self.cards_today.1 += 1,
-                }
-            }
+            } => self.give_card(*ticket, *kind, *level, service, clerk),
             _ => unreachable!("not one of apply_ticket's events"),
+        }
+    }
+
+    /// A new ticket: counted, indexed, queued.
+    fn issue_ticket(&mut self, event: &Event, now: Millis) {
+        let Event::TicketIssued {
+            ticket,
+            token,
+            service,
+            number,
+            class,
+            citizen,
+            booking,
+        } = event
+        else {
+            unreachable!("only for TicketIssued")
+        };
+        *self.numbers.entry(service.clone()).or_insert(0) += 1;
+        *self.issued.entry(service.clone()).or_insert(0) += 1;
+        self.next_ticket = ticket.0 + 1;
+        self.tokens.insert(token.clone(), *ticket);
+        self.by_number.insert(number.clone(), *ticket);
+        if let Some(c) = citizen {
+            self.citizens
+                .entry(c.clone())
+                .or_default()
+                .took_ticket(self.day.unwrap_or(0));
+        }
+        let t = Ticket {
+            id: *ticket,
+            token: token.clone(),
+            service: service.clone(),
+            number: number.clone(),
+            class: class.clone(),
+            citizen: citizen.clone(),
+            booking: booking.clone(),
+            day: self.day.unwrap_or(0),
+            state: TicketState::Waiting,
+            window: None,
+            sent_to: None,
+            owner: None,
+            clerk: None,
+            issued_ms: now,
+            called_ms: None,
+            started_ms: None,
+            ended_ms: None,
+            recalls: 0,
+            put_back: false,
+            transfers: 0,
+            overtime_s: 0,
+            rating: None,
+            wait_card: None,
+            service_card: None,
+        };
+        self.tickets.insert(*ticket, t);
+        self.enqueue(*ticket, None);
+    }
+
+    /// A ticket called (or called again) to a window: the window's current
+    /// one, its first caller its owner (首问负责).
+    fn call_ticket(&mut self, ticket: TicketId, window: &Id, recall: bool, now: Millis) {
+        self.dequeue(ticket);
+        let clerk = self.windows.get(window).and_then(|w| w.clerk.clone());
+        if let Some(w) = self.windows.get_mut(window) {
+            w.current = Some(ticket);
+            w.held.remove(&ticket);
+        }
+        let mut service = None;
+        if let Some(t) = self.tickets.get_mut(&ticket) {
+            if recall {
+                t.recalls += 1;
+            } else {
+                service = Some(t.service.clone());
+                t.sent_to = None;
+            }
+            t.state = TicketState::Called;
+            t.window = Some(window.clone());
+            t.called_ms = Some(now);
+            t.clerk = clerk.clone();
+            t.owner.get_or_insert(Owner {
+                window: window.clone(),
+                clerk,
+            });
+        }
+        if let (Some(s), Some(w)) = (service, self.windows.get_mut(window)) {
+            *w.calls.entry(s).or_insert(0) += 1;
+        }
+    }
+
+    /// A yellow or red card on a ticket, counted for its clerk and service.
+    fn give_card(
+        &mut self,
+        ticket: TicketId,
+        kind: CardKind,
+        level: CardLevel,
+        service: &Id,
+        clerk: &Option<String>,
+    ) {
+        if let Some(t) = self.tickets.get_mut(&ticket) {
+            match kind {
+                CardKind::Wait => t.wait_card = Some(level),
+                CardKind::Service => t.service_card = Some(level),
+            }
+        }
+        *self
+            .cards
+            .entry((clerk.clone(), service.clone(), kind, level))
+            .or_insert(0) += 1;
+        match level {
+            CardLevel::Yellow => self.cards_today.0 += 1,
+            CardLevel::Red => self.cards_today.1 += 1,
         }
     }
 
