@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
         mqtt_tls: "127.0.0.1:0".parse()?,
         tls_only: false,
         staff: Default::default(),
+        store: None,
     })
     .await?;
     let (http, mqtt) = (running.http, running.mqtt.expect("plain MQTT"));

@@ -27,6 +27,7 @@ pub mod print;
 pub mod report;
 pub mod staff;
 pub mod store;
+pub mod store_pg;
 pub mod stream;
 pub mod throttle;
 pub mod tls;
@@ -87,6 +88,9 @@ pub struct Options {
     pub tls_only: bool,
     /// Staff accounts for the web (dashboard, reports): `staff.toml`.
     pub staff: http::session::StaffFile,
+    /// Keep the log in this PostgreSQL database (`postgres://…`) instead of
+    /// `hall.db` in the data folder.
+    pub store: Option<String>,
 }
 
 /// Raises this process's open-files limit to what the system allows: every
@@ -144,7 +148,19 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         opts.hall.hours = None;
     }
     let hall_id = opts.hall.hall.id.to_string();
-    let store = SqliteStore::open(&opts.data_dir.join("hall.db"))?;
+    let store: Box<dyn store::EventStore> = match &opts.store {
+        Some(url) => {
+            anyhow::ensure!(
+                opts.hall.notify.is_none(),
+                "webhook notifications ([notify]) need the SQLite log for now; \
+                 remove [notify] from the hall file or run without --store"
+            );
+            let pg = store_pg::PgStore::open(url, &hall_id)?;
+            tracing::info!(hall = %hall_id, "the event log is in PostgreSQL");
+            Box::new(pg)
+        }
+        None => Box::new(SqliteStore::open(&opts.data_dir.join("hall.db"))?),
+    };
     if let Some(n) = &opts.hall.notify {
         notify::spawn_sender(
             &opts.data_dir.join("hall.db"),
@@ -208,7 +224,15 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         stages: Default::default(),
     };
     let stages = sinks.stages.clone();
-    let engine = Engine::load(opts.hall.clone(), Box::new(store), sinks)?;
+    // On a plain thread: a PostgreSQL store's client blocks on a runtime
+    // of its own, which it cannot do inside this one.
+    let config = opts.hall.clone();
+    let engine = std::thread::scope(|scope| {
+        scope
+            .spawn(move || Engine::load(config, store, sinks))
+            .join()
+            .map_err(|_| anyhow::anyhow!("rebuilding the hall panicked"))
+    })??;
     let (tx, rx) = mpsc::channel(4096);
     let handle = EngineHandle {
         tx,
@@ -294,7 +318,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             opts.demo || opts.always_open,
         )),
         https,
-        log: Some(opts.data_dir.join("hall.db")),
+        log: Some(match &opts.store {
+            Some(url) => http::LogSource::Postgres(url.clone()),
+            None => http::LogSource::Sqlite(opts.data_dir.join("hall.db")),
+        }),
         printing: Arc::new(
             crate::print::Printing::from_hall(&opts.hall).map_err(anyhow::Error::msg)?,
         ),

@@ -38,6 +38,10 @@ enum Cmd {
         /// Use an external broker instead: mqtt://user:password@host:port
         #[arg(long, env = "HALLQ_BROKER_URL")]
         broker_url: Option<String>,
+        /// Keep the event log in PostgreSQL instead of `DATA/hall.db`:
+        /// postgres://user:password@host:port/database
+        #[arg(long, env = "HALLQ_STORE")]
+        store: Option<String>,
         /// Ignore the hall's opening hours and always issue tickets (demos, tests).
         #[arg(long)]
         always_open: bool,
@@ -233,6 +237,7 @@ async fn main() -> anyhow::Result<()> {
             http,
             mqtt,
             broker_url,
+            store,
             always_open,
             demo,
             public_writes_per_minute,
@@ -277,6 +282,7 @@ async fn main() -> anyhow::Result<()> {
                 mqtt_tls,
                 tls_only,
                 staff,
+                store,
             })
             .await?;
             // One machine-readable line for scripts and tests.

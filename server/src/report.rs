@@ -113,12 +113,18 @@ fn row(key: String, name: String, tickets: &[&Ticket]) -> Row {
 /// [`hallq_core::KEEP_DAYS`]): the log replayed, on a reader of its own,
 /// up to the start of the next service day.
 pub fn from_log(
-    log: &std::path::Path,
+    log: &crate::http::LogSource,
     config: hallq_core::HallConfig,
     day: Day,
 ) -> Result<DayReport, crate::store::StoreError> {
     use crate::store::EventStore;
-    let mut store = crate::store::SqliteStore::open(log)?;
+    let mut store: Box<dyn EventStore> = match log {
+        crate::http::LogSource::Sqlite(path) => Box::new(crate::store::SqliteStore::open(path)?),
+        crate::http::LogSource::Postgres(url) => Box::new(crate::store_pg::PgStore::open(
+            url,
+            config.hall.id.as_str(),
+        )?),
+    };
     let mut hall = hallq_core::Hall::new(config);
     let mut end = None;
     store.for_each_record(&mut |r| {
@@ -401,14 +407,15 @@ mod from_the_log {
             in_memory.totals.tickets, 0,
             "day {old} is no longer in memory"
         );
-        let from_log = from_log(&path, cfg, old).unwrap();
+        let log = crate::http::LogSource::Sqlite(path.clone());
+        let from_log = from_log(&log, cfg, old).unwrap();
         assert_eq!(from_log.totals.tickets, 5);
         assert_eq!(from_log.totals.served, 5);
         assert_eq!(from_log.by_clerk.len(), 1);
         // A recent day reads the same from memory and from the log.
         let recent = days[18];
         let a = Views { hall: &hall, now }.day_report(recent);
-        let b = super::from_log(&path, hall.config().clone(), recent).unwrap();
+        let b = super::from_log(&log, hall.config().clone(), recent).unwrap();
         assert_eq!(
             (a.totals.tickets, a.totals.served),
             (b.totals.tickets, b.totals.served)

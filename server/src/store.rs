@@ -46,6 +46,9 @@ pub enum StoreError {
     Db(#[from] rusqlite::Error),
     #[error("stored event {seq} cannot be read: {source}")]
     Corrupt { seq: u64, source: serde_json::Error },
+    /// Another store's error (PostgreSQL), as its message.
+    #[error("{0}")]
+    Other(String),
 }
 
 /// Durable storage of the hall's log.

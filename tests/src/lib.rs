@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod host_board;
+pub mod pg;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -180,6 +181,17 @@ impl Server {
     pub fn kill9(mut self) {
         self.child.kill().expect("kill");
         self.child.wait().expect("wait");
+    }
+
+    /// `kill -9`, then start again at once on the same ports and data, with
+    /// `args` added (e.g. the same `--store`).
+    pub fn crash_and_restart_with(self, args: &[&str]) -> Server {
+        let (hall, data, http, mqtt) = (self.hall.clone(), self.data.clone(), self.http, self.mqtt);
+        self.kill9();
+        let (h, m) = (http.to_string(), mqtt.to_string());
+        let mut all = vec!["--http", &h, "--mqtt", &m];
+        all.extend(args);
+        Server::start_hall(&hall, &data, &all)
     }
 
     /// `kill -9`, then start again at once on the same ports and data.

@@ -30,6 +30,13 @@ use crate::bridge::DeviceHealth;
 use crate::engine::EngineHandle;
 use crate::stream::{Line, text};
 
+/// Where the event log is, for what is read from it directly.
+#[derive(Debug, Clone)]
+pub enum LogSource {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
 /// What every route needs.
 #[derive(Clone)]
 pub struct AppState {
@@ -58,7 +65,7 @@ pub struct AppState {
     pub printing: Arc<crate::print::Printing>,
     /// The event log's file (`hall.db`): reports of days no longer in
     /// memory are made from it.
-    pub log: Option<std::path::PathBuf>,
+    pub log: Option<LogSource>,
 }
 
 impl AppState {

@@ -216,13 +216,15 @@ pub(super) async fn day_report(
         (None, Some(old), Some(log)) => {
             let (day, config) = *old;
             let log = log.clone();
-            tokio::task::spawn_blocking(move || crate::report::from_log(&log, config, day))
-                .await
-                .map_err(|_| state.unavailable())?
-                .map_err(|e| {
-                    tracing::error!(error = %e, "cannot read the log for an old day's report");
-                    state.unavailable()
-                })?
+            // A plain thread: the PostgreSQL client runs a runtime of its own.
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(crate::report::from_log(&log, config, day));
+            });
+            rx.await.map_err(|_| state.unavailable())?.map_err(|e| {
+                tracing::error!(error = %e, "cannot read the log for an old day's report");
+                state.unavailable()
+            })?
         }
         _ => return Err(state.unavailable()),
     };

@@ -1,0 +1,201 @@
+//! The event log in PostgreSQL (`--store postgres://…`), for deployments
+//! that keep their data in a database server: the same events, replies and
+//! outbox as [`crate::store::SqliteStore`], the same all-or-nothing batch,
+//! and a commit that returns only once the server has it on disk
+//! (`synchronous_commit = on`, whatever the server's default).
+//!
+//! Every row carries its hall's id, so halls can share one database. (The
+//! pad's window is `win`: `window` is a reserved word in SQL.)
+//!
+//! The client is the synchronous one: it runs its own small runtime, so it
+//! is used from plain threads only (the owner thread, or a thread of its
+//! own) — never from inside the server's tokio runtime.
+
+use hallq_core::Record;
+use postgres::{Client, NoTls};
+
+use crate::store::{Batch, EventStore, StoreError, StoredReply};
+
+/// One hall's log in a PostgreSQL database.
+pub struct PgStore {
+    client: Client,
+    hall: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("hall", &self.hall)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> StoreError {
+        // The server's own words when it said something ("db error" alone
+        // helps nobody).
+        match e.as_db_error() {
+            Some(db) => StoreError::Other(format!(
+                "PostgreSQL: {} ({})",
+                db.message(),
+                db.code().code()
+            )),
+            None => StoreError::Other(format!("PostgreSQL: {e}")),
+        }
+    }
+}
+
+impl PgStore {
+    /// Connects (on a thread of its own: callable from anywhere) and makes
+    /// the tables if they are not there.
+    pub fn open(url: &str, hall: &str) -> Result<PgStore, StoreError> {
+        let (url, hall) = (url.to_owned(), hall.to_owned());
+        std::thread::spawn(move || -> Result<PgStore, StoreError> {
+            let mut client = Client::connect(&url, NoTls).map_err(|e| {
+                StoreError::Other(format!("cannot reach PostgreSQL at {}: {e}", redact(&url)))
+            })?;
+            client.batch_execute(
+                "SET synchronous_commit = on;
+                CREATE TABLE IF NOT EXISTS hallq_events (
+                    hall  TEXT NOT NULL,
+                    seq   BIGINT NOT NULL,
+                    at_ms BIGINT NOT NULL,
+                    body  TEXT NOT NULL,
+                    PRIMARY KEY (hall, seq)
+                );
+                CREATE TABLE IF NOT EXISTS hallq_pad_replies (
+                    hall       TEXT NOT NULL,
+                    win        TEXT NOT NULL,
+                    command_id TEXT NOT NULL,
+                    at_ms      BIGINT NOT NULL,
+                    body       TEXT NOT NULL,
+                    PRIMARY KEY (hall, win, command_id)
+                );
+                CREATE TABLE IF NOT EXISTS hallq_outbox (
+                    hall     TEXT NOT NULL,
+                    key      TEXT NOT NULL,
+                    at_ms    BIGINT NOT NULL,
+                    body     TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_ms  BIGINT NOT NULL,
+                    sent_ms  BIGINT,
+                    PRIMARY KEY (hall, key)
+                );",
+            )?;
+            Ok(PgStore { client, hall })
+        })
+        .join()
+        .map_err(|_| StoreError::Other("the PostgreSQL connection thread panicked".into()))?
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let user = &url[s + 3..at];
+            let user = user.split(':').next().unwrap_or("");
+            format!("{}{user}:…{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl EventStore for PgStore {
+    fn records(&mut self) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_record(&mut |r| out.push(r))?;
+        Ok(out)
+    }
+
+    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let hall = self.hall.clone();
+        let mut rows = self.client.query_raw(
+            "SELECT seq, at_ms, body FROM hallq_events WHERE hall = $1 ORDER BY seq",
+            [&hall],
+        )?;
+        while let Some(row) = rows.next()? {
+            let seq = row.get::<_, i64>(0) as u64;
+            let at_ms: i64 = row.get(1);
+            let body: &str = row.get(2);
+            let event =
+                serde_json::from_str(body).map_err(|source| StoreError::Corrupt { seq, source })?;
+            f(Record { seq, at_ms, event });
+        }
+        Ok(())
+    }
+
+    fn replies(&mut self, since_ms: i64) -> Result<Vec<StoredReply>, StoreError> {
+        let rows = self.client.query(
+            "SELECT win, command_id, body, at_ms FROM hallq_pad_replies
+             WHERE hall = $1 AND at_ms >= $2",
+            &[&self.hall, &since_ms],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredReply {
+                window: r.get(0),
+                command_id: r.get(1),
+                body: r.get(2),
+                at_ms: r.get(3),
+            })
+            .collect())
+    }
+
+    fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let hall = self.hall.clone();
+        let mut tx = self.client.transaction()?;
+        if !batch.records.is_empty() {
+            let ev = tx.prepare(
+                "INSERT INTO hallq_events (hall, seq, at_ms, body) VALUES ($1, $2, $3, $4)",
+            )?;
+            for r in &batch.records {
+                let body = serde_json::to_string(&r.event).expect("events serialize");
+                tx.execute(&ev, &[&hall, &(r.seq as i64), &r.at_ms, &body])?;
+            }
+        }
+        if !batch.replies.is_empty() {
+            let rp = tx.prepare(
+                "INSERT INTO hallq_pad_replies (hall, win, command_id, at_ms, body)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )?;
+            for r in &batch.replies {
+                tx.execute(&rp, &[&hall, &r.window, &r.command_id, &r.at_ms, &r.body])?;
+            }
+        }
+        if !batch.notifications.is_empty() {
+            let ob = tx.prepare(
+                "INSERT INTO hallq_outbox (hall, key, at_ms, body, next_ms)
+                 VALUES ($1, $2, $3, $4, $3) ON CONFLICT DO NOTHING",
+            )?;
+            for n in &batch.notifications {
+                tx.execute(&ob, &[&hall, &n.key, &n.at_ms, &n.body])?;
+            }
+        }
+        // With synchronous_commit on: returns once the server has it on disk.
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn forget_replies(&mut self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.client.execute(
+            "DELETE FROM hallq_pad_replies WHERE hall = $1 AND at_ms < $2",
+            &[&self.hall, &before_ms],
+        )? as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            redact("postgres://hallq:s3cret@db.hall.lan:5432/hallq"),
+            "postgres://hallq:…@db.hall.lan:5432/hallq"
+        );
+        assert_eq!(redact("postgres://db/hallq"), "postgres://db/hallq");
+    }
+}
