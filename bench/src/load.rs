@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
             .expect("own path")
             .with_file_name("hallq")
     });
-    let _mosquitto = if args.mosquitto {
+    let mosquitto_child = if args.mosquitto {
         Some(mosquitto(&bin, &hall_file, dir.path(), mqtt).await?)
     } else {
         None
@@ -259,7 +259,7 @@ async fn main() -> anyhow::Result<()> {
         called.load(Ordering::Relaxed),
         issued.load(Ordering::Relaxed),
     );
-    let broker_pid = _mosquitto.as_ref().and_then(|m| m.id());
+    let broker_pid = mosquitto_child.as_ref().and_then(|m| m.id());
     let server_cpu = || cpu_s(pid) + broker_pid.map_or(0.0, cpu_s);
     let cpu0 = (server_cpu(), cpu_s(std::process::id()));
     let mut samples = Vec::new();

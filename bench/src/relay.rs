@@ -42,17 +42,13 @@ pub async fn broker(hall: &str) -> anyhow::Result<SocketAddr> {
         hall: hall.into(),
         by_user,
     };
-    let bound = broker::start(
-        broker::Listen {
-            plain: Some("127.0.0.1:0".parse()?),
-            tls: None,
-        },
-        accounts,
-        Arc::default(),
-    )
-    .await?;
+    let broker = broker::Broker::new(accounts, Arc::default()).await;
     // Nobody inside: the relay is a client like any other.
-    let _ = bound.inbox.set(Arc::new(Nobody));
+    let _ = broker.inbox().set(Arc::new(Nobody));
+    let bound = broker.listen(broker::Listen {
+        plain: Some("127.0.0.1:0".parse()?),
+        tls: None,
+    })?;
     Ok(bound.plain.expect("plain listener"))
 }
 

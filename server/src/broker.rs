@@ -90,7 +90,7 @@ impl Injector {
     }
 
     /// Routes one message to its subscribers (and the retained store).
-    pub async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool, qos: u8) {
+    async fn publish(&self, topic: String, payload: Vec<u8>, retain: bool, qos: u8) {
         let publish = Publish::from(CodecPublish {
             dup: false,
             retain,
@@ -202,30 +202,16 @@ pub struct Listen {
 }
 
 /// Where it listens, bound.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Bound {
     pub plain: Option<SocketAddr>,
     pub tls: Option<SocketAddr>,
-    /// The server's way in (see the module's documentation).
-    pub injector: Injector,
-    /// Where to put the server's [`Inbox`].
-    pub inbox: InboxSlot,
 }
 
 const PLAIN: ListenerId = 1;
 const TLS: ListenerId = 2;
 /// Not a listener: the id the server's own messages carry.
 const INTERNAL: ListenerId = 3;
-
-/// Starts the broker and returns where it listens (port 0: any free port).
-/// The broker runs until the process ends (rmqtt has no shutdown API).
-pub async fn start(
-    listen: Listen,
-    accounts: Accounts,
-    throttle: Arc<LoginThrottle>,
-) -> anyhow::Result<Bound> {
-    Broker::new(accounts, throttle).await.listen(listen)
-}
 
 /// The broker before it listens: the server takes its injector and puts
 /// its inbox in place first, so no device's message finds nobody there
@@ -283,14 +269,13 @@ impl Broker {
         &self.inbox
     }
 
-    /// Binds the listeners and runs the broker.
+    /// Binds the listeners (port 0: any free port) and runs the broker
+    /// until the process ends (rmqtt has no shutdown API).
     pub fn listen(self, listen: Listen) -> anyhow::Result<Bound> {
         let mut server = self.server;
         let mut bound = Bound {
             plain: None,
             tls: None,
-            injector: self.injector,
-            inbox: self.inbox,
         };
         if let Some(addr) = listen.plain {
             let (l, local) = bind(addr, "hallq/tcp", None)?;

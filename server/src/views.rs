@@ -384,10 +384,6 @@ impl Views<'_> {
         }
     }
 
-    pub fn window_state(&self, v: &WindowView) -> WindowState {
-        self.with_counts(self.window_shown(v), v)
-    }
-
     /// A window's state without its queues and its clerk's day: what a
     /// sign shows, cheap to make (see `Engine::publish_states`).
     pub fn window_shown(&self, v: &WindowView) -> WindowState {

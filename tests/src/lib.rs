@@ -196,9 +196,7 @@ impl Server {
 
     /// `kill -9`, then start again at once on the same ports and data.
     pub fn crash_and_restart(self) -> Server {
-        let (hall, data, http, mqtt) = (self.hall.clone(), self.data.clone(), self.http, self.mqtt);
-        self.kill9();
-        Server::start_again(&hall, &data, http, mqtt)
+        self.crash_and_restart_with(&[])
     }
 
     pub fn login(&self, user: &str, password: &str) -> Login {
