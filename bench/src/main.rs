@@ -62,7 +62,8 @@ async fn main() -> anyhow::Result<()> {
         svc.daily_cap = 0;
     }
     let running = hallq_server::start(Options {
-        hall,
+        halls: vec![hall],
+        unreadable: Vec::new(),
         data_dir: dir.path().to_owned(),
         http: "127.0.0.1:0".parse()?,
         broker: BrokerMode::Embedded("127.0.0.1:0".parse()?),

@@ -20,6 +20,7 @@ use rumqttc::{Event, Packet, QoS};
 /// a display and the relay (server role) for window 3 of `hall`.
 pub async fn broker(hall: &str) -> anyhow::Result<SocketAddr> {
     let account = |password: &str, role, window: Option<&str>| Account {
+        hall: hall.into(),
         password: password.into(),
         role,
         window: window.map(Into::into),
@@ -38,26 +39,19 @@ pub async fn broker(hall: &str) -> anyhow::Result<SocketAddr> {
             account("led-pass", Role::Display, Some("3")),
         ),
     ]);
-    let accounts = Accounts {
-        hall: hall.into(),
-        by_user,
-    };
-    let broker = broker::Broker::new(accounts, Arc::default()).await;
-    // Nobody inside: the relay is a client like any other.
-    let _ = broker.inbox().set(Arc::new(Nobody));
-    let bound = broker.listen(broker::Listen {
-        plain: Some("127.0.0.1:0".parse()?),
-        tls: None,
-    })?;
+    let broker = broker::Broker::new(Arc::default()).await;
+    // No inbox: the relay is a client like any other.
+    let bound = broker.listen(
+        broker::Listen {
+            plain: Some("127.0.0.1:0".parse()?),
+            tls: None,
+        },
+        broker::Served {
+            accounts: Accounts { by_user },
+            inboxes: Default::default(),
+        },
+    )?;
     Ok(bound.plain.expect("plain listener"))
-}
-
-#[derive(Debug)]
-struct Nobody;
-
-#[async_trait::async_trait]
-impl broker::Inbox for Nobody {
-    async fn deliver(&self, _topic: &str, _payload: &[u8], _retained: bool) {}
 }
 
 /// Runs the relay on a thread of its own until the process ends. Returns

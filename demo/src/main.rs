@@ -88,7 +88,8 @@ async fn main() -> anyhow::Result<()> {
         Err(_) => SocketAddr::new(addr.ip(), 0),
     };
     let running = hallq_server::start(Options {
-        hall: hall.clone(),
+        halls: vec![hall.clone()],
+        unreadable: Vec::new(),
         data_dir: a.data.clone(),
         http: free(a.http),
         broker: BrokerMode::Embedded(free(a.mqtt)),

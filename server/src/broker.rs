@@ -1,8 +1,8 @@
 //! The embedded MQTT broker (rmqtt), with the contract's permissions
 //! enforced by our own hooks:
 //!
-//! - connect: the username must be a device of the hall (or the server's
-//!   own account) with its password; the client id must start with the
+//! - connect: the username must be a device of one of the halls the server
+//!   runs, with its password; the client id must start with the
 //!   device id (a new session with a taken client id replaces the old one,
 //!   so this keeps one device from knocking another, or the server, off);
 //!   a will may only be the device's own `device/{dev}/status` (rmqtt does
@@ -53,8 +53,13 @@ pub trait Inbox: Send + Sync + std::fmt::Debug {
     async fn deliver(&self, topic: &str, payload: &[u8], retained: bool);
 }
 
-/// Where the server puts its inbox, before the broker listens.
-pub type InboxSlot = Arc<OnceLock<Arc<dyn Inbox>>>;
+/// What the broker serves: who may log in, and each hall's inbox.
+#[derive(Debug, Default)]
+pub struct Served {
+    pub accounts: Accounts,
+    /// By hall id.
+    pub inboxes: HashMap<String, Arc<dyn Inbox>>,
+}
 
 /// Publishes into the embedded broker from inside the process, as the
 /// server's account.
@@ -135,44 +140,45 @@ impl Injector {
 /// One account the broker accepts.
 #[derive(Debug, Clone)]
 pub struct Account {
+    /// The hall the device belongs to.
+    pub hall: String,
     pub password: String,
     pub role: Role,
     pub window: Option<String>,
 }
 
-/// Accounts by username (= device id).
-#[derive(Debug, Clone)]
+/// Accounts by username (= device id, unique across the halls one broker
+/// serves: a device id names one device of one hall).
+#[derive(Debug, Clone, Default)]
 pub struct Accounts {
-    pub hall: String,
     pub by_user: HashMap<String, Account>,
 }
 
 impl Accounts {
-    /// The hall's devices. The server itself has no account: it is in the
-    /// process, and nobody can log in as it.
-    pub fn from_hall(hall: &HallConfig) -> Accounts {
-        let by_user: HashMap<String, Account> = hall
-            .devices
-            .iter()
-            .map(|d| {
+    /// The halls' devices. The server itself has no account: it is in the
+    /// process, and nobody can log in as it. A device id that two halls
+    /// use is an error (the server refuses the second hall before this).
+    pub fn from_halls<'a>(halls: impl IntoIterator<Item = &'a HallConfig>) -> Accounts {
+        let mut by_user = HashMap::new();
+        for hall in halls {
+            for d in &hall.devices {
                 let account = Account {
+                    hall: hall.hall.id.to_string(),
                     password: d.password.clone(),
                     role: role_of(d.role),
                     window: d.window.as_ref().map(|w| w.to_string()),
                 };
-                (d.id.to_string(), account)
-            })
-            .collect();
-        Accounts {
-            hall: hall.hall.id.to_string(),
-            by_user,
+                let clash = by_user.insert(d.id.to_string(), account);
+                debug_assert!(clash.is_none(), "device {} in two halls", d.id);
+            }
         }
+        Accounts { by_user }
     }
 
     fn identity<'a>(&'a self, user: &'a str) -> Option<Identity<'a>> {
         let a = self.by_user.get(user)?;
         Some(Identity {
-            hall: &self.hall,
+            hall: &a.hall,
             device: user,
             role: a.role,
             window: a.window.as_deref(),
@@ -213,13 +219,14 @@ const TLS: ListenerId = 2;
 /// Not a listener: the id the server's own messages carry.
 const INTERNAL: ListenerId = 3;
 
-/// The broker before it listens: the server takes its injector and puts
-/// its inbox in place first, so no device's message finds nobody there
+/// The broker before it listens: the server takes its injector first (its
+/// halls' owners publish through it), and gives the accounts and inboxes
+/// with [`Broker::listen`], so no device's message finds nobody there
 /// (after a restart they all come back at once).
 pub struct Broker {
     server: rmqtt::server::MqttServerBuilder,
     injector: Injector,
-    inbox: InboxSlot,
+    served: Arc<OnceLock<Served>>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -229,17 +236,16 @@ impl std::fmt::Debug for Broker {
 }
 
 impl Broker {
-    pub async fn new(accounts: Accounts, throttle: Arc<LoginThrottle>) -> Broker {
+    pub async fn new(throttle: Arc<LoginThrottle>) -> Broker {
         // rmqtt refuses logins ("service unavailable") while it judges the
         // machine busy by its load average; a hall's server on a small box
         // that is compiling or backing up must still let its displays back in.
         let scx = ServerContext::new().busy_check_enable(false).build().await;
         *scx.extends.retain_mut().await = Box::new(RamRetain(DefaultRetainStorage::new()));
-        let inbox = InboxSlot::default();
+        let served = Arc::new(OnceLock::new());
         let guard = Arc::new(Shared {
-            accounts,
             throttle,
-            inbox: inbox.clone(),
+            served: served.clone(),
         });
         let register = scx.extends.hook_mgr().register();
         for typ in [
@@ -256,7 +262,7 @@ impl Broker {
         Broker {
             injector: Injector::new(scx.clone()),
             server: MqttServer::new(scx),
-            inbox,
+            served,
         }
     }
 
@@ -264,14 +270,13 @@ impl Broker {
         self.injector.clone()
     }
 
-    /// Where the server's [`Inbox`] goes (before [`Broker::listen`]).
-    pub fn inbox(&self) -> &InboxSlot {
-        &self.inbox
-    }
-
-    /// Binds the listeners (port 0: any free port) and runs the broker
-    /// until the process ends (rmqtt has no shutdown API).
-    pub fn listen(self, listen: Listen) -> anyhow::Result<Bound> {
+    /// Takes who may log in and where each hall's messages go, binds the
+    /// listeners (port 0: any free port) and runs the broker until the
+    /// process ends (rmqtt has no shutdown API).
+    pub fn listen(self, listen: Listen, served: Served) -> anyhow::Result<Bound> {
+        if self.served.set(served).is_err() {
+            unreachable!("listen takes the broker");
+        }
         let mut server = self.server;
         let mut bound = Bound {
             plain: None,
@@ -344,10 +349,12 @@ fn bind(
 pub const MAX_PACKET: u32 = 64 * 1024;
 
 struct Shared {
-    accounts: Accounts,
     throttle: Arc<LoginThrottle>,
-    inbox: InboxSlot,
+    /// Set before the broker listens.
+    served: Arc<OnceLock<Served>>,
 }
+
+static NOBODY: std::sync::LazyLock<Accounts> = std::sync::LazyLock::new(Accounts::default);
 
 /// The hook handler that applies [`Identity`]'s rules and hands the
 /// server's messages to its inbox.
@@ -355,23 +362,17 @@ struct Guard(Arc<Shared>);
 
 impl Guard {
     fn accounts(&self) -> &Accounts {
-        &self.0.accounts
+        self.0.served.get().map_or(&NOBODY, |s| &s.accounts)
     }
 
-    /// Whether the server takes messages on this topic.
-    fn for_server(&self, topic: &str) -> bool {
+    /// The inbox of the hall whose server takes messages on this topic.
+    fn for_server(&self, topic: &str) -> Option<&Arc<dyn Inbox>> {
         use hallq_contract::Topic;
-        matches!(
-            Topic::parse(topic),
-            Some((h, Topic::PadCmd(_) | Topic::Rating(_) | Topic::DeviceStatus(_)))
-                if h == self.accounts().hall
-        )
-    }
-
-    async fn to_server(&self, topic: &str, payload: &[u8], retained: bool) {
-        match self.0.inbox.get() {
-            Some(inbox) => inbox.deliver(topic, payload, retained).await,
-            None => tracing::warn!(topic, "message before the server was ready: dropped"),
+        match Topic::parse(topic) {
+            Some((h, Topic::PadCmd(_) | Topic::Rating(_) | Topic::DeviceStatus(_))) => {
+                self.0.served.get()?.inboxes.get(h)
+            }
+            _ => None,
         }
     }
 
@@ -452,8 +453,8 @@ impl Handler for Guard {
                 let ok = id.is_some_and(|id| id.may_publish(&p.topic));
                 let retain_ok = !p.retain || id.is_some_and(|id| id.may_retain(&p.topic));
                 let r = if ok && retain_ok {
-                    if self.for_server(&p.topic) {
-                        self.to_server(&p.topic, &p.payload, p.retain).await;
+                    if let Some(inbox) = self.for_server(&p.topic) {
+                        inbox.deliver(&p.topic, &p.payload, p.retain).await;
                     }
                     PublishAclResult::allow()
                 } else if ok {
@@ -468,10 +469,10 @@ impl Handler for Guard {
             // A will is checked at login (its topic is the device's own
             // status) and published without the publish check: the server
             // hears of the device's going here.
-            Parameter::MessagePublish(_, from, p)
-                if matches!(from.typ(), FromType::LastWill) && self.for_server(&p.topic) =>
-            {
-                self.to_server(&p.topic, &p.payload, p.retain).await;
+            Parameter::MessagePublish(_, from, p) if matches!(from.typ(), FromType::LastWill) => {
+                if let Some(inbox) = self.for_server(&p.topic) {
+                    inbox.deliver(&p.topic, &p.payload, p.retain).await;
+                }
                 (true, acc)
             }
             _ => (true, acc),

@@ -33,6 +33,7 @@ pub mod throttle;
 pub mod tls;
 pub mod views;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,8 +66,10 @@ pub enum BrokerMode {
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub hall: HallConfig,
-    /// Holds `hall.db` (the log).
+    /// The halls this server runs (at least one). With one, its log is in
+    /// `data_dir` itself; with several, each hall's is in `data_dir/{hall}/`.
+    pub halls: Vec<HallConfig>,
+    /// Holds `hall.db` (the log) and `id.key`.
     pub data_dir: PathBuf,
     pub http: SocketAddr,
     pub broker: BrokerMode,
@@ -91,6 +94,9 @@ pub struct Options {
     /// Keep the log in this PostgreSQL database (`postgres://…`) instead of
     /// `hall.db` in the data folder.
     pub store: Option<String>,
+    /// Hall files that could not be read (their path as `hall`): shown in
+    /// `/healthz` with the halls that did not start.
+    pub unreadable: Vec<Refused>,
 }
 
 /// Raises this process's open-files limit to what the system allows: every
@@ -124,208 +130,149 @@ pub struct Running {
     pub mqtt: Option<SocketAddr>,
     /// The embedded broker's MQTT-over-TLS address.
     pub mqtt_tls: Option<SocketAddr>,
+    /// The first hall's owner.
     pub engine: EngineHandle,
+    /// Every running hall's owner, by hall id.
+    pub halls: BTreeMap<String, EngineHandle>,
+    /// The halls that did not start, and why.
+    pub refused: Vec<Refused>,
 }
 
-/// Starts everything and returns once it listens. Runs until the process ends.
+impl Running {
+    /// Lets every hall's owner finish what it has queued and stop.
+    pub async fn shutdown(&self) {
+        for engine in self.halls.values() {
+            engine.shutdown().await;
+        }
+    }
+}
+
+/// A hall that is not running on this server, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refused {
+    pub hall: String,
+    pub why: String,
+}
+
+/// Starts everything and returns once it listens. Runs until the process
+/// ends. One hall that cannot start stops the start when it is the only
+/// one; among several it is left out (in [`Running::refused`], the log and
+/// `/healthz`) and the others run.
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
-    let demo_passwords = config::devices_with_demo_passwords(&opts.hall);
-    if !demo_passwords.is_empty() {
-        if opts.demo || opts.always_open {
-            tracing::warn!(devices = ?demo_passwords, "these devices use the demo hall's public passwords: fine for a demo, never for a real hall");
-        } else {
-            anyhow::bail!(
-                "devices {} use passwords of the shipped demo hall, which everyone can read; \
-                 give them their own passwords in the hall file (or run with --demo for a demonstration)",
-                demo_passwords.join(", ")
-            );
-        }
-    }
-    std::fs::create_dir_all(&opts.data_dir)?;
-    let id_key = Arc::new(id_key(&opts.data_dir)?);
     let mut opts = opts;
-    if opts.always_open {
-        opts.hall.hours = None;
+    anyhow::ensure!(!opts.halls.is_empty(), "no hall to serve");
+    let several = opts.halls.len() + opts.unreadable.len() > 1;
+    std::fs::create_dir_all(&opts.data_dir)?;
+    if several && opts.data_dir.join("hall.db").exists() {
+        anyhow::bail!(
+            "{} holds the log of a single hall; with several halls each hall's log is in \
+             its own folder: move hall.db (and hall.db-wal, hall.db-shm) into {}/<hall id>/",
+            opts.data_dir.join("hall.db").display(),
+            opts.data_dir.display()
+        );
     }
-    let hall_id = opts.hall.hall.id.to_string();
-    let store: Box<dyn store::EventStore> = match &opts.store {
-        Some(url) => {
-            anyhow::ensure!(
-                opts.hall.notify.is_none(),
-                "webhook notifications ([notify]) need the SQLite log for now; \
-                 remove [notify] from the hall file or run without --store"
-            );
-            let pg = store_pg::PgStore::open(url, &hall_id)?;
-            tracing::info!(hall = %hall_id, "the event log is in PostgreSQL");
-            Box::new(pg)
-        }
-        None => Box::new(SqliteStore::open(&opts.data_dir.join("hall.db"))?),
-    };
-    if let Some(n) = &opts.hall.notify {
-        notify::spawn_sender(
-            &opts.data_dir.join("hall.db"),
-            n.url.clone(),
-            n.secret.clone(),
-        )?;
+    let id_key = Arc::new(id_key(&opts.data_dir)?);
+    let (halls, mut refused) = sort_out(
+        std::mem::take(&mut opts.halls),
+        opts.demo || opts.always_open,
+    );
+    refused.splice(0..0, std::mem::take(&mut opts.unreadable));
+    if !several && let Some(r) = refused.first() {
+        anyhow::bail!("{}", r.why);
     }
     let throttle = Arc::new(throttle::LoginThrottle::default());
     // Read before anything listens: a bad file stops the start, named.
     let tls_config = opts.tls.as_ref().map(|t| t.server_config()).transpose()?;
-    // The embedded broker first (not listening yet): the owner publishes
-    // straight into it, and its inbox is in place before any device can
-    // log in.
-    let mut mqtt_tls = None;
-    let mut mqtt_addr = None;
-    let (mqtt_out, embedded, external) = match opts.broker {
-        BrokerMode::Embedded(addr) => {
-            let accounts = broker::Accounts::from_hall(&opts.hall);
-            let broker = broker::Broker::new(accounts, throttle.clone()).await;
-            let listen = broker::Listen {
-                plain: (!opts.tls_only).then_some(addr),
-                tls: opts.tls.clone().map(|t| (opts.mqtt_tls, t)),
-            };
-            (
-                MqttOut::Embedded(broker.injector()),
-                Some((broker, listen)),
-                None,
-            )
-        }
-        BrokerMode::External {
-            host,
-            port,
-            user,
-            password,
-        } => {
-            let addr = tokio::net::lookup_host((host.as_str(), port))
-                .await?
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("cannot resolve MQTT host {host}"))?;
-            mqtt_addr = Some(addr);
-            let (tx, rx) = mpsc::unbounded_channel();
-            let login = Login {
-                host,
-                port,
-                hall: hall_id.clone(),
-                user,
-                password,
-                tls: None,
-            };
-            (MqttOut::Client(tx), None, Some((login, rx)))
-        }
+    // The embedded broker first (not listening yet): the owners publish
+    // straight into it, and its accounts and inboxes are in place before
+    // any device can log in.
+    let broker = match opts.broker {
+        BrokerMode::Embedded(_) => Some(broker::Broker::new(throttle.clone()).await),
+        BrokerMode::External { .. } => None,
     };
-    let (stream, _) = broadcast::channel(1024);
-    let (wake, wake_rx) = watch::channel(None);
-    let (storage, storage_rx) = watch::channel(None);
-    let sinks = Sinks {
-        mqtt: mqtt_out.clone(),
-        stream: stream.clone(),
-        wake,
-        storage,
-        stages: Default::default(),
-    };
-    let stages = sinks.stages.clone();
-    // On a plain thread: a PostgreSQL store's client blocks on a runtime
-    // of its own, which it cannot do inside this one.
-    let config = opts.hall.clone();
-    let engine = std::thread::scope(|scope| {
-        scope
-            .spawn(move || Engine::load(config, store, sinks))
-            .join()
-            .map_err(|_| anyhow::anyhow!("rebuilding the hall panicked"))
-    })??;
-    let (tx, rx) = mpsc::channel(4096);
-    let handle = EngineHandle {
-        tx,
-        stages,
-        reader: engine.reader(),
-    };
-    std::thread::Builder::new()
-        .name("hallq-owner".into())
-        .spawn(move || {
-            // The owner is the hall: if it ever panics, stop the process so
-            // the service manager restarts it and the log rebuilds the state,
-            // rather than answer "unavailable" forever.
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(rx))).is_err() {
-                tracing::error!("the hall's owner thread panicked; stopping");
-                std::process::exit(70);
-            }
-        })?;
-    spawn_timer(handle.clone(), wake_rx);
-
-    let health = bridge::DeviceHealth::default();
-    let inbox = bridge::ServerInbox {
-        hall: hall_id.clone(),
-        engine: handle.clone(),
-        health: health.clone(),
-        staff: staff::StaffLogin::from_hall(&opts.hall),
-        stream: stream.clone(),
-        out: mqtt_out.clone(),
-    };
-    if let Some((broker, listen)) = embedded {
-        let _ = broker.inbox().set(Arc::new(inbox.clone()));
-        let bound = broker.listen(listen)?;
-        mqtt_tls = bound.tls;
-        mqtt_addr = bound.plain;
-    }
-    if let Some((login, outgoing)) = external {
-        let subscribed = bridge::spawn(login, inbox, outgoing);
-        if tokio::time::timeout(Duration::from_secs(10), subscribed)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                "the MQTT broker did not answer within 10 s; pads are heard once it does"
-            );
-        }
-    }
-    spawn_heartbeat(handle.clone(), hall_id.clone(), mqtt_out.clone());
-    spawn_metrics(handle.clone(), hall_id.clone(), mqtt_out, stream.clone());
-
-    let listener = tokio::net::TcpListener::bind(opts.http).await?;
-    let http_addr = listener.local_addr()?;
-    let https = tls_config.is_some();
-    let accounts = Arc::new(
-        opts.hall
-            .devices
-            .iter()
-            .filter(|d| {
-                matches!(
-                    d.role,
-                    hallq_core::DeviceRole::Manager | hallq_core::DeviceRole::Kiosk
-                )
-            })
-            .map(|d| (d.id.to_string(), (d.role, d.password.clone())))
-            .collect(),
-    );
-    let limits = Arc::new(http::auth::Limits::per_minute(
-        opts.public_writes_per_minute,
-        opts.public_reads_per_minute,
-    ));
-    let public = stream::spawn_public(&stream);
-    let app = http::app(http::AppState {
-        hall: hall_id,
-        engine: handle.clone(),
-        stream,
-        public,
-        health,
+    let common = Common {
+        several,
+        injector: broker.as_ref().map(|b| b.injector()),
         id_key,
-        accounts,
-        limits,
-        throttle,
-        storage: storage_rx,
+        throttle: throttle.clone(),
+        limits: Arc::new(http::auth::Limits::per_minute(
+            opts.public_writes_per_minute,
+            opts.public_reads_per_minute,
+        )),
         sessions: Arc::new(http::session::Sessions::new(
             std::mem::take(&mut opts.staff),
             opts.demo || opts.always_open,
         )),
-        https,
-        log: Some(match &opts.store {
-            Some(url) => http::LogSource::Postgres(url.clone()),
-            None => http::LogSource::Sqlite(opts.data_dir.join("hall.db")),
-        }),
-        printing: Arc::new(
-            crate::print::Printing::from_hall(&opts.hall).map_err(anyhow::Error::msg)?,
+        https: tls_config.is_some(),
+    };
+    let mut started = Vec::new();
+    for hall in halls {
+        let id = hall.hall.id.to_string();
+        match start_hall(hall, &opts, &common).await {
+            Ok(h) => started.push(h),
+            Err(e) if several => {
+                tracing::error!(hall = %id, error = %format!("{e:#}"), "this hall does not run; the others do");
+                refused.push(Refused {
+                    hall: id,
+                    why: format!("{e:#}"),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    anyhow::ensure!(
+        !started.is_empty(),
+        "no hall could start: {}",
+        refused
+            .iter()
+            .map(|r| format!("{}: {}", r.hall, r.why))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let (mqtt_addr, mqtt_tls) = match (broker, &opts.broker) {
+        (Some(broker), BrokerMode::Embedded(addr)) => {
+            let served = broker::Served {
+                accounts: broker::Accounts::from_halls(started.iter().map(|h| &h.config)),
+                inboxes: started
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.id.clone(),
+                            Arc::new(h.inbox.clone()) as Arc<dyn broker::Inbox>,
+                        )
+                    })
+                    .collect(),
+            };
+            let listen = broker::Listen {
+                plain: (!opts.tls_only).then_some(*addr),
+                tls: opts.tls.clone().map(|t| (opts.mqtt_tls, t)),
+            };
+            let bound = broker.listen(listen, served)?;
+            (bound.plain, bound.tls)
+        }
+        (_, BrokerMode::External { host, port, .. }) => (
+            tokio::net::lookup_host((host.as_str(), *port))
+                .await?
+                .next(),
+            None,
         ),
-    });
+        (None, BrokerMode::Embedded(_)) => unreachable!("made above"),
+    };
+
+    let listener = tokio::net::TcpListener::bind(opts.http).await?;
+    let http_addr = listener.local_addr()?;
+    let engines: BTreeMap<String, EngineHandle> = started
+        .iter()
+        .map(|h| (h.id.clone(), h.state.engine.clone()))
+        .collect();
+    let first = started[0].state.engine.clone();
+    let app = http::city(
+        started
+            .into_iter()
+            .map(|h| (h.id, h.config.hall.name.to_string(), h.state))
+            .collect(),
+        refused.clone(),
+    );
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     match tls_config {
         Some(config) => {
@@ -348,11 +295,327 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     }
     Ok(Running {
         http: http_addr,
-        https,
+        https: common.https,
         mqtt: mqtt_addr,
         mqtt_tls,
-        engine: handle,
+        engine: first,
+        halls: engines,
+        refused,
     })
+}
+
+/// What every hall of the server shares.
+struct Common {
+    several: bool,
+    /// The embedded broker's, if it is embedded.
+    injector: Option<broker::Injector>,
+    id_key: Arc<ring::hmac::Key>,
+    throttle: Arc<throttle::LoginThrottle>,
+    limits: Arc<http::auth::Limits>,
+    sessions: Arc<http::session::Sessions>,
+    https: bool,
+}
+
+/// One started hall.
+struct StartedHall {
+    id: String,
+    config: HallConfig,
+    inbox: bridge::ServerInbox,
+    state: http::AppState,
+}
+
+/// Leaves out the halls that cannot run beside the others or at all: a
+/// hall id another hall has (both: which one is meant cannot be known),
+/// a device id an earlier hall uses (one broker, one login per device id),
+/// the shipped demo passwords outside a demonstration.
+pub fn sort_out(halls: Vec<HallConfig>, demo: bool) -> (Vec<HallConfig>, Vec<Refused>) {
+    let mut refused = Vec::new();
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for h in &halls {
+        *ids.entry(h.hall.id.to_string()).or_default() += 1;
+    }
+    let mut devices: BTreeMap<String, String> = BTreeMap::new();
+    let mut kept = Vec::new();
+    for h in halls {
+        let id = h.hall.id.to_string();
+        let refuse = |why: String| Refused {
+            hall: id.clone(),
+            why,
+        };
+        if ids[&id] > 1 {
+            refused.push(refuse(format!(
+                "{} hall files have the hall id {id}: each hall needs its own id",
+                ids[&id]
+            )));
+            continue;
+        }
+        let demo_passwords = config::devices_with_demo_passwords(&h);
+        if !demo_passwords.is_empty() {
+            if demo {
+                tracing::warn!(hall = %id, devices = ?demo_passwords, "these devices use the demo hall's public passwords: fine for a demo, never for a real hall");
+            } else {
+                refused.push(refuse(format!(
+                    "devices {} use passwords of the shipped demo hall, which everyone can read; \
+                     give them their own passwords in the hall file (or run with --demo for a demonstration)",
+                    demo_passwords.join(", ")
+                )));
+                continue;
+            }
+        }
+        let taken: Vec<String> = h
+            .devices
+            .iter()
+            .filter_map(|d| {
+                devices
+                    .get(d.id.as_str())
+                    .map(|other| format!("{} (hall {other})", d.id))
+            })
+            .collect();
+        if !taken.is_empty() {
+            refused.push(refuse(format!(
+                "device ids already used by another hall on this server: {}; \
+                 a device id is its MQTT login, so it must be unique on the server",
+                taken.join(", ")
+            )));
+            continue;
+        }
+        for d in &h.devices {
+            devices.insert(d.id.to_string(), id.clone());
+        }
+        kept.push(h);
+    }
+    (kept, refused)
+}
+
+/// Opens a hall's event log: PostgreSQL when a URL is given, else
+/// `hall.db` in the hall's folder.
+fn open_store(
+    url: Option<&str>,
+    dir: &std::path::Path,
+    hall: &str,
+) -> anyhow::Result<Box<dyn store::EventStore>> {
+    Ok(match url {
+        Some(url) => Box::new(store_pg::PgStore::open(url, hall)?),
+        None => Box::new(SqliteStore::open(&dir.join("hall.db"))?),
+    })
+}
+
+/// Starts one hall: its log, its owner (on a thread of its own), its
+/// timers, its inbox and its part of the HTTP API.
+async fn start_hall(
+    mut config: HallConfig,
+    opts: &Options,
+    common: &Common,
+) -> anyhow::Result<StartedHall> {
+    if opts.always_open {
+        config.hours = None;
+    }
+    let hall_id = config.hall.id.to_string();
+    let dir = if common.several {
+        opts.data_dir.join(&hall_id)
+    } else {
+        opts.data_dir.clone()
+    };
+    std::fs::create_dir_all(&dir)?;
+    if opts.store.is_some() {
+        anyhow::ensure!(
+            config.notify.is_none(),
+            "webhook notifications ([notify]) need the SQLite log for now; \
+             remove [notify] from the hall file or run without --store"
+        );
+    }
+    let store = open_store(opts.store.as_deref(), &dir, &hall_id)?;
+    if opts.store.is_some() {
+        tracing::info!(hall = %hall_id, "the event log is in PostgreSQL");
+    }
+    if let Some(n) = &config.notify {
+        notify::spawn_sender(&dir.join("hall.db"), n.url.clone(), n.secret.clone())?;
+    }
+    let (mqtt_out, external) = match &opts.broker {
+        BrokerMode::Embedded(_) => (
+            MqttOut::Embedded(common.injector.clone().expect("embedded broker")),
+            None,
+        ),
+        BrokerMode::External {
+            host,
+            port,
+            user,
+            password,
+        } => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let login = Login {
+                host: host.clone(),
+                port: *port,
+                hall: hall_id.clone(),
+                user: user.clone(),
+                password: password.clone(),
+                tls: None,
+            };
+            (MqttOut::Client(tx), Some((login, rx)))
+        }
+    };
+    let (stream, _) = broadcast::channel(1024);
+    let (wake, wake_rx) = watch::channel(None);
+    let (storage, storage_rx) = watch::channel(None);
+    let sinks = Sinks {
+        mqtt: mqtt_out.clone(),
+        stream: stream.clone(),
+        wake,
+        storage,
+        stages: Default::default(),
+    };
+    let stages = sinks.stages.clone();
+    // On a plain thread: a PostgreSQL store's client blocks on a runtime
+    // of its own, which it cannot do inside this one.
+    let engine = std::thread::scope(|scope| {
+        let (config, sinks) = (config.clone(), sinks.clone());
+        scope
+            .spawn(move || Engine::load(config, store, sinks))
+            .join()
+            .map_err(|_| anyhow::anyhow!("rebuilding the hall panicked"))
+    })??;
+    let (tx, rx) = mpsc::channel(4096);
+    let handle = EngineHandle {
+        tx,
+        stages,
+        reader: engine.reader(),
+    };
+    let rebuild = {
+        let (dir, url, hall, config, readers) = (
+            dir.clone(),
+            opts.store.clone(),
+            hall_id.clone(),
+            config.clone(),
+            engine.read_side(),
+        );
+        move || {
+            let store = open_store(url.as_deref(), &dir, &hall)?;
+            Engine::reload(config.clone(), store, sinks.clone(), readers.clone())
+        }
+    };
+    let owner_hall = hall_id.clone();
+    std::thread::Builder::new()
+        .name("hallq-owner".into())
+        .spawn(move || run_owner(&owner_hall, engine, rx, rebuild))?;
+    spawn_timer(handle.clone(), wake_rx);
+
+    let health = bridge::DeviceHealth::default();
+    let inbox = bridge::ServerInbox {
+        hall: hall_id.clone(),
+        engine: handle.clone(),
+        health: health.clone(),
+        staff: staff::StaffLogin::from_hall(&config),
+        stream: stream.clone(),
+        out: mqtt_out.clone(),
+    };
+    if let Some((login, outgoing)) = external {
+        let subscribed = bridge::spawn(login, inbox.clone(), outgoing);
+        if tokio::time::timeout(Duration::from_secs(10), subscribed)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                hall = %hall_id,
+                "the MQTT broker did not answer within 10 s; pads are heard once it does"
+            );
+        }
+    }
+    spawn_heartbeat(handle.clone(), hall_id.clone(), mqtt_out.clone());
+    spawn_metrics(handle.clone(), hall_id.clone(), mqtt_out, stream.clone());
+
+    let accounts = Arc::new(
+        config
+            .devices
+            .iter()
+            .filter(|d| {
+                matches!(
+                    d.role,
+                    hallq_core::DeviceRole::Manager | hallq_core::DeviceRole::Kiosk
+                )
+            })
+            .map(|d| (d.id.to_string(), (d.role, d.password.clone())))
+            .collect(),
+    );
+    let public = stream::spawn_public(&stream);
+    let state = http::AppState {
+        prefix: if common.several {
+            format!("/h/{hall_id}")
+        } else {
+            String::new()
+        },
+        hall: hall_id.clone(),
+        engine: handle,
+        stream,
+        public,
+        health,
+        id_key: common.id_key.clone(),
+        accounts,
+        limits: common.limits.clone(),
+        throttle: common.throttle.clone(),
+        storage: storage_rx,
+        sessions: common.sessions.clone(),
+        https: common.https,
+        log: Some(match &opts.store {
+            Some(url) => http::LogSource::Postgres(url.clone()),
+            None => http::LogSource::Sqlite(dir.join("hall.db")),
+        }),
+        printing: Arc::new(crate::print::Printing::from_hall(&config).map_err(anyhow::Error::msg)?),
+    };
+    Ok(StartedHall {
+        id: hall_id,
+        config,
+        inbox,
+        state,
+    })
+}
+
+/// How long a hall whose owner failed waits before it rebuilds, at first
+/// and at most (doubling in between).
+const REBUILD_FIRST: Duration = Duration::from_millis(500);
+const REBUILD_MOST: Duration = Duration::from_secs(10);
+
+/// Runs a hall's owner until its senders are gone. If it panics, or stops
+/// because its log cannot even be read (a database that went away), the
+/// hall is rebuilt from its log — again and again, waiting longer each
+/// time, while the log cannot be read — and its queue goes on: one hall's
+/// failure is never the server's. What arrives while it rebuilds is
+/// refused unanswered (callers see 503, pads get no reply and send again).
+fn run_owner(
+    hall: &str,
+    mut engine: Engine,
+    mut rx: mpsc::Receiver<engine::Input>,
+    rebuild: impl Fn() -> anyhow::Result<Engine>,
+) {
+    loop {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(&mut rx)));
+        if result.is_ok() {
+            return;
+        }
+        tracing::error!(
+            hall,
+            "the hall's owner failed: rebuilding the hall from its log"
+        );
+        let mut wait = REBUILD_FIRST;
+        engine = loop {
+            let deadline = std::time::Instant::now() + wait;
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                // Refused: their answers are dropped unsent.
+                while rx.try_recv().is_ok() {}
+                std::thread::sleep(left.min(Duration::from_millis(50)));
+            }
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&rebuild)) {
+                Ok(Ok(e)) => break e,
+                Ok(Err(e)) => {
+                    tracing::error!(hall, error = %format!("{e:#}"), retry_in = ?wait * 2, "cannot rebuild the hall yet")
+                }
+                Err(_) => {
+                    tracing::error!(hall, retry_in = ?wait * 2, "rebuilding the hall panicked")
+                }
+            }
+            wait = (wait * 2).min(REBUILD_MOST);
+        };
+        tracing::info!(hall, "the hall is rebuilt and runs again");
+    }
 }
 
 /// The hall's secret for hashing ID numbers, made once and kept in the data

@@ -23,10 +23,16 @@ struct Cli {
 enum Cmd {
     /// Run the server: embedded MQTT broker, SQLite log, HTTP API.
     Serve {
-        /// The hall's layout (TOML).
-        #[arg(long, default_value = "halls/demo.toml")]
-        hall: PathBuf,
-        /// Folder for the event log (hall.db).
+        /// The hall's layout (TOML); several times for several halls
+        /// (default: halls/demo.toml).
+        #[arg(long)]
+        hall: Vec<PathBuf>,
+        /// A folder of hall files (every `*.toml` but `staff.toml`), one
+        /// hall each, all served by this server.
+        #[arg(long, conflicts_with = "hall")]
+        halls: Option<PathBuf>,
+        /// Folder for the event log (hall.db; with several halls, one
+        /// folder per hall in it).
         #[arg(long, default_value = "data")]
         data: PathBuf,
         /// HTTP address (port 0: any free port).
@@ -116,6 +122,10 @@ enum StaffCmd {
         /// manager (acts), supervisor (watches) or clerk.
         #[arg(long, value_parser = ["manager", "supervisor", "clerk"])]
         role: String,
+        /// The hall this account is for (several times for several); none:
+        /// every hall of the server (city level).
+        #[arg(long = "hall")]
+        halls: Vec<String>,
     },
     /// List the staff file's accounts (never their hashes).
     List {
@@ -139,8 +149,12 @@ async fn main() -> anyhow::Result<()> {
             id,
             name,
             role,
+            halls,
         }) => {
             hallq_core::Id::parse(&id).map_err(|e| anyhow::anyhow!("id {id:?}: {e}"))?;
+            for h in &halls {
+                hallq_core::Id::parse(h).map_err(|e| anyhow::anyhow!("hall {h:?}: {e}"))?;
+            }
             let mut password = String::new();
             std::io::stdin().read_line(&mut password)?;
             let password = password.trim_end_matches(['\n', '\r']);
@@ -159,6 +173,7 @@ async fn main() -> anyhow::Result<()> {
                 name,
                 role,
                 password_hash: hash_password(password),
+                halls,
             });
             f.save(&file)?;
             println!(
@@ -170,7 +185,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Staff(StaffCmd::List { file }) => {
             for a in StaffFile::load(&file)?.user {
-                println!("{}\t{}\t{:?}", a.id, a.name, a.role);
+                let halls = if a.halls.is_empty() {
+                    "all halls".to_owned()
+                } else {
+                    a.halls.join(",")
+                };
+                println!("{}\t{}\t{:?}\t{halls}", a.id, a.name, a.role);
             }
             Ok(())
         }
@@ -233,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Cmd::Serve {
             hall,
+            halls,
             data,
             http,
             mqtt,
@@ -248,16 +269,42 @@ async fn main() -> anyhow::Result<()> {
             tls_only,
             staff,
         } => {
-            let staff_path = staff.unwrap_or_else(|| hall.with_file_name("staff.toml"));
+            let files = match &halls {
+                Some(dir) => hall_files(dir)?,
+                None if hall.is_empty() => vec![PathBuf::from("halls/demo.toml")],
+                None => hall,
+            };
+            let staff_path = staff.unwrap_or_else(|| match &halls {
+                Some(dir) => dir.join("staff.toml"),
+                None => files[0].with_file_name("staff.toml"),
+            });
             let staff = StaffFile::load(&staff_path)?;
             if !staff.user.is_empty() {
                 tracing::info!(file = %staff_path.display(), accounts = staff.user.len(), "web staff accounts");
             }
-            let hall = config::load_hall(&hall)?;
+            let mut configs = Vec::new();
+            let mut unreadable = Vec::new();
+            for file in &files {
+                match config::load_hall(file) {
+                    Ok(c) => configs.push(c),
+                    // One bad file among several: that hall does not run,
+                    // the others do.
+                    Err(e) if files.len() > 1 => {
+                        tracing::error!(file = %file.display(), error = %format!("{e:#}"), "this hall file is not valid: its hall does not run");
+                        unreadable.push(hallq_server::Refused {
+                            hall: file.display().to_string(),
+                            why: format!("{e:#}"),
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            anyhow::ensure!(!configs.is_empty(), "no valid hall file");
+            let devices: usize = configs.iter().map(|c| c.devices.len()).sum();
             match hallq_server::raise_open_files_limit() {
-                Some(n) if (n as usize) < 2 * hall.devices.len() + 1024 => tracing::warn!(
+                Some(n) if (n as usize) < 2 * devices + 1024 => tracing::warn!(
                     open_files = n,
-                    devices = hall.devices.len(),
+                    devices,
                     "the open-files limit is low for this many devices; raise it (systemd: LimitNOFILE=65536)"
                 ),
                 Some(n) => tracing::info!(open_files = n, "open-files limit"),
@@ -268,7 +315,8 @@ async fn main() -> anyhow::Result<()> {
                 None => BrokerMode::Embedded(mqtt),
             };
             let running = hallq_server::start(Options {
-                hall,
+                halls: configs,
+                unreadable,
                 data_dir: data,
                 http,
                 broker,
@@ -306,12 +354,9 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("stopping: the owner finishes its batch");
             // Whatever is already queued is handled and committed; the
             // embedded broker and open connections end with the process.
-            if tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                running.engine.shutdown(),
-            )
-            .await
-            .is_err()
+            if tokio::time::timeout(std::time::Duration::from_secs(10), running.shutdown())
+                .await
+                .is_err()
             {
                 tracing::error!("the owner did not stop within 10 s");
                 std::process::exit(1);
@@ -319,6 +364,25 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(0);
         }
     }
+}
+
+/// The hall files of a folder: every `*.toml` but `staff.toml`, by name.
+fn hall_files(dir: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("hall folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml")
+                && p.file_name().is_some_and(|n| n != "staff.toml")
+        })
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no hall files (*.toml) in {}",
+        dir.display()
+    );
+    Ok(files)
 }
 
 /// `mqtt://user:password@host:port`.

@@ -279,6 +279,7 @@ fn fuzz_http_bodies() {
     ]);
     let app = http::app(AppState {
         hall: "xuchang".into(),
+        prefix: String::new(),
         engine: o.handle.clone(),
         stream: o.stream.clone(),
         public: rt.block_on(async { hallq_server::stream::spawn_public(&o.stream) }),

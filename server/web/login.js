@@ -1,5 +1,8 @@
 // The login form: POST /api/v1/login, then the dashboard.
 "use strict";
+// On a server with several halls the pages are under /h/{hall}/.
+const PAGE_HALL = (location.pathname.match(/^\/h\/([^/]+)\//) || [])[1];
+const BASE = PAGE_HALL ? `/h/${PAGE_HALL}` : "";
 document.getElementById("login-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const error = document.getElementById("login-error");
@@ -15,7 +18,7 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
       body,
     });
     if (r.ok) {
-      location.href = "/manager";
+      location.href = `${BASE}/manager`;
       return;
     }
     const e = await r.json().catch(() => ({}));

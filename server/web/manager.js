@@ -4,6 +4,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// On a server with several halls the pages are under /h/{hall}/.
+const PAGE_HALL = (location.pathname.match(/^\/h\/([^/]+)\//) || [])[1];
+const BASE = PAGE_HALL ? `/h/${PAGE_HALL}` : "";
 let hall = null;
 let data = null;
 let me = null;
@@ -261,7 +264,7 @@ function render(d) {
 
 async function load() {
   const r = await fetch(`/api/v1/halls/${hall}/dashboard`);
-  if (r.status === 401) { location.href = "/manager/login"; return; }
+  if (r.status === 401) { location.href = `${BASE}/manager/login`; return; }
   if (!r.ok) { banner(`无法读取 / cannot load (${r.status})`); return; }
   render(await r.json());
 }
@@ -307,13 +310,13 @@ function follow() {
 
 async function start() {
   const r = await fetch("/api/v1/me");
-  if (r.status === 401) { location.href = "/manager/login"; return; }
+  if (r.status === 401) { location.href = `${BASE}/manager/login`; return; }
   me = await r.json();
-  hall = me.hall;
+  hall = PAGE_HALL || me.hall;
   $("me").textContent = `${me.name}（${me.role === "manager" ? "值班经理 manager" : me.role === "supervisor" ? "督查 supervisor (read-only)" : me.role}）`;
   if (me.role !== "manager") document.body.classList.add("read-only");
-  $("report-link").href = "/manager/report";
-  $("logout").onclick = async () => { await fetch("/api/v1/logout", { method: "POST" }); location.href = "/manager/login"; };
+  $("report-link").href = `${BASE}/manager/report`;
+  $("logout").onclick = async () => { await fetch("/api/v1/logout", { method: "POST" }); location.href = `${BASE}/manager/login`; };
   $("notice-form").onsubmit = (ev) => {
     ev.preventDefault();
     const text = $("notice-text").value.trim();

@@ -1,6 +1,9 @@
 // The day report: /reports/day as tables and an hourly chart; prints on A4.
 "use strict";
 const $ = (id) => document.getElementById(id);
+// On a server with several halls the pages are under /h/{hall}/.
+const PAGE_HALL = (location.pathname.match(/^\/h\/([^/]+)\//) || [])[1];
+const BASE = PAGE_HALL ? `/h/${PAGE_HALL}` : "";
 let hall = null;
 
 const mmss = (s) => (s === null || s === undefined ? "–" : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`);
@@ -80,7 +83,7 @@ function chart(r) {
 async function load(date) {
   const q = date ? `?date=${encodeURIComponent(date)}` : "";
   const res = await fetch(`/api/v1/halls/${hall}/reports/day${q}`);
-  if (res.status === 401) { location.href = "/manager/login"; return; }
+  if (res.status === 401) { location.href = `${BASE}/manager/login`; return; }
   const r = await res.json();
   if (!res.ok) { $("generated").textContent = r.error ? r.error.message : `error ${res.status}`; return; }
   $("hall-name").textContent = r.name;
@@ -116,8 +119,8 @@ async function load(date) {
 
 async function start() {
   const me = await fetch("/api/v1/me");
-  if (me.status === 401) { location.href = "/manager/login"; return; }
-  hall = (await me.json()).hall;
+  if (me.status === 401) { location.href = `${BASE}/manager/login`; return; }
+  hall = PAGE_HALL || (await me.json()).hall;
   $("print").onclick = () => window.print();
   $("date-form").onsubmit = (ev) => { ev.preventDefault(); load($("date").value); };
   await load(new URLSearchParams(location.search).get("date"));

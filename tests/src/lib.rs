@@ -53,6 +53,26 @@ pub fn demo_hall() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml")
 }
 
+/// A copy of the demo hall as another hall of the same server, written
+/// into `dir`: hall id `id`, its name, and every device id with `prefix`
+/// in front (a device id is unique on a server). Returns the file.
+pub fn other_hall(dir: &Path, id: &str, name: &str, prefix: &str) -> PathBuf {
+    let text = std::fs::read_to_string(demo_hall()).expect("demo hall");
+    let mut hall: toml::Table = toml::from_str(&text).expect("demo hall parses");
+    let h = hall["hall"].as_table_mut().expect("[hall]");
+    h.insert("id".into(), id.into());
+    h.insert("name".into(), name.into());
+    for d in hall["devices"].as_array_mut().expect("[[devices]]") {
+        let d = d.as_table_mut().expect("a device");
+        let dev = format!("{prefix}{}", d["id"].as_str().expect("device id"));
+        d.insert("id".into(), dev.into());
+    }
+    std::fs::create_dir_all(dir).expect("hall folder");
+    let path = dir.join(format!("{id}.toml"));
+    std::fs::write(&path, toml::to_string(&hall).expect("serializes")).expect("write hall");
+    path
+}
+
 /// A running `hallq serve`.
 #[derive(Debug)]
 pub struct Server {
@@ -99,6 +119,22 @@ impl Server {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Server, String> {
+        Server::try_start_halls(&[hall], data, args, env)
+    }
+
+    /// Starts one server for several halls (`--hall` for each).
+    pub fn start_halls(halls: &[&Path], data: &Path, args: &[&str]) -> Server {
+        Server::try_start_halls(halls, data, args, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts the server for these hall files, with extra arguments and
+    /// environment variables.
+    pub fn try_start_halls(
+        halls: &[&Path],
+        data: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, String> {
         let mut args = args.to_vec();
         if !args.iter().any(|a| *a == "--mqtt" || *a == "--broker-url") {
             args.extend(["--mqtt", "127.0.0.1:0"]);
@@ -107,8 +143,8 @@ impl Server {
             args.extend(["--http", "127.0.0.1:0"]);
         }
         let mut child = Command::new(binary("hallq"))
-            .args(["serve", "--hall"])
-            .arg(hall)
+            .arg("serve")
+            .args(halls.iter().flat_map(|h| [Path::new("--hall"), h]))
             .arg("--data")
             .arg(data)
             .arg("--always-open")
@@ -152,7 +188,7 @@ impl Server {
                 .unwrap(),
             mqtt_tls: ready["mqtt_tls"].as_str().map(|a| a.parse().unwrap()),
             data: data.to_owned(),
-            hall: hall.to_owned(),
+            hall: halls[0].to_owned(),
         })
     }
 

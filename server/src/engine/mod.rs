@@ -292,6 +292,38 @@ impl Engine {
         Ok((hall, replies))
     }
 
+    /// Rebuilds the hall from the store for the readers of an owner that
+    /// is gone (it panicked): their [`Reader`]s go on, and see the new
+    /// owner's copies.
+    pub fn reload(
+        config: hallq_core::HallConfig,
+        store: Box<dyn EventStore>,
+        sinks: Sinks,
+        readers: ReadSide,
+    ) -> anyhow::Result<Engine> {
+        let mut engine = Engine::load(config, store, sinks)?;
+        let ReadSide { copies, reads } = readers;
+        // The log was read whole: it takes writes again, as far as anyone knows.
+        engine
+            .sinks
+            .storage
+            .send_if_modified(|s| s.take().is_some());
+        reads.committed.store(engine.hall.seq(), Ordering::Release);
+        reads.asked.store(false, Ordering::Release);
+        let _ = copies.send(Arc::new(engine.hall.clone()));
+        engine.copies = copies;
+        engine.reads = reads;
+        Ok(engine)
+    }
+
+    /// What [`Engine::reload`] needs to keep this owner's readers.
+    pub fn read_side(&self) -> ReadSide {
+        ReadSide {
+            copies: self.copies.clone(),
+            reads: self.reads.clone(),
+        }
+    }
+
     pub fn hall(&self) -> &Hall {
         &self.hall
     }
@@ -304,7 +336,7 @@ impl Engine {
 
     /// Runs until every sender is gone. Publishes all window states first, so
     /// retained messages are right after a restart.
-    pub fn run(mut self, mut rx: mpsc::Receiver<Input>) {
+    pub fn run(mut self, rx: &mut mpsc::Receiver<Input>) {
         self.publish_layout();
         self.publish_notice();
         self.publish_states();
@@ -407,8 +439,9 @@ impl Engine {
                 self.replies = replies;
             }
             Err(e) => {
-                tracing::error!(error = %e, "cannot read the event log either; stopping so a restart rebuilds from it");
-                std::process::exit(70);
+                // The owner's keeper (`run_owner`) rebuilds the hall from
+                // the log once it can be read again.
+                panic!("cannot read the event log either: {e}");
             }
         }
         drop(p.deferred);
@@ -470,6 +503,13 @@ impl Engine {
             })),
         }
     }
+}
+
+/// The owner's side of its readers (see [`Engine::reload`]).
+#[derive(Debug, Clone)]
+pub struct ReadSide {
+    copies: watch::Sender<Arc<Hall>>,
+    reads: Arc<Reads>,
 }
 
 /// The cloneable handle the edges use to reach the owner.

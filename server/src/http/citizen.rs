@@ -133,8 +133,8 @@ async fn print_ticket(
         .unwrap_or("localhost");
     let scheme = if state.https { "https" } else { "http" };
     let url = match &state.printing.public_url {
-        Some(base) => format!("{}/t/{}", base.trim_end_matches('/'), t.id),
-        None => format!("{scheme}://{host}/t/{}", t.id),
+        Some(base) => format!("{}{}/t/{}", base.trim_end_matches('/'), state.prefix, t.id),
+        None => format!("{scheme}://{host}{}/t/{}", state.prefix, t.id),
     };
     let (day, minute) = hallq_core::calendar::local(t.issued_ms, state.printing.utc_offset_minutes);
     let issued = format!(

@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod citizen;
+mod city;
 mod manager;
 mod pages;
 pub mod session;
@@ -41,6 +42,9 @@ pub enum LogSource {
 #[derive(Clone)]
 pub struct AppState {
     pub hall: String,
+    /// Where the hall's pages are: "" on a server with one hall, else
+    /// `/h/{hall}` (its API is under `/api/v1/halls/{hall}` either way).
+    pub prefix: String,
     pub engine: EngineHandle,
     pub stream: broadcast::Sender<Arc<Line>>,
     /// The stream for public followers, coalesced.
@@ -100,7 +104,9 @@ const WAIT_BUCKETS: [f64; 12] = [
 /// The largest request body any route takes (bytes).
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// The API's routes.
+pub use city::city;
+
+/// One hall's routes.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/halls/{hall}", get(hall_snapshot))
@@ -398,12 +404,41 @@ async fn send_snapshot(socket: &mut WebSocket, state: &AppState, missed: Option<
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let (m, f) = state
-        .engine
-        .query(|v| (v.metrics(), v.figures()))
+    let families = hall_metrics(&state, false)
         .await
         .ok_or_else(|| state.unavailable())?;
-    let registry = Registry::new();
+    Ok(prometheus_text(&families))
+}
+
+/// Prometheus's text form of these metrics.
+fn prometheus_text(families: &[prometheus::proto::MetricFamily]) -> Response {
+    let mut buf = Vec::new();
+    TextEncoder::new()
+        .encode(families, &mut buf)
+        .expect("encodes");
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response()
+}
+
+/// The hall's metrics; with `labelled`, each carries `hall="{id}"` (a
+/// server with several halls gives them all on one page). `None` when the
+/// owner is gone.
+async fn hall_metrics(
+    state: &AppState,
+    labelled: bool,
+) -> Option<Vec<prometheus::proto::MetricFamily>> {
+    let (m, f) = state.engine.query(|v| (v.metrics(), v.figures())).await?;
+    let registry = if labelled {
+        Registry::new_custom(
+            None,
+            Some(std::collections::HashMap::from([(
+                "hall".to_owned(),
+                state.hall.clone(),
+            )])),
+        )
+        .expect("valid label")
+    } else {
+        Registry::new()
+    };
     let gauge = |name: &str, help: &str, labels: &[&str]| {
         let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
         registry
@@ -583,11 +618,7 @@ async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
             }
         }
     }
-    let mut buf = Vec::new();
-    TextEncoder::new()
-        .encode(&registry.gather(), &mut buf)
-        .expect("encodes");
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], buf).into_response())
+    Some(registry.gather())
 }
 
 /// The OpenAPI document of this API (`docs/openapi.json`).
@@ -600,16 +631,37 @@ async fn openapi() -> Response {
 /// 200 while the hall answers and its log takes writes; 503 with the
 /// reason otherwise (for the IT person's monitoring).
 async fn healthz(State(state): State<AppState>) -> Response {
+    let (ok, body) = hall_health(&state).await;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Whether the hall answers (within 2 s) and its log takes writes, and
+/// what to say about it.
+async fn hall_health(state: &AppState) -> (bool, serde_json::Value) {
     let storage = state.storage.borrow().clone();
-    match tokio::time::timeout(Duration::from_secs(2), state.engine.query_owner(|v| v.hall.seq())).await {
-        Ok(Some(seq)) => match storage {
-            None => Json(json!({"ok": true, "seq": seq})).into_response(),
-            Some(e) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"ok": false, "seq": seq, "storage": format!("the event log refuses writes: {e}")})),
-            )
-                .into_response(),
-        },
-        _ => ApiError::unavailable().into_response(),
+    let seq = tokio::time::timeout(
+        Duration::from_secs(2),
+        state.engine.query_owner(|v| v.hall.seq()),
+    )
+    .await;
+    match (seq, storage) {
+        (Ok(Some(seq)), None) => (true, json!({"ok": true, "seq": seq})),
+        (Ok(Some(seq)), Some(e)) => (
+            false,
+            json!({"ok": false, "seq": seq, "storage": format!("the event log refuses writes: {e}")}),
+        ),
+        (_, storage) => (
+            false,
+            json!({
+                "ok": false,
+                "error": {"code": "unavailable", "message": "服务暂不可用 / service unavailable"},
+                "storage": storage.map(|e| format!("the event log refuses writes: {e}")),
+            }),
+        ),
     }
 }

@@ -40,6 +40,10 @@ pub struct Account {
     pub role: Role,
     /// Argon2id PHC string; never the password.
     pub password_hash: String,
+    /// The halls this account is for; none: every hall of the server (a
+    /// city's supervisors).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub halls: Vec<String>,
 }
 
 /// The file: `[[user]]` tables.
@@ -97,6 +101,15 @@ pub struct Who {
     pub id: String,
     pub name: String,
     pub role: Role,
+    /// The halls this login is for; none: every hall.
+    pub halls: Vec<String>,
+}
+
+impl Who {
+    /// Whether this login is for `hall`.
+    pub fn for_hall(&self, hall: &str) -> bool {
+        self.halls.is_empty() || self.halls.iter().any(|h| h == hall)
+    }
 }
 
 /// How long a session lasts without use.
@@ -129,6 +142,7 @@ static DEMO_ACCOUNTS: std::sync::LazyLock<Vec<Account>> = std::sync::LazyLock::n
         name: name.into(),
         role,
         password_hash: hash_password(&format!("demo-{id}-pass")),
+        halls: Vec::new(),
     })
     .collect()
 });
@@ -241,6 +255,7 @@ pub(super) async fn login(
         id: a.id,
         name: a.name,
         role: a.role,
+        halls: a.halls,
     };
     tracing::info!(staff = %who.id, role = ?who.role, "web login");
     let token = state.sessions.start(who.clone());
@@ -276,8 +291,13 @@ pub(super) async fn me(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let who = state.sessions.who(&headers).ok_or_else(login_required)?;
+    // The hall the pages open with (a page under /h/{hall}/ has its own).
+    let hall = match who.halls.first() {
+        Some(h) if !who.for_hall(&state.hall) => h.clone(),
+        _ => state.hall.clone(),
+    };
     let mut body = serde_json::to_value(who).expect("who serializes");
-    body["hall"] = state.hall.clone().into();
+    body["hall"] = hall.into();
     Ok(Json(body).into_response())
 }
 
@@ -318,6 +338,13 @@ pub fn staff(
     need: Need,
 ) -> Result<Who, ApiError> {
     if let Some(who) = state.sessions.who(headers) {
+        if !who.for_hall(&state.hall) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "您的账号不管理这个大厅 / your account is not for this hall",
+            ));
+        }
         let may = match need {
             Need::Watch => matches!(who.role, Role::Manager | Role::Supervisor),
             Need::Act => who.role == Role::Manager,
@@ -340,11 +367,13 @@ pub fn staff(
     if from_page && !headers.contains_key(header::AUTHORIZATION) {
         return Err(login_required());
     }
+    // A manager device is one hall's.
     let id = super::auth::manager(state, ip, headers)?;
     Ok(Who {
         name: id.clone(),
         id,
         role: Role::Manager,
+        halls: vec![state.hall.clone()],
     })
 }
 
@@ -366,6 +395,7 @@ mod tests {
             name: "王经理".into(),
             role,
             password_hash: hash_password(pw),
+            halls: Vec::new(),
         };
         f.put(account("first", Role::Manager));
         f.put(account("second", Role::Supervisor));

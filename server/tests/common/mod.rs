@@ -44,7 +44,10 @@ pub fn owner() -> Owner {
     let engine = Engine::load(config, Box::new(store), sinks).unwrap();
     let reader = engine.reader();
     let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || engine.run(rx));
+    std::thread::spawn(move || {
+        let mut rx = rx;
+        engine.run(&mut rx)
+    });
     Owner {
         handle: EngineHandle { tx, stages, reader },
         mqtt,

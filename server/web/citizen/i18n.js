@@ -2,6 +2,8 @@
 // elements with Chinese and English text.
 "use strict";
 const HALL = document.querySelector("meta[name=hallq-hall]").content;
+// Where this hall's pages are: "" on a one-hall server, else /h/{hall}.
+const BASE = location.pathname.startsWith(`/h/${HALL}/`) ? `/h/${HALL}` : "";
 function zhEn(zh, en, tag = "span") {
   const e = document.createElement(tag);
   const a = document.createElement("span");

@@ -144,7 +144,7 @@ async function take(body, errorBox) {
   pr.className = t.print && !t.print.ok ? "error" : "muted";
   pr.replaceChildren(!t.print ? zhEn("请记下号码", "Please note your number")
     : t.print.ok ? zhEn("请取走凭条", "Please take your ticket slip") : document.createTextNode(t.print.error));
-  const url = `${location.origin}/t/${t.id}`;
+  const url = `${location.origin}${BASE}/t/${t.id}`;
   const a = $("ticket-link");
   a.href = url;
   a.textContent = url;
