@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
     let running = hallq_server::start(Options {
         halls: vec![hall],
         unreadable: Vec::new(),
+        node: None,
         data_dir: dir.path().to_owned(),
         http: "127.0.0.1:0".parse()?,
         broker: BrokerMode::Embedded("127.0.0.1:0".parse()?),

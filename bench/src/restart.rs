@@ -170,6 +170,7 @@ fn sinks() -> (Sinks, impl Sized) {
             wake,
             storage,
             stages: Default::default(),
+            lease: hallq_server::lease::Lease::always("xuchang"),
         },
         (rx, _wake, _storage),
     )

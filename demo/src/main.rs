@@ -90,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
     let running = hallq_server::start(Options {
         halls: vec![hall.clone()],
         unreadable: Vec::new(),
+        node: None,
         data_dir: a.data.clone(),
         http: free(a.http),
         broker: BrokerMode::Embedded(free(a.mqtt)),

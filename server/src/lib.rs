@@ -21,6 +21,7 @@ pub mod config;
 pub mod dashboard;
 pub mod engine;
 pub mod http;
+pub mod lease;
 pub mod mosquitto;
 pub mod notify;
 pub mod print;
@@ -97,6 +98,9 @@ pub struct Options {
     /// Hall files that could not be read (their path as `hall`): shown in
     /// `/healthz` with the halls that did not start.
     pub unreadable: Vec<Refused>,
+    /// This node's name among the nodes that share the PostgreSQL store
+    /// (default: the machine's name); see [`lease`].
+    pub node: Option<String>,
 }
 
 /// Raises this process's open-files limit to what the system allows: every
@@ -205,10 +209,41 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         )),
         https: tls_config.is_some(),
     };
+    // Each hall's way to its owner, made first: the leases wake owners.
+    let mut ways: BTreeMap<String, (mpsc::Sender<engine::Input>, mpsc::Receiver<engine::Input>)> =
+        halls
+            .iter()
+            .map(|h| (h.hall.id.to_string(), mpsc::channel(4096)))
+            .collect();
+    let leases: BTreeMap<String, Arc<lease::Lease>> = match &opts.store {
+        Some(url) => {
+            let node = opts.node.clone().unwrap_or_else(lease::host_name);
+            let ids: Vec<String> = ways.keys().cloned().collect();
+            let mut keeper = lease::Keeper::new(url, &node, &ids);
+            for (id, (tx, _)) in &ways {
+                keeper.wake(id, tx.clone());
+            }
+            let leases = ids
+                .iter()
+                .map(|id| (id.clone(), keeper.lease(id).expect("a lease per hall")))
+                .collect();
+            // Its first round on a plain thread (the client blocks): the
+            // halls this node can run are its own before it says it is up.
+            std::thread::scope(|s| s.spawn(|| keeper.start()).join())
+                .map_err(|_| anyhow::anyhow!("the lease keeper panicked"))??;
+            tracing::info!(node = %node, "leases in PostgreSQL: this node runs the halls it holds, and stands by for the others");
+            leases
+        }
+        None => ways
+            .keys()
+            .map(|id| (id.clone(), lease::Lease::always(id)))
+            .collect(),
+    };
     let mut started = Vec::new();
     for hall in halls {
         let id = hall.hall.id.to_string();
-        match start_hall(hall, &opts, &common).await {
+        let way = ways.remove(&id).expect("a way per hall");
+        match start_hall(hall, way, leases[&id].clone(), &opts, &common).await {
             Ok(h) => started.push(h),
             Err(e) if several => {
                 tracing::error!(hall = %id, error = %format!("{e:#}"), "this hall does not run; the others do");
@@ -387,15 +422,15 @@ pub fn sort_out(halls: Vec<HallConfig>, demo: bool) -> (Vec<HallConfig>, Vec<Ref
     (kept, refused)
 }
 
-/// Opens a hall's event log: PostgreSQL when a URL is given, else
-/// `hall.db` in the hall's folder.
+/// Opens a hall's event log: PostgreSQL when a URL is given (written only
+/// under the hall's lease), else `hall.db` in the hall's folder.
 fn open_store(
     url: Option<&str>,
     dir: &std::path::Path,
-    hall: &str,
+    lease: &Arc<lease::Lease>,
 ) -> anyhow::Result<Box<dyn store::EventStore>> {
     Ok(match url {
-        Some(url) => Box::new(store_pg::PgStore::open(url, hall)?),
+        Some(url) => Box::new(store_pg::PgStore::open(url, &lease.hall)?.fenced_by(lease.clone())),
         None => Box::new(SqliteStore::open(&dir.join("hall.db"))?),
     })
 }
@@ -404,6 +439,8 @@ fn open_store(
 /// timers, its inbox and its part of the HTTP API.
 async fn start_hall(
     mut config: HallConfig,
+    (tx, rx): (mpsc::Sender<engine::Input>, mpsc::Receiver<engine::Input>),
+    lease: Arc<lease::Lease>,
     opts: &Options,
     common: &Common,
 ) -> anyhow::Result<StartedHall> {
@@ -424,10 +461,12 @@ async fn start_hall(
              remove [notify] from the hall file or run without --store"
         );
     }
-    let store = open_store(opts.store.as_deref(), &dir, &hall_id)?;
-    if opts.store.is_some() {
-        tracing::info!(hall = %hall_id, "the event log is in PostgreSQL");
-    }
+    // A hall another node runs is loaded when this node takes it.
+    let store = if lease.held() {
+        Some(open_store(opts.store.as_deref(), &dir, &lease)?)
+    } else {
+        None
+    };
     if let Some(n) = &config.notify {
         notify::spawn_sender(&dir.join("hall.db"), n.url.clone(), n.secret.clone())?;
     }
@@ -463,40 +502,43 @@ async fn start_hall(
         wake,
         storage,
         stages: Default::default(),
+        lease: lease.clone(),
     };
     let stages = sinks.stages.clone();
+    let readers = engine::ReadSide::empty(config.clone());
     // On a plain thread: a PostgreSQL store's client blocks on a runtime
     // of its own, which it cannot do inside this one.
-    let engine = std::thread::scope(|scope| {
-        let (config, sinks) = (config.clone(), sinks.clone());
-        scope
-            .spawn(move || Engine::load(config, store, sinks))
-            .join()
-            .map_err(|_| anyhow::anyhow!("rebuilding the hall panicked"))
-    })??;
-    let (tx, rx) = mpsc::channel(4096);
+    let engine = match store {
+        Some(store) => Some(std::thread::scope(|scope| {
+            let (config, sinks, readers) = (config.clone(), sinks.clone(), readers.clone());
+            scope
+                .spawn(move || Engine::reload(config, store, sinks, readers))
+                .join()
+                .map_err(|_| anyhow::anyhow!("rebuilding the hall panicked"))
+        })??),
+        None => None,
+    };
     let handle = EngineHandle {
         tx,
         stages,
-        reader: engine.reader(),
+        reader: readers.reader(),
     };
     let rebuild = {
-        let (dir, url, hall, config, readers) = (
+        let (dir, url, lease, config) = (
             dir.clone(),
             opts.store.clone(),
-            hall_id.clone(),
+            lease.clone(),
             config.clone(),
-            engine.read_side(),
         );
         move || {
-            let store = open_store(url.as_deref(), &dir, &hall)?;
+            let store = open_store(url.as_deref(), &dir, &lease)?;
             Engine::reload(config.clone(), store, sinks.clone(), readers.clone())
         }
     };
-    let owner_hall = hall_id.clone();
+    let (owner_hall, owner_lease) = (hall_id.clone(), lease.clone());
     std::thread::Builder::new()
         .name("hallq-owner".into())
-        .spawn(move || run_owner(&owner_hall, engine, rx, rebuild))?;
+        .spawn(move || run_owner(&owner_hall, &owner_lease, engine, rx, rebuild))?;
     spawn_timer(handle.clone(), wake_rx);
 
     let health = bridge::DeviceHealth::default();
@@ -544,6 +586,7 @@ async fn start_hall(
             String::new()
         },
         hall: hall_id.clone(),
+        lease,
         engine: handle,
         stream,
         public,
@@ -574,48 +617,88 @@ async fn start_hall(
 const REBUILD_FIRST: Duration = Duration::from_millis(500);
 const REBUILD_MOST: Duration = Duration::from_secs(10);
 
-/// Runs a hall's owner until its senders are gone. If it panics, or stops
-/// because its log cannot even be read (a database that went away), the
-/// hall is rebuilt from its log — again and again, waiting longer each
-/// time, while the log cannot be read — and its queue goes on: one hall's
-/// failure is never the server's. What arrives while it rebuilds is
-/// refused unanswered (callers see 503, pads get no reply and send again).
+/// Runs a hall's owner on this thread until its senders are gone:
+///
+/// - while another node holds the hall's lease, stands by;
+/// - once this node holds it, rebuilds the hall from its log and runs it,
+///   until the lease is lost (stand by again);
+/// - if the owner panics, or stops because its log cannot even be read (a
+///   database that went away), rebuilds the hall from its log — again and
+///   again, waiting longer each time, while the log cannot be read. One
+///   hall's failure is never the server's.
+///
+/// What arrives while the hall is not running here is refused unanswered
+/// (HTTP callers see 503; pads get no reply and send again, to whichever
+/// node runs the hall).
 fn run_owner(
     hall: &str,
-    mut engine: Engine,
+    lease: &lease::Lease,
+    mut engine: Option<Engine>,
     mut rx: mpsc::Receiver<engine::Input>,
     rebuild: impl Fn() -> anyhow::Result<Engine>,
 ) {
+    let mut wait = Duration::ZERO;
     loop {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.run(&mut rx)));
-        if result.is_ok() {
-            return;
-        }
-        tracing::error!(
-            hall,
-            "the hall's owner failed: rebuilding the hall from its log"
-        );
-        let mut wait = REBUILD_FIRST;
-        engine = loop {
-            let deadline = std::time::Instant::now() + wait;
-            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
-                // Refused: their answers are dropped unsent.
-                while rx.try_recv().is_ok() {}
-                std::thread::sleep(left.min(Duration::from_millis(50)));
-            }
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&rebuild)) {
-                Ok(Ok(e)) => break e,
-                Ok(Err(e)) => {
-                    tracing::error!(hall, error = %format!("{e:#}"), retry_in = ?wait * 2, "cannot rebuild the hall yet")
+        let owner = match engine.take() {
+            Some(e) => e,
+            None => {
+                if !refuse_while(&mut rx, |started| started.elapsed() < wait || !lease.held()) {
+                    return;
                 }
-                Err(_) => {
-                    tracing::error!(hall, retry_in = ?wait * 2, "rebuilding the hall panicked")
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&rebuild)) {
+                    Ok(Ok(e)) => {
+                        tracing::info!(hall, "the hall is rebuilt from its log and runs here");
+                        e
+                    }
+                    Ok(Err(e)) => {
+                        wait = (wait * 2).clamp(REBUILD_FIRST, REBUILD_MOST);
+                        tracing::error!(hall, error = %format!("{e:#}"), retry_in = ?wait, "cannot rebuild the hall yet");
+                        continue;
+                    }
+                    Err(_) => {
+                        wait = (wait * 2).clamp(REBUILD_FIRST, REBUILD_MOST);
+                        tracing::error!(hall, retry_in = ?wait, "rebuilding the hall panicked");
+                        continue;
+                    }
                 }
             }
-            wait = (wait * 2).min(REBUILD_MOST);
         };
-        tracing::info!(hall, "the hall is rebuilt and runs again");
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| owner.run(&mut rx))) {
+            Ok(engine::Stopped::Shutdown) => return,
+            Ok(engine::Stopped::LeaseLost) => {
+                tracing::warn!(hall, "this node no longer runs the hall: standing by");
+                wait = Duration::ZERO;
+            }
+            Ok(engine::Stopped::LogLost) => {
+                wait = (wait * 2).clamp(REBUILD_FIRST, REBUILD_MOST);
+                tracing::error!(hall, retry_in = ?wait, "the hall's log is out of reach: rebuilding the hall from it once it is back");
+            }
+            Err(_) => {
+                wait = (wait * 2).clamp(REBUILD_FIRST, REBUILD_MOST);
+                tracing::error!(hall, retry_in = ?wait, "the hall's owner failed: rebuilding the hall from its log");
+            }
+        }
     }
+}
+
+/// Refuses (drops unanswered) what arrives while `go_on` says so, looking
+/// every 50 ms. `false` once every sender is gone.
+fn refuse_while(
+    rx: &mut mpsc::Receiver<engine::Input>,
+    go_on: impl Fn(std::time::Instant) -> bool,
+) -> bool {
+    let started = std::time::Instant::now();
+    while go_on(started) {
+        loop {
+            match rx.try_recv() {
+                Ok(_) => {}
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
 }
 
 /// The hall's secret for hashing ID numbers, made once and kept in the data

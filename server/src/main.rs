@@ -19,6 +19,8 @@ struct Cli {
     cmd: Cmd,
 }
 
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Run the server: embedded MQTT broker, SQLite log, HTTP API.
@@ -74,6 +76,11 @@ enum Cmd {
         /// With TLS: open no plain MQTT listener (devices must use TLS).
         #[arg(long, requires = "tls_cert")]
         tls_only: bool,
+        /// This node's name among the nodes sharing one PostgreSQL store
+        /// (default: the machine's name). A node restarted under the same
+        /// name takes its halls back at once.
+        #[arg(long, env = "HALLQ_NODE")]
+        node: Option<String>,
         /// Staff accounts for the web (`hallq staff add`); default:
         /// `staff.toml` beside the hall file, if there is one.
         #[arg(long)]
@@ -84,8 +91,9 @@ enum Cmd {
     Staff(StaffCmd),
     /// Write Mosquitto's ACL and password files for the hall (external broker).
     Mosquitto {
+        /// The hall file; several times for a server with several halls.
         #[arg(long, default_value = "halls/demo.toml")]
-        hall: PathBuf,
+        hall: Vec<PathBuf>,
         /// Folder to write `acl` and `passwd` into.
         #[arg(long)]
         out: PathBuf,
@@ -224,7 +232,10 @@ async fn main() -> anyhow::Result<()> {
             server_user,
             server_password,
         } => {
-            let c = config::load_hall(&hall)?;
+            let c = hall
+                .iter()
+                .map(|h| config::load_hall(h))
+                .collect::<Result<Vec<_>, _>>()?;
             std::fs::create_dir_all(&out)?;
             let (acl, passwd) = (out.join("acl"), out.join("passwd"));
             std::fs::write(&acl, hallq_server::mosquitto::acl_file(&c, &server_user))?;
@@ -267,6 +278,7 @@ async fn main() -> anyhow::Result<()> {
             tls_key,
             mqtt_tls,
             tls_only,
+            node,
             staff,
         } => {
             let files = match &halls {
@@ -317,6 +329,7 @@ async fn main() -> anyhow::Result<()> {
             let running = hallq_server::start(Options {
                 halls: configs,
                 unreadable,
+                node,
                 data_dir: data,
                 http,
                 broker,

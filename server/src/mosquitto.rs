@@ -13,29 +13,44 @@ use hallq_core::HallConfig;
 
 use crate::broker::role_of;
 
-/// Mosquitto `acl_file` contents: one `user` block per device and one for
-/// the server. Mosquitto checks a will against the same write rules, so a
-/// device's will can only be its own status.
-pub fn acl_file(hall: &HallConfig, server_user: &str) -> String {
-    let h = hall.hall.id.as_str();
-    let mut out = format!(
-        "# hallq ACL for hall {h} ({}), generated from the hall file.\n",
-        hall.hall.name
-    );
-    let server = Identity {
-        hall: h,
+/// Mosquitto `acl_file` contents for the halls one server runs: one
+/// `user` block per device and one for the server (every hall's topics).
+/// Mosquitto checks a will against the same write rules, so a device's
+/// will can only be its own status.
+pub fn acl_file(halls: &[HallConfig], server_user: &str) -> String {
+    let mut out = String::new();
+    for hall in halls {
+        let _ = writeln!(
+            out,
+            "# hallq ACL for hall {} ({}), generated from the hall file.",
+            hall.hall.id, hall.hall.name
+        );
+    }
+    let server = halls.iter().map(|hall| Identity {
+        hall: hall.hall.id.as_str(),
         device: server_user,
         role: Role::Server,
         window: None,
-    };
-    let devices = hall.devices.iter().map(|d| Identity {
-        hall: h,
-        device: d.id.as_str(),
-        role: role_of(d.role),
-        window: d.window.as_ref().map(|w| w.as_str()),
     });
-    for id in std::iter::once(server).chain(devices) {
-        let _ = writeln!(out, "\nuser {}", id.device);
+    block(&mut out, server_user, server);
+    for hall in halls {
+        for d in &hall.devices {
+            let id = Identity {
+                hall: hall.hall.id.as_str(),
+                device: d.id.as_str(),
+                role: role_of(d.role),
+                window: d.window.as_ref().map(|w| w.as_str()),
+            };
+            block(&mut out, d.id.as_str(), std::iter::once(id));
+        }
+    }
+    out
+}
+
+/// One user's block: what each of its identities may write and read.
+fn block<'a>(out: &mut String, user: &str, ids: impl Iterator<Item = Identity<'a>>) {
+    let _ = writeln!(out, "\nuser {user}");
+    for id in ids {
         let (read, write) = (id.readable(), id.writable());
         for t in &write {
             let access = if read.contains(t) {
@@ -49,13 +64,12 @@ pub fn acl_file(hall: &HallConfig, server_user: &str) -> String {
             let _ = writeln!(out, "topic read {t}");
         }
     }
-    out
 }
 
 /// Mosquitto password file in plain text (`user:password` lines).
-pub fn password_file(hall: &HallConfig, server_user: &str, server_password: &str) -> String {
+pub fn password_file(halls: &[HallConfig], server_user: &str, server_password: &str) -> String {
     let mut out = format!("{server_user}:{server_password}\n");
-    for d in &hall.devices {
+    for d in halls.iter().flat_map(|h| &h.devices) {
         let _ = writeln!(out, "{}:{}", d.id, d.password);
     }
     out
@@ -72,7 +86,7 @@ mod tests {
 
     #[test]
     fn a_pad_block_allows_its_window_only() {
-        let acl = acl_file(&demo(), "hallq-server");
+        let acl = acl_file(&[demo()], "hallq-server");
         let block: Vec<&str> = acl
             .split("\n\n")
             .find(|b| b.starts_with("user pad-3\n"))
@@ -98,7 +112,7 @@ mod tests {
     #[test]
     fn every_device_has_a_password_line() {
         let c = demo();
-        let p = password_file(&c, "hallq-server", "s3cret-server");
+        let p = password_file(std::slice::from_ref(&c), "hallq-server", "s3cret-server");
         assert_eq!(p.lines().count(), c.devices.len() + 1);
         assert!(p.contains("\npad-3:demo-pad-3-pass\n"));
     }

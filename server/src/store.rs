@@ -49,6 +49,9 @@ pub enum StoreError {
     /// Another store's error (PostgreSQL), as its message.
     #[error("{0}")]
     Other(String),
+    /// The hall's lease is another node's now: this node may not write.
+    #[error("another node runs this hall now (it took the lease): not written")]
+    Fenced,
 }
 
 /// Durable storage of the hall's log.

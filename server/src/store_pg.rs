@@ -11,8 +11,12 @@
 //! is used from plain threads only (the owner thread, or a thread of its
 //! own) — never from inside the server's tokio runtime.
 
+use std::sync::Arc;
+
 use hallq_core::Record;
 use postgres::{Client, NoTls};
+
+use crate::lease::Lease;
 
 use crate::store::{Batch, EventStore, StoreError, StoredReply};
 
@@ -20,6 +24,8 @@ use crate::store::{Batch, EventStore, StoreError, StoredReply};
 pub struct PgStore {
     client: Client,
     hall: String,
+    /// Every append checks that this lease's token is still the hall's.
+    lease: Option<Arc<Lease>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -54,8 +60,12 @@ impl PgStore {
             let mut client = Client::connect(&url, NoTls).map_err(|e| {
                 StoreError::Other(format!("cannot reach PostgreSQL at {}: {e}", redact(&url)))
             })?;
+            // A node paused in the middle of an append (its lease's row
+            // locked FOR SHARE) must not hold the next owner off for
+            // longer than that: the server ends such a session.
             client.batch_execute(
                 "SET synchronous_commit = on;
+                SET idle_in_transaction_session_timeout = '2s';
                 CREATE TABLE IF NOT EXISTS hallq_events (
                     hall  TEXT NOT NULL,
                     seq   BIGINT NOT NULL,
@@ -82,15 +92,28 @@ impl PgStore {
                     PRIMARY KEY (hall, key)
                 );",
             )?;
-            Ok(PgStore { client, hall })
+            client.batch_execute(crate::lease::SCHEMA)?;
+            Ok(PgStore {
+                client,
+                hall,
+                lease: None,
+            })
         })
         .join()
         .map_err(|_| StoreError::Other("the PostgreSQL connection thread panicked".into()))?
     }
 }
 
+impl PgStore {
+    /// Appends only while `lease` is this node's (see [`crate::lease`]).
+    pub fn fenced_by(mut self, lease: Arc<Lease>) -> PgStore {
+        self.lease = Some(lease);
+        self
+    }
+}
+
 /// The URL without its password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let user = &url[s + 3..at];
@@ -145,7 +168,21 @@ impl EventStore for PgStore {
 
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let hall = self.hall.clone();
+        if self.lease.as_ref().is_some_and(|l| !l.held()) {
+            return Err(StoreError::Fenced);
+        }
         let mut tx = self.client.transaction()?;
+        if let Some(lease) = &self.lease {
+            // Shared lock on the lease: a take waits for this transaction,
+            // so what it commits is in the log the next owner reads.
+            let ours = tx.query_opt(
+                "SELECT 1 FROM hallq_leases WHERE hall = $1 AND token = $2 FOR SHARE",
+                &[&hall, &(lease.token() as i64)],
+            )?;
+            if ours.is_none() {
+                return Err(StoreError::Fenced);
+            }
+        }
         if !batch.records.is_empty() {
             let ev = tx.prepare(
                 "INSERT INTO hallq_events (hall, seq, at_ms, body) VALUES ($1, $2, $3, $4)",

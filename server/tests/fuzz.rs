@@ -280,6 +280,7 @@ fn fuzz_http_bodies() {
     let app = http::app(AppState {
         hall: "xuchang".into(),
         prefix: String::new(),
+        lease: hallq_server::lease::Lease::always("xuchang"),
         engine: o.handle.clone(),
         stream: o.stream.clone(),
         public: rt.block_on(async { hallq_server::stream::spawn_public(&o.stream) }),

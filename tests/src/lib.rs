@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod host_board;
+pub mod mosquitto;
 pub mod pg;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -382,7 +383,20 @@ pub fn http_request(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, String, Value)> {
-    let (status, head, body) = http_text(addr, method, path, body, headers)?;
+    http_request_within(addr, method, path, body, headers, Duration::from_secs(10))
+}
+
+/// [`http_request`], giving up on an answer after `wait` (as a kiosk does
+/// with a node that hangs).
+pub fn http_request_within(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+    wait: Duration,
+) -> std::io::Result<(u16, String, Value)> {
+    let (status, head, body) = http_text_within(addr, method, path, body, headers, wait)?;
     Ok((
         status,
         head,
@@ -405,8 +419,19 @@ pub fn http_text(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> std::io::Result<(u16, String, String)> {
+    http_text_within(addr, method, path, body, headers, Duration::from_secs(10))
+}
+
+fn http_text_within(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+    wait: Duration,
+) -> std::io::Result<(u16, String, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    s.set_read_timeout(Some(wait))?;
     let body = body.unwrap_or("");
     let extra: String = headers
         .iter()

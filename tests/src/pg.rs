@@ -52,16 +52,23 @@ impl PgCluster {
                 "UTF8",
             ],
         );
+        me.start_again();
+        me
+    }
+
+    /// Starts the server (again, after [`PgCluster::stop`]) on its port.
+    pub fn start_again(&self) {
         let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1",
-            me.data.display()
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.data.display()
         );
-        let log = me.data.join("server.log");
-        me.pg(
+        let log = self.data.join("server.log");
+        self.pg(
             "pg_ctl",
             &[
                 "-D",
-                me.data.to_str().unwrap(),
+                self.data.to_str().unwrap(),
                 "-o",
                 &opts,
                 "-l",
@@ -70,7 +77,13 @@ impl PgCluster {
                 "start",
             ],
         );
-        me
+    }
+
+    /// Stops the server as a crash would (`-m immediate`): the database is
+    /// gone until [`PgCluster::start_again`].
+    pub fn stop(&self) {
+        let data = self.data.to_str().unwrap().to_owned();
+        self.pg("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
     }
 
     /// `postgres://hallq@127.0.0.1:PORT/postgres`.
@@ -101,8 +114,12 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
+        // Stopped already, perhaps: then there is nothing to do.
         let data = self.data.to_str().unwrap().to_owned();
-        self.pg("pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+        let _ = Command::new(self.bin.join("pg_ctl"))
+            .args(["-D", &data, "status"])
+            .output()
+            .map(|o| o.status.success().then(|| self.stop()));
     }
 }
 

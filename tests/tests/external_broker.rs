@@ -1,94 +1,19 @@
 //! The server behind an external Mosquitto instead of its embedded broker:
 //! the same contract, the same flow.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use hallq_contract::Topic;
 use hallq_contract::payload::Op;
 use hallq_pad::Pad;
-use hallq_tests::{Server, Watcher, binary, demo_hall, topic};
+use hallq_tests::mosquitto::{mosquitto, run_mosquitto};
+use hallq_tests::{Server, Watcher, demo_hall, topic};
 use rumqttc::QoS;
-
-struct Mosquitto(Child);
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Mosquitto configured with the files `hallq mosquitto` writes.
-fn mosquitto(dir: &Path) -> (Mosquitto, u16) {
-    let out = Command::new(binary("hallq"))
-        .args(["mosquitto", "--hall"])
-        .arg(demo_hall())
-        .arg("--out")
-        .arg(dir)
-        .args(["--server-password", "server-secret-1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let passwd = dir.join("passwd");
-    assert!(
-        !std::fs::read_to_string(&passwd)
-            .unwrap()
-            .contains("demo-pad-3-pass"),
-        "passwords were not hashed"
-    );
-    let port = free_port();
-    let conf = dir.join("mosquitto.conf");
-    // `user root`: Mosquitto started as root would drop to its own user and
-    // then could not read the password file in our private temp folder.
-    std::fs::write(
-        &conf,
-        format!("user root\nlistener {port} 127.0.0.1\nallow_anonymous false\npassword_file {}\nacl_file {}\nset_tcp_nodelay true\npersistence false\n", passwd.display(), dir.join("acl").display()),
-    )
-    .unwrap();
-    (run_mosquitto(&conf, port), port)
-}
-
-/// Starts Mosquitto with a config and waits until it listens on `port`.
-fn run_mosquitto(conf: &Path, port: u16) -> Mosquitto {
-    let exe = if Path::new("/usr/sbin/mosquitto").exists() {
-        "/usr/sbin/mosquitto"
-    } else {
-        "mosquitto"
-    };
-    let child = Command::new(exe)
-        .arg("-c")
-        .arg(conf)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mosquitto (apt-get install mosquitto)");
-    let broker = Mosquitto(child);
-    for _ in 0..50 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return broker;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("mosquitto did not start");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_runs_against_an_external_mosquitto() {
     let dir = tempfile::tempdir().unwrap();
-    let (_broker, port) = mosquitto(dir.path());
+    let (_broker, port) = mosquitto(dir.path(), &[&demo_hall()]);
     let url = format!("mqtt://hallq-server:server-secret-1@127.0.0.1:{port}");
     let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
     assert_eq!(server.mqtt.port(), port);
@@ -108,7 +33,7 @@ async fn the_server_runs_against_an_external_mosquitto() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_generated_acl_holds_in_mosquitto() {
     let dir = tempfile::tempdir().unwrap();
-    let (_broker, port) = mosquitto(dir.path());
+    let (_broker, port) = mosquitto(dir.path(), &[&demo_hall()]);
     let url = format!("mqtt://hallq-server:server-secret-1@127.0.0.1:{port}");
     let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
     server.take("business");
@@ -152,7 +77,7 @@ async fn the_generated_acl_holds_in_mosquitto() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_states_come_back_after_the_broker_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let (broker, port) = mosquitto(dir.path());
+    let (broker, port) = mosquitto(dir.path(), &[&demo_hall()]);
     let url = format!("mqtt://hallq-server:server-secret-1@127.0.0.1:{port}");
     let server = Server::start_with(&dir.path().join("data"), &["--broker-url", &url]);
     let mut pad = Pad::connect(&server.device("pad-3"), "3").await.unwrap();

@@ -110,3 +110,101 @@ async fn a_server_on_postgres_survives_kill_9() {
     assert!(r.ok, "{r:?}");
     assert_eq!(r.ticket.unwrap().number, "A002");
 }
+
+#[test]
+fn a_node_whose_lease_was_taken_cannot_write() {
+    use hallq_server::lease::Keeper;
+    use hallq_server::store::StoreError;
+    let pg = PgCluster::start();
+    let url = pg.url();
+    let ours = Keeper::new(&url, "node-a", &["xuchang".into()]);
+    let lease = ours.lease("xuchang").unwrap();
+    ours.start().unwrap();
+    assert!(lease.held(), "the first node takes the free lease");
+    let mut store = PgStore::open(&url, "xuchang")
+        .unwrap()
+        .fenced_by(lease.clone());
+    let one = |seq| Batch {
+        records: vec![opened(seq)],
+        ..Batch::default()
+    };
+    store.append(&one(1)).unwrap();
+    // node-a is "paused": its lease runs out, node-b takes the hall.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.execute(
+        "UPDATE hallq_leases SET expires_at = now() - interval '1 second' WHERE hall = 'xuchang'",
+        &[],
+    )
+    .unwrap();
+    let theirs = Keeper::new(&url, "node-b", &["xuchang".into()]);
+    let taken = theirs.lease("xuchang").unwrap();
+    theirs.start().unwrap();
+    assert!(taken.held() && taken.token() > lease.token());
+    // Whatever node-a believes, its write is refused, and nothing of it is
+    // in the log.
+    assert!(matches!(store.append(&one(2)), Err(StoreError::Fenced)));
+    let mut b = PgStore::open(&url, "xuchang").unwrap().fenced_by(taken);
+    assert_eq!(b.records().unwrap(), vec![opened(1)]);
+    b.append(&one(2)).unwrap();
+    // node-a's keeper sees it lost the lease at its next renewal, and
+    // where the hall runs now.
+    std::thread::sleep(hallq_server::lease::RENEW_EVERY * 3);
+    assert!(!lease.held());
+    assert_eq!(lease.holder().as_deref(), Some("node-b"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_ridden_through_without_a_false_acknowledgement() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.url();
+    let server = Server::start_with(dir.path(), &["--store", &url]);
+    let before = server.take("business");
+    pg.stop();
+    // While the database is away, nothing is acknowledged: each request is
+    // refused (503), never answered 201.
+    let gone = std::time::Instant::now();
+    let mut refused = 0;
+    while gone.elapsed() < std::time::Duration::from_secs(5) {
+        let (s, _, body) = server.http_with(
+            "POST",
+            &format!("/api/v1/halls/{}/tickets", hallq_tests::HALL),
+            Some(r#"{"service":"business"}"#),
+            &[hallq_tests::KIOSK],
+        );
+        assert_eq!(s, 503, "acknowledged without a database: {body}");
+        refused += 1;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (s, health) = server.http("GET", "/healthz", None);
+    assert_eq!(s, 503, "{health}");
+    pg.start_again();
+    // It comes back by itself.
+    let back = std::time::Instant::now();
+    let after = loop {
+        let (s, _, body) = server.http_with(
+            "POST",
+            &format!("/api/v1/halls/{}/tickets", hallq_tests::HALL),
+            Some(r#"{"service":"business"}"#),
+            &[hallq_tests::KIOSK],
+        );
+        if s == 201 {
+            break body;
+        }
+        assert!(
+            back.elapsed() < std::time::Duration::from_secs(30),
+            "still refusing 30 s after the database returned: {s} {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    eprintln!(
+        "{refused} requests refused while the database was away; back {:?} after it returned",
+        back.elapsed()
+    );
+    assert_eq!(before["number"], "A001");
+    assert_eq!(
+        after["number"], "A002",
+        "nothing was numbered while it was away"
+    );
+    assert_eq!(server.http("GET", "/healthz", None).0, 200);
+}

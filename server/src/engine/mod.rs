@@ -159,6 +159,20 @@ pub struct Sinks {
     pub storage: watch::Sender<Option<String>>,
     /// Where each pad command's time went (the last [`STAGES_KEPT`]).
     pub stages: StageLog,
+    /// Whether this node runs the hall (always, but with shared PostgreSQL).
+    pub lease: Arc<crate::lease::Lease>,
+}
+
+/// Why an owner stopped running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Asked to, or every sender is gone.
+    Shutdown,
+    /// Another node runs the hall now.
+    LeaseLost,
+    /// The log took no write and cannot be read either (a database that
+    /// went away): the hall is rebuilt from it once it can be.
+    LogLost,
 }
 
 /// How long a pad command spent in each part of the owner, measured from
@@ -336,13 +350,19 @@ impl Engine {
 
     /// Runs until every sender is gone. Publishes all window states first, so
     /// retained messages are right after a restart.
-    pub fn run(mut self, rx: &mut mpsc::Receiver<Input>) {
+    pub fn run(mut self, rx: &mut mpsc::Receiver<Input>) -> Stopped {
         self.publish_layout();
         self.publish_notice();
         self.publish_states();
         self.flush();
         let _ = self.sinks.wake.send(self.hall.next_deadline());
         while let Some(first) = rx.blocking_recv() {
+            if !self.sinks.lease.held() {
+                // Whatever came is refused unanswered; the next owner
+                // (another node) has the hall.
+                drop(first);
+                return Stopped::LeaseLost;
+            }
             let began = Instant::now();
             let mut p = Pending::default();
             self.step(first, &mut p);
@@ -359,7 +379,17 @@ impl Engine {
             let decided = Instant::now();
             if !p.batch.is_empty() {
                 if let Err(e) = self.store.append(&p.batch) {
-                    self.unstored(&e.to_string(), p);
+                    if let crate::store::StoreError::Fenced = e {
+                        // Not even refused: the node that runs the hall
+                        // hears the same pads and answers them.
+                        tracing::warn!(
+                            "another node runs this hall now: this batch is not written, not answered"
+                        );
+                        return Stopped::LeaseLost;
+                    }
+                    if !self.unstored(&e.to_string(), p) {
+                        return Stopped::LogLost;
+                    }
                     continue;
                 }
                 self.sinks.storage.send_if_modified(|s| s.take().is_some());
@@ -421,11 +451,13 @@ impl Engine {
         if let Some(done) = done {
             let _ = done.send(());
         }
+        Stopped::Shutdown
     }
 
     /// A batch the log refused: forget it (the hall goes back to what is on
-    /// disk), acknowledge none of it, and say so.
-    fn unstored(&mut self, error: &str, p: Pending) {
+    /// disk), acknowledge none of it, and say so. `false` when the log
+    /// cannot be read back either.
+    fn unstored(&mut self, error: &str, p: Pending) -> bool {
         tracing::error!(
             error,
             commands = p.pad_replies.len() + p.deferred.len(),
@@ -441,7 +473,9 @@ impl Engine {
             Err(e) => {
                 // The owner's keeper (`run_owner`) rebuilds the hall from
                 // the log once it can be read again.
-                panic!("cannot read the event log either: {e}");
+                tracing::error!(error = %e, "cannot read the event log either: this hall stops until it can");
+                self.refuse_unstored(p.pad_replies);
+                return false;
             }
         }
         drop(p.deferred);
@@ -449,6 +483,7 @@ impl Engine {
         if self.stopping.is_some() {
             tracing::warn!("stopping with the last batch unstored");
         }
+        true
     }
 
     /// Hands the batch's publications to the broker, in order.
@@ -510,6 +545,21 @@ impl Engine {
 pub struct ReadSide {
     copies: watch::Sender<Arc<Hall>>,
     reads: Arc<Reads>,
+}
+
+impl ReadSide {
+    /// Readers of a hall that no owner has loaded yet (another node runs
+    /// it): they see it empty until [`Engine::reload`] gives them more.
+    pub fn empty(config: hallq_core::HallConfig) -> ReadSide {
+        ReadSide {
+            copies: watch::channel(Arc::new(Hall::new(config))).0,
+            reads: Arc::new(Reads {
+                committed: AtomicU64::new(0),
+                wanted: AtomicBool::new(false),
+                asked: AtomicBool::new(false),
+            }),
+        }
+    }
 }
 
 /// The cloneable handle the edges use to reach the owner.

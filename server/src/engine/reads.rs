@@ -33,6 +33,16 @@ pub struct Reader {
     reads: Arc<Reads>,
 }
 
+impl super::ReadSide {
+    /// A reader of the owner these copies come from.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            copies: self.copies.subscribe(),
+            reads: self.reads.clone(),
+        }
+    }
+}
+
 impl Engine {
     /// A reader's side of this owner: see [`EngineHandle::query`].
     pub fn reader(&self) -> Reader {

@@ -45,6 +45,8 @@ pub struct AppState {
     /// Where the hall's pages are: "" on a server with one hall, else
     /// `/h/{hall}` (its API is under `/api/v1/halls/{hall}` either way).
     pub prefix: String,
+    /// Whether this node runs the hall now (see [`crate::lease`]).
+    pub lease: Arc<crate::lease::Lease>,
     pub engine: EngineHandle,
     pub stream: broadcast::Sender<Arc<Line>>,
     /// The stream for public followers, coalesced.
@@ -172,7 +174,37 @@ pub fn app(state: AppState) -> Router {
         // Every body the API takes is a few hundred bytes.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            only_where_it_runs,
+        ))
         .with_state(state)
+}
+
+/// On a node that does not run the hall now (another holds its lease),
+/// every route of the hall answers 503 `standby` with the node that runs
+/// it, so that a kiosk, a phone or a load balancer goes there.
+async fn only_where_it_runs(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.lease.held() {
+        return next.run(req).await;
+    }
+    let holder = state.lease.holder();
+    let body = json!({
+        "ok": false,
+        "error": {
+            "code": "standby",
+            "message": "本节点现不负责该大厅，请换一个节点 / this node does not run this hall now: try another",
+        },
+        "runs_on": holder,
+    });
+    let mut r = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    r
 }
 
 /// A JSON error that never shows internals.

@@ -39,6 +39,7 @@ pub fn owner() -> Owner {
         wake,
         storage: storage_tx,
         stages: Default::default(),
+        lease: hallq_server::lease::Lease::always("xuchang"),
     };
     let stages = sinks.stages.clone();
     let engine = Engine::load(config, Box::new(store), sinks).unwrap();
