@@ -563,7 +563,13 @@ async fn start_hall(
         }
     }
     spawn_heartbeat(handle.clone(), hall_id.clone(), mqtt_out.clone());
-    spawn_metrics(handle.clone(), hall_id.clone(), mqtt_out, stream.clone());
+    spawn_metrics(
+        handle.clone(),
+        lease.clone(),
+        hall_id.clone(),
+        mqtt_out,
+        stream.clone(),
+    );
 
     let accounts = Arc::new(
         config
@@ -784,7 +790,12 @@ fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: MqttOut) {
         loop {
             tick.tick().await;
             let Some(seq) = engine.query_owner(|v| v.hall.seq()).await else {
-                return;
+                // Another node runs the hall, or its owner is being
+                // rebuilt: no heartbeat from here meanwhile.
+                if engine.tx.is_closed() {
+                    return;
+                }
+                continue;
             };
             let beat = hallq_contract::Heartbeat {
                 at_ms: engine::now_ms(),
@@ -803,6 +814,7 @@ fn spawn_heartbeat(engine: EngineHandle, hall: String, mqtt: MqttOut) {
 /// Publishes `metrics` (retained, QoS 0) once a second while it changes.
 fn spawn_metrics(
     engine: EngineHandle,
+    lease: Arc<lease::Lease>,
     hall: String,
     mqtt: MqttOut,
     stream: broadcast::Sender<Arc<Line>>,
@@ -813,8 +825,16 @@ fn spawn_metrics(
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
+            // Only the node that runs the hall speaks for it.
+            if !lease.held() {
+                last = None;
+                continue;
+            }
             let Some(m) = engine.metrics().await else {
-                return;
+                if engine.tx.is_closed() {
+                    return;
+                }
+                continue;
             };
             let key = hallq_contract::Metrics {
                 at_ms: 0,

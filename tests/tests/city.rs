@@ -316,3 +316,85 @@ fn a_staff_account_for_one_hall_sees_only_that_hall() {
     assert_eq!(dash(OTHER, &zhao), 200);
     assert_eq!(dash(HALL, &zhao), 200, "a city account sees every hall");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_city_view_shows_each_hall_to_those_it_is_for() {
+    use hallq_tests::browser::Browser;
+    let dir = tempfile::tempdir().unwrap();
+    let other = other_hall(dir.path(), OTHER, "禹州市民之家", "yz-");
+    let staff = dir.path().join("staff.toml");
+    for (id, role, halls) in [
+        ("city", "supervisor", vec![]),
+        ("li", "manager", vec!["--hall", OTHER]),
+    ] {
+        let mut add = Command::new(binary("hallq"))
+            .args(["staff", "add", "--file"])
+            .arg(&staff)
+            .args(["--id", id, "--name", "督查", "--role", role])
+            .args(&halls)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        add.stdin.take().unwrap().write_all(b"a-long-password\n").unwrap();
+        assert!(add.wait().unwrap().success());
+    }
+    let server = Server::start_halls(
+        &[&demo_hall(), &other],
+        &dir.path().join("data"),
+        &["--staff", staff.to_str().unwrap()],
+    );
+    for _ in 0..3 {
+        assert_eq!(take(&server, HALL, "kiosk-1", "business").0, 201);
+    }
+    assert_eq!(take(&server, OTHER, "yz-kiosk-1", "social").0, 201);
+    let (s, e) = server.http("GET", "/api/v1/city", None);
+    assert_eq!((s, e["error"]["code"].as_str()), (401, Some("unauthorized")));
+
+    let b = Browser::start(1300, 700).await;
+    let base = format!("http://{}", server.http);
+    b.client.goto(&format!("{base}/city")).await.unwrap();
+    b.wait("#login-form").await;
+    b.wait("#login-id").await.send_keys("city").await.unwrap();
+    b.wait("#login-password")
+        .await
+        .send_keys("a-long-password")
+        .await
+        .unwrap();
+    b.click("#login-submit").await;
+    b.wait_text("#me", "督查", 10).await;
+    b.client.goto(&format!("{base}/city")).await.unwrap();
+    let row = b.wait_text("tr[data-hall='xuchang']", "许昌市民之家", 10).await;
+    assert!(row.contains("3"), "three waiting: {row}");
+    b.wait_text("tr[data-hall='yuzhou']", "禹州市民之家", 10).await;
+    b.wait_text("#totals", "2 个大厅", 10).await;
+    b.screenshot("city-view").await;
+    // The hall's name leads to its dashboard.
+    b.click("tr[data-hall='yuzhou'] a").await;
+    b.wait_text("#services", "社保医保", 10).await;
+    let url = b.client.current_url().await.unwrap();
+    assert!(url.path().starts_with("/h/yuzhou/manager"), "{url}");
+    b.screenshot("city-view-hall-dashboard").await;
+
+    // A hall's manager sees only that hall.
+    let body = r#"{"id":"li","password":"a-long-password"}"#;
+    let (_, head, _) = server.http_with("POST", "/api/v1/login", Some(body), &[]);
+    let cookie = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim().split(';').next().unwrap().to_owned())
+        })
+        .unwrap();
+    let (s, _, view) = server.http_with("GET", "/api/v1/city", None, &[("Cookie", &cookie)]);
+    assert_eq!(s, 200);
+    let halls: Vec<&str> = view["halls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hall"].as_str().unwrap())
+        .collect();
+    assert_eq!(halls, [OTHER]);
+    assert_eq!(view["halls"][0]["waiting"], 1, "{view}");
+}

@@ -306,12 +306,29 @@ async fn a_hall_goes_on_when_its_node_dies_and_a_paused_node_is_fenced() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    // A display of the demo hall, on the shared broker.
+    let led = hallq_client::Login {
+        host: "127.0.0.1".into(),
+        port: mqtt_port,
+        hall: HALL.into(),
+        user: "led-3".into(),
+        password: "demo-led-3-pass".into(),
+        tls: None,
+    };
+    let heartbeat = hallq_contract::Topic::Heartbeat.to_string(HALL);
+    let mut display = hallq_tests::Watcher::new(&led, std::slice::from_ref(&heartbeat)).await;
     for round in 0..kills {
         // Kill -9 the node that runs the demo hall, mid-load.
         let victim = runner(&addrs, HALL).expect("some node runs the hall");
         let killed_at = Instant::now();
+        let killed_ms = hallq_client::now_ms();
         nodes[victim].take().unwrap().kill9();
         tokio::time::sleep(Duration::from_secs(6)).await;
+        // The display hears the hall's heartbeat again, from the new node
+        // (so it never shows itself offline).
+        display
+            .expect(&heartbeat, |v| v["at_ms"].as_i64().unwrap() > killed_ms)
+            .await;
         for hall in [HALL, OTHER] {
             let gap = outage(&seen.lock().unwrap().acked_at[hall], killed_at);
             eprintln!("round {round}: {hall} answered nothing for {gap:?} around the kill");

@@ -1,4 +1,5 @@
-//! One HTTP listener for several halls. Each hall has its own router, the
+//! One HTTP listener for several halls, and the city view (`/city`) over
+//! them. Each hall has its own router, the
 //! same as a server with one hall has; this one hands every request to its
 //! hall's:
 //!
@@ -20,12 +21,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 use tower::ServiceExt;
 
+use super::session::Role;
 use super::{ApiError, AppState, app, hall_health, hall_metrics, prometheus_text};
 use crate::Refused;
 
@@ -49,12 +51,9 @@ impl City {
 }
 
 /// The routes of a server with these halls: with one hall (and none
-/// refused), exactly that hall's.
+/// refused), that hall's and the city view.
 pub fn city(halls: Vec<(String, String, AppState)>, refused: Vec<Refused>) -> Router {
-    if halls.len() == 1 && refused.is_empty() {
-        let (_, _, state) = halls.into_iter().next().expect("one hall");
-        return app(state);
-    }
+    let one = halls.len() == 1 && refused.is_empty();
     let city = City {
         order: halls.iter().map(|(id, _, _)| id.clone()).collect(),
         halls: halls
@@ -70,12 +69,19 @@ pub fn city(halls: Vec<(String, String, AppState)>, refused: Vec<Refused>) -> Ro
             .collect(),
         refused,
     };
-    Router::new()
-        .route("/api/v1/halls", get(list))
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
-        .fallback(dispatch)
-        .with_state(Arc::new(city))
+    let routes = Router::new()
+        .route("/api/v1/city", get(city_view))
+        .route("/city", get(city_page))
+        .route("/city/city.js", get(city_js));
+    let routes = if one {
+        routes
+    } else {
+        routes
+            .route("/api/v1/halls", get(list))
+            .route("/healthz", get(health))
+            .route("/metrics", get(metrics))
+    };
+    routes.fallback(dispatch).with_state(Arc::new(city))
 }
 
 fn unknown_hall(hall: &str) -> Response {
@@ -122,6 +128,86 @@ async fn dispatch(State(city): State<Arc<City>>, mut req: Request) -> Response {
         Ok(r) => r,
         Err(never) => match never {},
     }
+}
+
+/// `GET /api/v1/city` (a manager's or supervisor's session): every hall
+/// the account is for, with what a city's supervisor (电子监察) looks at
+/// first: waiting, the longest wait, open windows, cards in force. A hall
+/// another node runs is listed with that node's name.
+async fn city_view(State(city): State<Arc<City>>, headers: HeaderMap) -> Response {
+    let Some(who) = city.first().state.sessions.who(&headers) else {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "请先登录 / please log in",
+        )
+        .into_response();
+    };
+    if !matches!(who.role, Role::Manager | Role::Supervisor) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "您的角色无此权限 / your role may not do this",
+        )
+        .into_response();
+    }
+    let mut halls = Vec::new();
+    for id in city.order.iter().filter(|id| who.for_hall(id)) {
+        let h = &city.halls[id];
+        let mut row = json!({
+            "hall": id,
+            "name": h.name,
+            "pages": h.state.prefix,
+            "runs_here": h.state.lease.held(),
+            "runs_on": h.state.lease.holder(),
+        });
+        if h.state.lease.held()
+            && let Some(m) = h.state.engine.query(|v| v.metrics()).await
+        {
+            let count = |level: &str| m.cards.iter().filter(|c| c.level == level).count();
+            row["waiting"] = m.waiting.into();
+            row["longest_wait_s"] = m
+                .services
+                .iter()
+                .map(|s| s.longest_wait_s)
+                .max()
+                .unwrap_or(0)
+                .into();
+            row["windows"] = m.windows.len().into();
+            row["windows_open"] = m
+                .windows
+                .iter()
+                .filter(|w| w.status != hallq_contract::WindowStatus::Closed)
+                .count()
+                .into();
+            row["issued_today"] = m.services.iter().map(|s| s.issued_today).sum::<u32>().into();
+            row["served_today"] = m.windows.iter().map(|w| w.served_today).sum::<u32>().into();
+            row["cards"] = json!({"yellow": count("yellow"), "red": count("red")});
+        }
+        halls.push(row);
+    }
+    Json(json!({
+        "halls": halls,
+        "who": {"name": who.name, "role": who.role},
+        "at_ms": crate::engine::now_ms(),
+    }))
+    .into_response()
+}
+
+async fn city_page() -> Response {
+    super::pages::asset(
+        include_str!("../../web/city.html"),
+        "text/html; charset=utf-8",
+        false,
+    )
+}
+
+async fn city_js() -> Response {
+    super::pages::asset(
+        include_str!("../../web/city.js"),
+        "text/javascript; charset=utf-8",
+        true,
+    )
 }
 
 /// `GET /api/v1/halls`: the halls this server runs, and those it could not
@@ -173,8 +259,13 @@ async fn health(State(city): State<Arc<City>>) -> Response {
 async fn metrics(State(city): State<Arc<City>>) -> Response {
     let mut merged: BTreeMap<String, prometheus::proto::MetricFamily> = BTreeMap::new();
     for id in &city.order {
-        // A hall whose owner is rebuilding is left out until it is back.
-        let Some(families) = hall_metrics(&city.halls[id].state, true).await else {
+        // A hall another node runs is that node's to report; one whose
+        // owner is rebuilding is left out until it is back.
+        let state = &city.halls[id].state;
+        if !state.lease.held() {
+            continue;
+        }
+        let Some(families) = hall_metrics(state, true).await else {
             continue;
         };
         for mut f in families {

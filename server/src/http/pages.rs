@@ -15,7 +15,7 @@ use super::{ApiError, AppState, check_hall};
 
 /// An embedded asset with its type; cached for an hour (the page itself
 /// is not cached, so a new binary's page fetches its new assets by name).
-fn asset(body: &'static str, content_type: &'static str, cache: bool) -> Response {
+pub(super) fn asset(body: &'static str, content_type: &'static str, cache: bool) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
