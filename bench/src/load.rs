@@ -63,8 +63,12 @@ struct Args {
     mosquitto: bool,
 }
 
+#[path = "drive.rs"]
+mod drive;
 #[path = "proc_status.rs"]
 mod proc_status;
+
+use drive::{device, free_port, kiosk, pad, wait_healthy};
 
 const HALL: &str = "xuchang";
 const MEASURED: &str = "3";
@@ -228,7 +232,9 @@ async fn main() -> anyhow::Result<()> {
         let (stop, issued) = (stop.clone(), issued.clone());
         // At least one ticket a second each: window 3 needs someone to call.
         let per_s = (args.tickets_per_s / kiosks).max(1);
-        tokio::spawn(async move { kiosk(http, k, per_s, stop, issued).await });
+        tokio::spawn(async move {
+            kiosk(http, (HALL, "kiosk-1"), k, f64::from(per_s), stop, issued).await
+        });
     }
     // Pads of the new windows.
     let pads: Vec<String> = (1..=args.windows).map(|w| format!("w{w}")).collect();
@@ -398,152 +404,6 @@ fn write_hall(path: &Path, n: usize, windows: usize) -> anyhow::Result<Vec<Devic
     Ok(devices)
 }
 
-/// One device: logs in with its will, says it is online (retained),
-/// subscribes to its window's state and the heartbeat, counts the states,
-/// and stays.
-async fn device(
-    login: Login,
-    role: &'static str,
-    window: String,
-    count: Arc<AtomicU64>,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) -> anyhow::Result<()> {
-    let presence = hallq_client::Presence {
-        role,
-        window: Some(window.clone()),
-    };
-    let (client, mut ev) = login.connect(&login.client_id("load"), Some(&presence));
-    let me = login.clone();
-    let state = Topic::WindowState(&window).to_string(HALL);
-    let (ready_tx, ready) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let mut ready_tx = Some(ready_tx);
-        let mut pending = 0;
-        loop {
-            match ev.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    pending = 2;
-                    let _ = me.announce(&client, &presence).await;
-                    let _ = client.subscribe(&state, QoS::AtLeastOnce).await;
-                    let _ = client
-                        .subscribe(Topic::Heartbeat.to_string(HALL), QoS::AtMostOnce)
-                        .await;
-                }
-                Ok(Event::Incoming(Packet::SubAck(_))) => {
-                    pending -= 1;
-                    if pending == 0
-                        && let Some(r) = ready_tx.take()
-                    {
-                        let _ = r.send(());
-                    }
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == state && !p.retain => {
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    if ready_tx.is_some() {
-                        eprintln!("device: {e}");
-                        return;
-                    }
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-            }
-        }
-    });
-    tokio::time::timeout(Duration::from_secs(60), ready)
-        .await
-        .map_err(|_| anyhow::anyhow!("{} did not subscribe in 60 s", login.user))??;
-    drop(permit);
-    Ok(())
-}
-
-/// A window's pad calling at `per_s` calls a second (each call followed by
-/// `start` and `finish`).
-async fn pad(
-    login: Login,
-    window: String,
-    per_s: f64,
-    stop: Arc<AtomicBool>,
-    called: Arc<AtomicU64>,
-) {
-    let (client, mut ev) = login.connect(&login.client_id("load"), None);
-    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
-    let topic = Topic::PadCmd(&window).to_string(HALL);
-    let send = |i: u64, op: &str| {
-        let body = format!(r#"{{"id":"l-{i}","op":"{op}"}}"#);
-        client.publish(topic.clone(), QoS::AtLeastOnce, false, body)
-    };
-    let _ = send(0, "open").await;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_s));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut i = 0;
-    while !stop.load(Ordering::Relaxed) {
-        tick.tick().await;
-        for op in ["call_next", "start"] {
-            i += 1;
-            let _ = send(i, op).await;
-        }
-        called.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// A kiosk taking tickets over one kept-alive HTTP connection.
-async fn kiosk(http: u16, k: u32, per_s: u32, stop: Arc<AtomicBool>, issued: Arc<AtomicU64>) {
-    let services = ["business", "property"];
-    let Ok(mut conn) = tokio::net::TcpStream::connect(("127.0.0.1", http)).await else {
-        return;
-    };
-    let _ = conn.set_nodelay(true);
-    let auth = base64_basic("kiosk-1", "demo-kiosk-1-pass");
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(per_s.max(1))));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut i = k as usize;
-    while !stop.load(Ordering::Relaxed) {
-        tick.tick().await;
-        i += 1;
-        let body = format!(r#"{{"service":"{}"}}"#, services[i % services.len()]);
-        let req = format!(
-            "POST /api/v1/halls/{HALL}/tickets HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if conn.write_all(req.as_bytes()).await.is_err() {
-            return;
-        }
-        // One response: headers, then Content-Length bytes.
-        let mut got = Vec::new();
-        loop {
-            let Ok(n) = conn.read(&mut buf).await else {
-                return;
-            };
-            if n == 0 {
-                return;
-            }
-            got.extend_from_slice(&buf[..n]);
-            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-                let len = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-                    .unwrap_or(0);
-                if got.len() >= end + 4 + len {
-                    if head.starts_with("http/1.1 200") || head.starts_with("http/1.1 201") {
-                        issued.fetch_add(1, Ordering::Relaxed);
-                    }
-                    break;
-                }
-            }
-        }
-    }
-}
-
-fn base64_basic(user: &str, pass: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-}
-
 const MOSQUITTO_SERVER_PASSWORD: &str = "load-server-secret";
 
 /// Mosquitto on `port` with the hall's ACL and (hashed) passwords.
@@ -614,27 +474,4 @@ async fn devices_online(http: u16) -> anyhow::Result<usize> {
     Ok(v["devices"]
         .as_object()
         .map_or(0, |m| m.values().filter(|d| d["online"] == true).count()))
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn wait_healthy(http: u16) -> anyhow::Result<()> {
-    for _ in 0..300 {
-        if let Ok(mut c) = tokio::net::TcpStream::connect(("127.0.0.1", http)).await {
-            let _ = c
-                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .await;
-            let mut s = String::new();
-            let _ = c.read_to_string(&mut s).await;
-            if s.starts_with("HTTP/1.1 200") {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the server did not become healthy in 30 s")
 }

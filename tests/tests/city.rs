@@ -336,7 +336,11 @@ async fn the_city_view_shows_each_hall_to_those_it_is_for() {
             .spawn()
             .unwrap();
         use std::io::Write;
-        add.stdin.take().unwrap().write_all(b"a-long-password\n").unwrap();
+        add.stdin
+            .take()
+            .unwrap()
+            .write_all(b"a-long-password\n")
+            .unwrap();
         assert!(add.wait().unwrap().success());
     }
     let server = Server::start_halls(
@@ -349,7 +353,10 @@ async fn the_city_view_shows_each_hall_to_those_it_is_for() {
     }
     assert_eq!(take(&server, OTHER, "yz-kiosk-1", "social").0, 201);
     let (s, e) = server.http("GET", "/api/v1/city", None);
-    assert_eq!((s, e["error"]["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
 
     let b = Browser::start(1300, 700).await;
     let base = format!("http://{}", server.http);
@@ -364,9 +371,12 @@ async fn the_city_view_shows_each_hall_to_those_it_is_for() {
     b.click("#login-submit").await;
     b.wait_text("#me", "督查", 10).await;
     b.client.goto(&format!("{base}/city")).await.unwrap();
-    let row = b.wait_text("tr[data-hall='xuchang']", "许昌市民之家", 10).await;
+    let row = b
+        .wait_text("tr[data-hall='xuchang']", "许昌市民之家", 10)
+        .await;
     assert!(row.contains("3"), "three waiting: {row}");
-    b.wait_text("tr[data-hall='yuzhou']", "禹州市民之家", 10).await;
+    b.wait_text("tr[data-hall='yuzhou']", "禹州市民之家", 10)
+        .await;
     b.wait_text("#totals", "2 个大厅", 10).await;
     b.screenshot("city-view").await;
     // The hall's name leads to its dashboard.

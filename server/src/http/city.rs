@@ -180,7 +180,12 @@ async fn city_view(State(city): State<Arc<City>>, headers: HeaderMap) -> Respons
                 .filter(|w| w.status != hallq_contract::WindowStatus::Closed)
                 .count()
                 .into();
-            row["issued_today"] = m.services.iter().map(|s| s.issued_today).sum::<u32>().into();
+            row["issued_today"] = m
+                .services
+                .iter()
+                .map(|s| s.issued_today)
+                .sum::<u32>()
+                .into();
             row["served_today"] = m.windows.iter().map(|w| w.served_today).sum::<u32>().into();
             row["cards"] = json!({"yellow": count("yellow"), "red": count("red")});
         }
