@@ -70,14 +70,15 @@ pub fn city(halls: Vec<(String, String, AppState)>, refused: Vec<Refused>) -> Ro
         refused,
     };
     let routes = Router::new()
+        .route("/api/v1/halls", get(list))
         .route("/api/v1/city", get(city_view))
         .route("/city", get(city_page))
         .route("/city/city.js", get(city_js));
+    // One hall: its own health and metrics, as they always were.
     let routes = if one {
         routes
     } else {
         routes
-            .route("/api/v1/halls", get(list))
             .route("/healthz", get(health))
             .route("/metrics", get(metrics))
     };
