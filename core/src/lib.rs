@@ -37,6 +37,7 @@ pub mod error;
 pub mod event;
 pub mod hall;
 pub mod id;
+pub mod learn;
 pub mod queue;
 pub mod supervision;
 pub mod view;

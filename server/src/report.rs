@@ -117,14 +117,7 @@ pub fn from_log(
     config: hallq_core::HallConfig,
     day: Day,
 ) -> Result<DayReport, crate::store::StoreError> {
-    use crate::store::EventStore;
-    let mut store: Box<dyn EventStore> = match log {
-        crate::http::LogSource::Sqlite(path) => Box::new(crate::store::SqliteStore::open(path)?),
-        crate::http::LogSource::Postgres(url) => Box::new(crate::store_pg::PgStore::open(
-            url,
-            config.hall.id.as_str(),
-        )?),
-    };
+    let mut store = open_log(log, config.hall.id.as_str())?;
     let mut hall = hallq_core::Hall::new(config);
     let mut end = None;
     store.for_each_record(&mut |r| {
@@ -139,6 +132,33 @@ pub fn from_log(
     })?;
     let now = end.unwrap_or_else(|| hall.clock());
     Ok(Views { hall: &hall, now }.day_report(day))
+}
+
+/// A reader of the hall's log of its own (never the owner's).
+fn open_log(
+    log: &crate::http::LogSource,
+    hall: &str,
+) -> Result<Box<dyn crate::store::EventStore>, crate::store::StoreError> {
+    Ok(match log {
+        crate::http::LogSource::Sqlite(path) => Box::new(crate::store::SqliteStore::open(path)?),
+        crate::http::LogSource::Postgres(url) => {
+            Box::new(crate::store_pg::PgStore::open(url, hall)?)
+        }
+    })
+}
+
+/// What the whole log says about the hall's work ([`hallq_core::learn`]),
+/// weighed as of `today`: read on a reader of its own, off the owner.
+pub fn learned(
+    log: &crate::http::LogSource,
+    config: &hallq_core::HallConfig,
+    today: Day,
+) -> Result<hallq_core::learn::Learned, crate::store::StoreError> {
+    let mut store = open_log(log, config.hall.id.as_str())?;
+    let mut learner = hallq_core::learn::Learner::new(config.hall.utc_offset_minutes, today);
+    store.for_each_record(&mut |r| learner.record(&r))?;
+    let services: Vec<hallq_core::Id> = config.services.iter().map(|s| s.id.clone()).collect();
+    Ok(learner.finish(&services))
 }
 
 impl Views<'_> {

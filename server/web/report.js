@@ -117,6 +117,58 @@ async function load(date) {
   $("generated").textContent = `生成于 generated ${new Date(r.at_ms).toLocaleString("zh-CN", { hour12: false })}`;
 }
 
+const WEEKDAYS = ["周一 Mon", "周二 Tue", "周三 Wed", "周四 Thu", "周五 Fri", "周六 Sat", "周日 Sun"];
+
+/// A table of plain cells under two-line (Chinese / English) heads.
+function plainTable(id, heads, rows) {
+  const t = $(id);
+  t.replaceChildren();
+  const head = document.createElement("tr");
+  for (const [zh, en] of heads) {
+    const th = document.createElement("th");
+    th.append(zh, document.createElement("br"), Object.assign(document.createElement("span"), { className: "en", textContent: en }));
+    head.append(th);
+  }
+  t.append(head);
+  if (!rows.length) {
+    const tr = document.createElement("tr");
+    tr.append(Object.assign(document.createElement("td"), { textContent: "无 / none", colSpan: heads.length }));
+    t.append(tr);
+  }
+  for (const cells of rows) {
+    const tr = document.createElement("tr");
+    for (const c of cells) tr.append(Object.assign(document.createElement("td"), { textContent: String(c) }));
+    t.append(tr);
+  }
+}
+
+/// What the whole log says: /learned.
+async function learned() {
+  const [lr, hr] = await Promise.all([fetch(`/api/v1/halls/${hall}/learned`), fetch(`/api/v1/halls/${hall}`)]);
+  if (!lr.ok || !hr.ok) return;
+  const l = await lr.json();
+  const names = Object.fromEntries((await hr.json()).services.map((s) => [s.service, s.name]));
+  $("learned-note").textContent =
+    `${l.days} 个服务日，近期权重更大（半衰期 ${l.half_life_days} 天） / ${l.days} service days, recent ones weigh more (half-life ${l.half_life_days} days)`;
+  const time = (f) => (f ? `${mmss(Math.round(f.median_s))} / ${mmss(Math.round(f.mean_s))}` : "–");
+  plainTable("learned", [["业务", "service"], ["办理时长 中位/平均", "service time median/mean"], ["离散度 σ", "spread σ (log)"], ["样本", "services"], ["过号率", "no-show rate"], ["日均取号", "tickets a day"], ["最忙时段", "busiest hour"]],
+    l.services.map((s) => {
+      let best = null;
+      s.arrivals_per_hour.forEach((day, d) => day.forEach((v, h) => { if (v > 0 && (!best || v > best.v)) best = { d, h, v }; }));
+      return [
+        names[s.service] || s.service,
+        time(s.service_time),
+        s.service_time ? s.service_time.log_sigma.toFixed(2) : "–",
+        s.service_time ? s.service_time.n : 0,
+        s.no_show_rate === null ? "–" : `${(s.no_show_rate * 100).toFixed(1)} %`,
+        s.per_day.toFixed(1),
+        best ? `${WEEKDAYS[best.d]} ${best.h}:00 (${best.v.toFixed(1)}/h)` : "–",
+      ];
+    }));
+  plainTable("learned-clerks", [["人员", "clerk"], ["办理时长 中位/平均", "median/mean"], ["离散度 σ", "spread σ"], ["样本", "services"]],
+    l.clerks.map((c) => [c.id, time(c.service_time), c.service_time.log_sigma.toFixed(2), c.service_time.n]));
+}
+
 async function start() {
   const me = await fetch("/api/v1/me");
   if (me.status === 401) { location.href = `${BASE}/manager/login`; return; }
@@ -124,5 +176,6 @@ async function start() {
   $("print").onclick = () => window.print();
   $("date-form").onsubmit = (ev) => { ev.preventDefault(); load($("date").value); };
   await load(new URLSearchParams(location.search).get("date"));
+  await learned();
 }
 start();

@@ -159,7 +159,22 @@ async fn a_manager_watches_the_hall_and_rebalances_it_from_the_page() {
     b.wait_text("#by-window", "3号窗口", 10).await;
     b.wait_text("#by-service", "商事登记", 10).await;
     b.wait("#chart-hours canvas").await;
+    // What the log says: three business tickets today, one served (too
+    // quickly to count as a service time: it was started and finished at
+    // once), none a no-show.
+    let learned = b.wait_text("#learned", "商事登记", 10).await;
+    assert!(learned.contains("3.0"), "{learned}");
+    assert!(learned.contains("0.0 %"), "{learned}");
+    b.wait_text("#learned-note", "1 个服务日", 5).await;
     b.screenshot("manager-report").await;
+    b.client
+        .execute(
+            "document.getElementById('learned').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.screenshot("manager-report-learned").await;
     let pdf = b.print_a4("manager-report").await;
     assert!(pdf.starts_with(b"%PDF"));
     let pages = pdf.windows(10).filter(|w| w == b"/Type /Pag").count();

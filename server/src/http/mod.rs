@@ -152,6 +152,7 @@ pub fn app(state: AppState) -> Router {
         .route("/manager/report", get(pages::report_page))
         .route("/manager/report.js", get(pages::report_js))
         .route("/api/v1/halls/{hall}/reports/day", get(pages::day_report))
+        .route("/api/v1/halls/{hall}/learned", get(pages::learned))
         .route("/manager/app.js", get(pages::app_js))
         .route("/manager/login.js", get(pages::login_js))
         .route("/manager/app.css", get(pages::app_css))

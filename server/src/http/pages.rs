@@ -175,6 +175,39 @@ pub(super) struct DayQuery {
     format: Option<String>,
 }
 
+/// `GET …/learned` (manager or supervisor): what the hall's whole log says
+/// about its work — service times, arrivals by weekday and hour, no-shows
+/// (see [`hallq_core::learn`]).
+pub(super) async fn learned(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(hall): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_hall(&state, &hall)?;
+    staff(&state, peer.ip(), &headers, Need::Watch)?;
+    let (today, config) = state
+        .engine
+        .query(|v| {
+            let config = v.hall.config().clone();
+            let today = hallq_core::calendar::local(v.now, config.hall.utc_offset_minutes).0;
+            (today, config)
+        })
+        .await
+        .ok_or_else(|| state.unavailable())?;
+    let log = state.log.clone().ok_or_else(|| state.unavailable())?;
+    // A plain thread: the PostgreSQL client runs a runtime of its own.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::report::learned(&log, &config, today));
+    });
+    let learned = rx.await.map_err(|_| state.unavailable())?.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the log to learn from it");
+        state.unavailable()
+    })?;
+    Ok(Json(learned).into_response())
+}
+
 /// `GET …/reports/day?date=YYYY-MM-DD[&format=csv]` (manager or supervisor).
 pub(super) async fn day_report(
     State(state): State<AppState>,
