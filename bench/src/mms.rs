@@ -27,6 +27,7 @@ use std::path::Path;
 
 use clap::Parser;
 use hallq_core::calendar::{self, Date};
+use hallq_core::forecast::{Model, ServiceTime, forecast};
 use hallq_core::{Command, Event, Hall, HallConfig, Id, Millis};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -38,6 +39,15 @@ struct Args {
     /// Simulated days (12 open hours each) per figure.
     #[arg(long, default_value_t = 40)]
     days: u32,
+    /// Days for the forecast's figure (each forecast copies the hall).
+    #[arg(long, default_value_t = 3)]
+    forecast_days: u32,
+    /// Forecast every this many delayed citizens.
+    #[arg(long, default_value_t = 20)]
+    every: u64,
+    /// Runs per forecast.
+    #[arg(long, default_value_t = 100)]
+    runs: u32,
 }
 
 /// One M/M/s system.
@@ -56,6 +66,16 @@ struct Wait {
     wait_s: f64,
     /// Waiting ahead when the ticket was taken, when every window was busy.
     ahead_if_delayed: Option<u32>,
+    /// The core's Monte Carlo forecast when the ticket was taken (mean,
+    /// 20th and 80th percentile), for the sampled ones.
+    forecast: Option<(f64, f64, f64)>,
+}
+
+/// Which delayed citizens get a forecast, and with how many runs.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    every: u64,
+    runs: u32,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -71,7 +91,7 @@ fn main() -> anyhow::Result<()> {
         service_s: 180.0,
         windows: 14,
     };
-    let waits = simulate(m, args.days, args.seed)?;
+    let waits = simulate(m, args.days, args.seed, None)?;
     let n = waits.len() as f64;
     let within = waits.iter().filter(|w| w.wait_s <= 20.0).count() as f64 / n;
     let delayed = waits.iter().filter(|w| w.wait_s > 0.0).count() as f64 / n;
@@ -104,7 +124,7 @@ fn main() -> anyhow::Result<()> {
             service_s: 180.0,
             windows: 100,
         };
-        let waits = simulate(m, args.days, args.seed)?;
+        let waits = simulate(m, args.days, args.seed, None)?;
         let rate = m.windows as f64 / m.service_s;
         let pairs: Vec<(f64, f64)> = waits
             .iter()
@@ -121,6 +141,50 @@ fn main() -> anyhow::Result<()> {
             pairs.len(),
             ase / avg.powi(2),
             1.0 - rho
+        );
+    }
+
+    // 3. The core's own forecast against the queue-length predictor.
+    println!();
+    println!(
+        "3. The core's Monte Carlo forecast ({} runs) against the queue-length predictor, M/M/100, {} days",
+        args.runs, args.forecast_days
+    );
+    println!("   load   forecasts   RASE forecast   RASE QL   ratio   inside its 20–80 % range");
+    for rho in [0.90, 0.95] {
+        let m = Mms {
+            lambda: rho * 100.0 / 180.0,
+            service_s: 180.0,
+            windows: 100,
+        };
+        let sample = Sample {
+            every: args.every,
+            runs: args.runs,
+        };
+        let waits = simulate(m, args.forecast_days, args.seed, Some(sample))?;
+        let rate = m.windows as f64 / m.service_s;
+        let told: Vec<(f64, f64, (f64, f64, f64))> = waits
+            .iter()
+            .filter_map(|w| {
+                Some((
+                    w.wait_s,
+                    f64::from(w.ahead_if_delayed? + 1) / rate,
+                    w.forecast?,
+                ))
+            })
+            .collect();
+        let k = told.len() as f64;
+        let avg = told.iter().map(|t| t.0).sum::<f64>() / k;
+        let rase = |f: &dyn Fn(&(f64, f64, (f64, f64, f64))) -> f64| {
+            told.iter().map(|t| (t.0 - f(t)).powi(2)).sum::<f64>() / k / avg.powi(2)
+        };
+        let (mc, ql) = (rase(&|t| t.2.0), rase(&|t| t.1));
+        let inside = told.iter().filter(|t| t.0 >= t.2.1 && t.0 <= t.2.2).count() as f64 / k;
+        println!(
+            "   {rho:.2}   {:>9}   {mc:>13.3}   {ql:>7.3}   {:>5.3}   {:>5.1} %",
+            told.len(),
+            mc / ql,
+            inside * 100.0
         );
     }
     Ok(())
@@ -148,13 +212,23 @@ enum Happening {
 
 /// `days` days of `m` through the core; the waits of those who took their
 /// ticket after the first hour.
-fn simulate(m: Mms, days: u32, seed: u64) -> anyhow::Result<Vec<Wait>> {
+fn simulate(m: Mms, days: u32, seed: u64, sample: Option<Sample>) -> anyhow::Result<Vec<Wait>> {
     let config = hall(m.windows)?;
     let offset = config.hall.utc_offset_minutes;
     let first = Date::try_from("2026-11-30".to_owned()).map_err(anyhow::Error::msg)?;
     let mut rng = StdRng::seed_from_u64(seed ^ (m.windows as u64) ^ m.lambda.to_bits());
     let windows: Vec<Id> = config.windows.iter().map(|w| w.id.clone()).collect();
     let service = Id::parse("s")?;
+    // What the forecast knows: the true service-time law, no walk-ups, no
+    // no-shows, and arrivals that cannot overtake (one service, in order).
+    let mut model = Model::from_config(&config);
+    model.service_time.insert(
+        service.clone(),
+        ServiceTime::Exponential {
+            mean_s: m.service_s,
+        },
+    );
+    model.walk_up_s = 0.0;
     let exp = |rng: &mut StdRng, mean_s: f64| -> Millis {
         let u: f64 = rng.random::<f64>().max(1e-12);
         (-u.ln() * mean_s * 1000.0).round() as Millis
@@ -187,7 +261,9 @@ fn simulate(m: Mms, days: u32, seed: u64) -> anyhow::Result<Vec<Wait>> {
             Happening::Arrive,
         );
         // Ticket → (taken at, waiting ahead when every window was busy).
-        let mut taken: HashMap<u64, (Millis, Option<u32>)> = HashMap::new();
+        let mut taken: HashMap<u64, (Millis, Option<u32>, Option<(f64, f64, f64)>)> =
+            HashMap::new();
+        let mut delayed_count = 0u64;
         let mut waiting = 0u32;
         let mut i = 0u64;
         while let Some(Reverse((now, _, h))) = queue.pop() {
@@ -219,7 +295,17 @@ fn simulate(m: Mms, days: u32, seed: u64) -> anyhow::Result<Vec<Wait>> {
                         })
                         .expect("a ticket");
                     let delayed = idle.is_empty().then_some(waiting);
-                    taken.insert(ticket, (now, delayed));
+                    let mut told = None;
+                    if let (Some(sample), Some(_)) = (sample, delayed) {
+                        delayed_count += 1;
+                        if delayed_count.is_multiple_of(sample.every) && now >= count_from {
+                            let f = forecast(&hall, now, &model, sample.runs, i);
+                            told = f.get(&hallq_core::TicketId(ticket)).map(|s| {
+                                (f64::from(s.mean_s), f64::from(s.low_s), f64::from(s.high_s))
+                            });
+                        }
+                    }
+                    taken.insert(ticket, (now, delayed, told));
                     waiting += 1;
                     match idle.pop() {
                         Some(w) => w,
@@ -262,11 +348,12 @@ fn simulate(m: Mms, days: u32, seed: u64) -> anyhow::Result<Vec<Wait>> {
                     _ => None,
                 })
                 .expect("a call");
-            let (at, ahead) = taken.remove(&ticket).expect("a taken ticket");
+            let (at, ahead, told) = taken.remove(&ticket).expect("a taken ticket");
             if at >= count_from {
                 out.push(Wait {
                     wait_s: (now - at) as f64 / 1000.0,
                     ahead_if_delayed: ahead,
+                    forecast: told,
                 });
             }
             push(
@@ -317,7 +404,7 @@ mod tests {
 
     #[test]
     fn the_core_run_as_m_m_s_waits_as_erlang_c_says() {
-        let waits = simulate(CALL_CENTRE, 10, 7).unwrap();
+        let waits = simulate(CALL_CENTRE, 10, 7, None).unwrap();
         let n = waits.len() as f64;
         assert!(n > 15_000.0, "{n}");
         let delayed = waits.iter().filter(|w| w.wait_s > 0.0).count() as f64 / n;

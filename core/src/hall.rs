@@ -277,6 +277,46 @@ impl Hall {
         self.clock
     }
 
+    /// A copy to run forward (the forecast): the same queues, windows,
+    /// numbering, bookings and quotas, without the tickets that are done
+    /// and the time spent open — what a run never reads. A day's worth of
+    /// finished tickets would cost more to copy than the run itself.
+    pub(crate) fn working_copy(&self) -> Hall {
+        let tickets: BTreeMap<TicketId, Ticket> = self
+            .tickets
+            .iter()
+            .filter(|(_, t)| !t.state.is_final())
+            .map(|(id, t)| (*id, t.clone()))
+            .collect();
+        Hall {
+            config: self.config.clone(),
+            seq: self.seq,
+            clock: self.clock,
+            day: self.day,
+            numbers: self.numbers.clone(),
+            issued: self.issued.clone(),
+            tokens: tickets.values().map(|t| (t.token.clone(), t.id)).collect(),
+            by_number: tickets
+                .values()
+                .filter(|t| Some(t.day) == self.day)
+                .map(|t| (t.number.clone(), t.id))
+                .collect(),
+            tickets,
+            queues: self.queues.clone(),
+            windows: self.windows.clone(),
+            next_ticket: self.next_ticket,
+            deadlines: self.deadlines.clone(),
+            bookings: self.bookings.clone(),
+            slots: self.slots.clone(),
+            citizens: self.citizens.clone(),
+            cards: BTreeMap::new(),
+            cards_today: self.cards_today,
+            notice: String::new(),
+            notice_seq: self.notice_seq,
+            open_time: BTreeMap::new(),
+        }
+    }
+
     /// The current service day, once a ticket was issued.
     pub fn day(&self) -> Option<Day> {
         self.day

@@ -35,6 +35,7 @@ pub mod config;
 mod decide;
 pub mod error;
 pub mod event;
+pub mod forecast;
 pub mod hall;
 pub mod id;
 pub mod learn;

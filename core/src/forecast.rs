@@ -1,0 +1,398 @@
+//! How long each waiting ticket will still wait (issue 14, part 3): the
+//! hall is copied and run forward from now, many times, through its own
+//! rules — work profiles and their policies, priority classes, transfers
+//! waiting at a window — with service times, walk-ups, no-shows and new
+//! arrivals drawn from a [`Model`] of the hall (learned from its log, or
+//! from the hall file). Each waiting ticket gets the mean of its simulated
+//! waits and a range (the 20th to the 80th percentile).
+//!
+//! Pure, like the rest of the core: the randomness is a seeded generator
+//! of its own, so a forecast is repeatable.
+//!
+//! Not modelled yet: a clerk's pause or a window opening later (windows
+//! stay as they are now), arrival rates changing within the horizon (the
+//! current hour's rate holds), bookings still to check in.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use serde::Serialize;
+
+use crate::Millis;
+use crate::calendar;
+use crate::command::Command;
+use crate::config::HallConfig;
+use crate::event::Event;
+use crate::hall::{Hall, TicketState, WindowStatus};
+use crate::id::{Id, TicketId};
+use crate::learn::Learned;
+
+/// How far ahead a run goes at most: a ticket not called by then counts
+/// as called then.
+pub const HORIZON_MS: Millis = 4 * 3_600_000;
+
+/// A service's service time, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServiceTime {
+    /// `exp(N(mu, sigma))`.
+    LogNormal { mu: f64, sigma: f64 },
+    /// Exponential with this mean (M/M/s checks).
+    Exponential { mean_s: f64 },
+}
+
+/// What a run draws from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub service_time: BTreeMap<Id, ServiceTime>,
+    pub no_show: BTreeMap<Id, f64>,
+    /// Expected tickets per hour, `[weekday][hour]`, per service.
+    pub arrivals: BTreeMap<Id, Vec<Vec<f64>>>,
+    /// Mean time from a call to the citizen at the window (exponential).
+    pub walk_up_s: f64,
+    /// How long a clerk waits for a citizen who does not come.
+    pub no_show_after_s: f64,
+    pub utc_offset_minutes: i32,
+}
+
+/// The spread of log-normal service times when nothing is learned yet
+/// (the demo hall's generator uses 0.45).
+pub const DEFAULT_SIGMA: f64 = 0.45;
+/// Services a fit needs before it replaces the hall file's typical time.
+pub const MIN_FIT: u32 = 20;
+
+impl Model {
+    /// From the hall file alone: each service's typical minutes as the
+    /// median, [`DEFAULT_SIGMA`], no no-shows, no arrivals.
+    pub fn from_config(config: &HallConfig) -> Model {
+        Model {
+            service_time: config
+                .services
+                .iter()
+                .map(|s| {
+                    let median = f64::from(s.typical_min.max(1)) * 60.0;
+                    let st = ServiceTime::LogNormal {
+                        mu: median.ln(),
+                        sigma: DEFAULT_SIGMA,
+                    };
+                    (s.id.clone(), st)
+                })
+                .collect(),
+            no_show: BTreeMap::new(),
+            arrivals: BTreeMap::new(),
+            walk_up_s: 45.0,
+            no_show_after_s: 60.0,
+            utc_offset_minutes: config.hall.utc_offset_minutes,
+        }
+    }
+
+    /// What the log taught, where it has enough to go on.
+    pub fn with_learned(mut self, learned: &Learned) -> Model {
+        for s in &learned.services {
+            if let Some(fit) = s.service_time.filter(|f| f.n >= MIN_FIT) {
+                let st = ServiceTime::LogNormal {
+                    mu: fit.median_s.ln(),
+                    sigma: fit.log_sigma,
+                };
+                self.service_time.insert(s.service.clone(), st);
+            }
+            if let Some(rate) = s.no_show_rate {
+                self.no_show.insert(s.service.clone(), rate);
+            }
+            self.arrivals
+                .insert(s.service.clone(), s.arrivals_per_hour.clone());
+        }
+        self
+    }
+}
+
+/// A waiting ticket's forecast wait from now, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Spread {
+    /// 20th percentile.
+    pub low_s: u32,
+    pub mean_s: u32,
+    /// 80th percentile.
+    pub high_s: u32,
+}
+
+/// The forecast wait of every ticket waiting now, over `runs` runs.
+pub fn forecast(
+    hall: &Hall,
+    now: Millis,
+    model: &Model,
+    runs: u32,
+    seed: u64,
+) -> BTreeMap<TicketId, Spread> {
+    let waiting: Vec<TicketId> = hall
+        .tickets()
+        .filter(|t| t.state == TicketState::Waiting)
+        .map(|t| t.id)
+        .collect();
+    if waiting.is_empty() || runs == 0 {
+        return BTreeMap::new();
+    }
+    // Milliseconds: whole seconds per run would bias every mean by half a
+    // second, a lot next to a short wait's spread.
+    let mut waits: HashMap<TicketId, Vec<u64>> = waiting
+        .iter()
+        .map(|t| (*t, Vec::with_capacity(runs as usize)))
+        .collect();
+    let mut rng = Rng::new(seed);
+    for _ in 0..runs {
+        let called = run(hall.working_copy(), now, model, &waiting, &mut rng);
+        for t in &waiting {
+            let at = called.get(t).copied().unwrap_or(now + HORIZON_MS);
+            waits
+                .get_mut(t)
+                .expect("a waiting ticket")
+                .push((at - now).max(0) as u64);
+        }
+    }
+    waits
+        .into_iter()
+        .map(|(t, mut w)| {
+            w.sort_unstable();
+            let secs = |ms: u64| ((ms + 500) / 1000) as u32;
+            let q = |p: f64| secs(w[((w.len() - 1) as f64 * p).round() as usize]);
+            let mean = secs(w.iter().sum::<u64>() / w.len() as u64);
+            (
+                t,
+                Spread {
+                    low_s: q(0.2),
+                    mean_s: mean,
+                    high_s: q(0.8),
+                },
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Next {
+    /// The window calls the next ticket.
+    Ready(Id),
+    /// The called citizen is at the window.
+    Start(Id),
+    /// The called citizen did not come.
+    NoShow(Id),
+    Done(Id),
+    Arrive(Id),
+}
+
+/// One run: when each of `tracked` was first called.
+fn run(
+    mut hall: Hall,
+    now: Millis,
+    model: &Model,
+    tracked: &[TicketId],
+    rng: &mut Rng,
+) -> HashMap<TicketId, Millis> {
+    let mut called: HashMap<TicketId, Millis> = HashMap::new();
+    let mut left = tracked.len();
+    let mut queue: BinaryHeap<std::cmp::Reverse<(Millis, u64, Next)>> = BinaryHeap::new();
+    let mut order = 0u64;
+    let mut push = |q: &mut BinaryHeap<_>, at: Millis, n: Next| {
+        order += 1;
+        q.push(std::cmp::Reverse((at, order, n)));
+    };
+    let is_tracked: std::collections::HashSet<TicketId> = tracked.iter().copied().collect();
+    let mut idle: Vec<Id> = Vec::new();
+    let windows: Vec<(Id, WindowStatus)> = hall
+        .windows()
+        .filter_map(|(id, _)| hall.status(id.as_str()).map(|s| (id.clone(), s)))
+        .collect();
+    for (w, status) in windows {
+        let rt = hall.window(w.as_str()).expect("a window");
+        let current = rt.current.and_then(|t| hall.ticket(t));
+        match (status, current) {
+            (WindowStatus::Idle, _) => push(&mut queue, now, Next::Ready(w)),
+            (WindowStatus::Calling, Some(t)) => {
+                let since = now - t.called_ms.unwrap_or(now);
+                let walk = walk_up(model, rng);
+                push(&mut queue, now + (walk - since).max(0), Next::Start(w));
+            }
+            (WindowStatus::Serving, Some(t)) => {
+                let elapsed = now - t.started_ms.unwrap_or(now);
+                let left_ms = remaining(model, &t.service, elapsed, rng);
+                push(&mut queue, now + left_ms, Next::Done(w));
+            }
+            _ => {}
+        }
+    }
+    let (day, minute) = calendar::local(now, model.utc_offset_minutes);
+    let (weekday, hour) = (
+        calendar::Date(day).weekday(),
+        (minute / 60).min(23) as usize,
+    );
+    let rates: Vec<(Id, f64)> = model
+        .arrivals
+        .iter()
+        .map(|(s, a)| (s.clone(), a[weekday][hour] / 3600.0))
+        .filter(|(_, r)| *r > 0.0)
+        .collect();
+    for (s, r) in &rates {
+        let at = now + (rng.exp(1.0 / r) * 1000.0) as Millis;
+        push(&mut queue, at, Next::Arrive(s.clone()));
+    }
+    let end = now + HORIZON_MS;
+    let mut arrived = 0u64;
+    while let Some(std::cmp::Reverse((t, _, next))) = queue.pop() {
+        if left == 0 || t > end {
+            break;
+        }
+        match next {
+            Next::Ready(w) => {
+                let cmd = Command::CallNext {
+                    window: w.clone(),
+                    service: None,
+                };
+                let Ok(records) = hall.handle(t, cmd) else {
+                    idle.push(w);
+                    continue;
+                };
+                let Some(ticket) = records.iter().find_map(|r| match &r.event {
+                    Event::TicketCalled { ticket, .. } => Some(*ticket),
+                    _ => None,
+                }) else {
+                    idle.push(w);
+                    continue;
+                };
+                if is_tracked.contains(&ticket) && !called.contains_key(&ticket) {
+                    called.insert(ticket, t);
+                    left -= 1;
+                }
+                let service = hall.ticket(ticket).map(|t| t.service.clone());
+                let p = service
+                    .and_then(|s| model.no_show.get(&s).copied())
+                    .unwrap_or(0.0);
+                if rng.f64() < p {
+                    let after = (model.no_show_after_s * 1000.0) as Millis;
+                    push(&mut queue, t + after, Next::NoShow(w));
+                } else {
+                    push(&mut queue, t + walk_up(model, rng), Next::Start(w));
+                }
+            }
+            Next::Start(w) => {
+                if hall
+                    .handle(t, Command::Start { window: w.clone() })
+                    .is_err()
+                {
+                    push(&mut queue, t, Next::Ready(w));
+                    continue;
+                }
+                let service = hall
+                    .window(w.as_str())
+                    .and_then(|rt| rt.current)
+                    .and_then(|c| hall.ticket(c))
+                    .map(|t| t.service.clone());
+                let took = match service {
+                    Some(s) => remaining(model, &s, 0, rng),
+                    None => 60_000,
+                };
+                push(&mut queue, t + took, Next::Done(w));
+            }
+            Next::NoShow(w) => {
+                let _ = hall.handle(t, Command::NoShow { window: w.clone() });
+                push(&mut queue, t, Next::Ready(w));
+            }
+            Next::Done(w) => {
+                let _ = hall.handle(t, Command::Finish { window: w.clone() });
+                push(&mut queue, t, Next::Ready(w));
+            }
+            Next::Arrive(s) => {
+                arrived += 1;
+                let cmd = Command::IssueTicket {
+                    service: s.clone(),
+                    token: format!("forecast-{arrived}"),
+                    class: None,
+                    citizen: None,
+                };
+                if hall.handle(t, cmd).is_ok() {
+                    for w in idle.drain(..) {
+                        push(&mut queue, t, Next::Ready(w));
+                    }
+                }
+                if let Some((_, r)) = rates.iter().find(|(id, _)| *id == s) {
+                    let at = t + (rng.exp(1.0 / r) * 1000.0) as Millis;
+                    push(&mut queue, at, Next::Arrive(s));
+                }
+            }
+        }
+    }
+    called
+}
+
+/// From a call to the citizen at the window, in ms (0 with a model
+/// without walk-ups).
+fn walk_up(model: &Model, rng: &mut Rng) -> Millis {
+    if model.walk_up_s <= 0.0 {
+        return 0;
+    }
+    ((rng.exp(model.walk_up_s) * 1000.0) as Millis).max(1000)
+}
+
+/// A service time of `service` longer than `elapsed_ms` (it has gone on
+/// that long already): what is left of it, in ms.
+fn remaining(model: &Model, service: &Id, elapsed_ms: Millis, rng: &mut Rng) -> Millis {
+    let st = model
+        .service_time
+        .get(service)
+        .copied()
+        .unwrap_or(ServiceTime::LogNormal {
+            mu: 600f64.ln(),
+            sigma: DEFAULT_SIGMA,
+        });
+    let elapsed = elapsed_ms as f64 / 1000.0;
+    let draw = |rng: &mut Rng| match st {
+        ServiceTime::LogNormal { mu, sigma } => (mu + sigma * rng.normal()).exp(),
+        ServiceTime::Exponential { mean_s } => rng.exp(mean_s),
+    };
+    let secs = match st {
+        // Memoryless: what is left does not depend on what has gone.
+        ServiceTime::Exponential { .. } => draw(rng),
+        ServiceTime::LogNormal { .. } => {
+            let mut left = None;
+            for _ in 0..32 {
+                let s = draw(rng);
+                if s > elapsed {
+                    left = Some(s - elapsed);
+                    break;
+                }
+            }
+            // Far in the tail: it ends soon, as far as anyone can tell.
+            left.unwrap_or(30.0)
+        }
+    };
+    ((secs * 1000.0) as Millis).max(1000)
+}
+
+/// SplitMix64: small, fast, and good enough to draw service times.
+#[derive(Debug, Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn f64(&mut self) -> f64 {
+        (self.u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn exp(&mut self, mean: f64) -> f64 {
+        -(1.0 - self.f64()).ln() * mean
+    }
+
+    fn normal(&mut self) -> f64 {
+        let (u1, u2) = (1.0 - self.f64(), self.f64());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}

@@ -1,0 +1,122 @@
+//! The Monte Carlo forecast of waits: the hall run forward through its own
+//! rules with drawn service times.
+
+mod common;
+
+use common::{MORNING, id, small_hall};
+use hallq_core::forecast::{Model, ServiceTime, forecast};
+use hallq_core::{Command, Hall};
+
+fn issue(hall: &mut Hall, at: i64, service: &str, n: usize) {
+    for i in 0..n {
+        hall.handle(
+            at + i as i64,
+            Command::IssueTicket {
+                service: id(service),
+                token: format!("t-{service}-{at}-{i}"),
+                class: None,
+                citizen: None,
+            },
+        )
+        .unwrap();
+    }
+}
+
+/// Service "a" takes 300 s almost exactly; citizens walk up in ≈ 1 s.
+fn steady_model(hall: &Hall) -> Model {
+    let mut m = Model::from_config(hall.config());
+    m.service_time.insert(
+        id("a"),
+        ServiceTime::LogNormal {
+            mu: 300f64.ln(),
+            sigma: 0.01,
+        },
+    );
+    m.walk_up_s = 1.0;
+    m
+}
+
+#[test]
+fn each_waiting_ticket_waits_for_those_ahead_and_the_one_at_the_window() {
+    let mut hall = Hall::new(small_hall());
+    hall.handle(
+        MORNING,
+        Command::Open {
+            window: id("1"),
+            clerk: None,
+        },
+    )
+    .unwrap();
+    issue(&mut hall, MORNING, "a", 4);
+    hall.handle(
+        MORNING + 10,
+        Command::CallNext {
+            window: id("1"),
+            service: None,
+        },
+    )
+    .unwrap();
+    hall.handle(MORNING + 20, Command::Start { window: id("1") })
+        .unwrap();
+    // 100 s into the first citizen's 300.
+    let now = MORNING + 100_020;
+    let model = steady_model(&hall);
+    let f = forecast(&hall, now, &model, 40, 7);
+    let mut by_number: Vec<(String, u32, u32, u32)> = f
+        .iter()
+        .map(|(t, s)| {
+            let n = hall.ticket(*t).unwrap().number.clone();
+            (n, s.low_s, s.mean_s, s.high_s)
+        })
+        .collect();
+    by_number.sort();
+    let means: Vec<u32> = by_number.iter().map(|(_, _, m, _)| *m).collect();
+    let want = [200.0, 501.0, 802.0];
+    assert_eq!(by_number.len(), 3, "{by_number:?}");
+    for (m, w) in means.iter().zip(want) {
+        assert!((f64::from(*m) - w).abs() < 15.0, "{by_number:?}");
+    }
+    for (_, low, mean, high) in &by_number {
+        assert!(low <= mean && mean <= high, "{by_number:?}");
+    }
+    // The same seed, the same forecast.
+    assert_eq!(forecast(&hall, now, &model, 40, 7), f);
+}
+
+#[test]
+fn a_second_open_window_that_serves_the_service_halves_the_wait() {
+    let mut hall = Hall::new(small_hall());
+    for w in ["1", "3"] {
+        hall.handle(
+            MORNING,
+            Command::Open {
+                window: id(w),
+                clerk: None,
+            },
+        )
+        .unwrap();
+    }
+    issue(&mut hall, MORNING, "a", 8);
+    for w in ["1", "3"] {
+        hall.handle(
+            MORNING + 10,
+            Command::CallNext {
+                window: id(w),
+                service: None,
+            },
+        )
+        .unwrap();
+        hall.handle(MORNING + 20, Command::Start { window: id(w) })
+            .unwrap();
+    }
+    let model = steady_model(&hall);
+    let f = forecast(&hall, MORNING + 20, &model, 40, 7);
+    let last = f
+        .iter()
+        .find(|(t, _)| hall.ticket(**t).unwrap().number == "A008")
+        .map(|(_, s)| *s)
+        .unwrap();
+    // Six waiting, two windows: three rounds of 300 s (the current
+    // services end first).
+    assert!((f64::from(last.mean_s) - 900.0).abs() < 20.0, "{last:?}");
+}
