@@ -66,9 +66,17 @@ struct Wait {
     wait_s: f64,
     /// Waiting ahead when the ticket was taken, when every window was busy.
     ahead_if_delayed: Option<u32>,
-    /// The core's Monte Carlo forecast when the ticket was taken (mean,
-    /// 20th and 80th percentile), for the sampled ones.
-    forecast: Option<(f64, f64, f64)>,
+    /// The core's Monte Carlo forecast when the ticket was taken, for the
+    /// sampled ones.
+    forecast: Option<Told>,
+}
+
+/// A forecast as told: mean, 20th and 80th percentile, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct Told {
+    mean: f64,
+    low: f64,
+    high: f64,
 }
 
 /// Which delayed citizens get a forecast, and with how many runs.
@@ -163,7 +171,8 @@ fn main() -> anyhow::Result<()> {
         };
         let waits = simulate(m, args.forecast_days, args.seed, Some(sample))?;
         let rate = m.windows as f64 / m.service_s;
-        let told: Vec<(f64, f64, (f64, f64, f64))> = waits
+        // (real wait, queue-length prediction, forecast)
+        let told: Vec<(f64, f64, Told)> = waits
             .iter()
             .filter_map(|w| {
                 Some((
@@ -175,11 +184,15 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let k = told.len() as f64;
         let avg = told.iter().map(|t| t.0).sum::<f64>() / k;
-        let rase = |f: &dyn Fn(&(f64, f64, (f64, f64, f64))) -> f64| {
-            told.iter().map(|t| (t.0 - f(t)).powi(2)).sum::<f64>() / k / avg.powi(2)
+        let rase = |pick: fn(&(f64, f64, Told)) -> f64| {
+            told.iter().map(|t| (t.0 - pick(t)).powi(2)).sum::<f64>() / k / avg.powi(2)
         };
-        let (mc, ql) = (rase(&|t| t.2.0), rase(&|t| t.1));
-        let inside = told.iter().filter(|t| t.0 >= t.2.1 && t.0 <= t.2.2).count() as f64 / k;
+        let (mc, ql) = (rase(|t| t.2.mean), rase(|t| t.1));
+        let inside = told
+            .iter()
+            .filter(|t| t.0 >= t.2.low && t.0 <= t.2.high)
+            .count() as f64
+            / k;
         println!(
             "   {rho:.2}   {:>9}   {mc:>13.3}   {ql:>7.3}   {:>5.3}   {:>5.1} %",
             told.len(),
@@ -261,8 +274,7 @@ fn simulate(m: Mms, days: u32, seed: u64, sample: Option<Sample>) -> anyhow::Res
             Happening::Arrive,
         );
         // Ticket → (taken at, waiting ahead when every window was busy).
-        let mut taken: HashMap<u64, (Millis, Option<u32>, Option<(f64, f64, f64)>)> =
-            HashMap::new();
+        let mut taken: HashMap<u64, (Millis, Option<u32>, Option<Told>)> = HashMap::new();
         let mut delayed_count = 0u64;
         let mut waiting = 0u32;
         let mut i = 0u64;
@@ -300,8 +312,10 @@ fn simulate(m: Mms, days: u32, seed: u64, sample: Option<Sample>) -> anyhow::Res
                         delayed_count += 1;
                         if delayed_count.is_multiple_of(sample.every) && now >= count_from {
                             let f = forecast(&hall, now, &model, sample.runs, i);
-                            told = f.get(&hallq_core::TicketId(ticket)).map(|s| {
-                                (f64::from(s.mean_s), f64::from(s.low_s), f64::from(s.high_s))
+                            told = f.get(&hallq_core::TicketId(ticket)).map(|s| Told {
+                                mean: f64::from(s.mean_s),
+                                low: f64::from(s.low_s),
+                                high: f64::from(s.high_s),
                             });
                         }
                     }
