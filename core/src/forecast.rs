@@ -26,8 +26,7 @@ use crate::hall::{Hall, TicketState, WindowStatus};
 use crate::id::{Id, TicketId};
 use crate::learn::Learned;
 
-/// How far ahead a run goes at most: a ticket not called by then counts
-/// as called then.
+/// How far ahead a run goes at most.
 pub const HORIZON_MS: Millis = 4 * 3_600_000;
 
 /// A service's service time, in seconds.
@@ -114,7 +113,9 @@ pub struct Spread {
     pub high_s: u32,
 }
 
-/// The forecast wait of every ticket waiting now, over `runs` runs.
+/// The forecast wait of every ticket waiting now, over `runs` runs: the
+/// waits of the runs that called it (a ticket that more than half of the
+/// runs do not call is left out).
 pub fn forecast(
     hall: &Hall,
     now: Millis,
@@ -139,16 +140,17 @@ pub fn forecast(
     let mut rng = Rng::new(seed);
     for _ in 0..runs {
         let called = run(hall.working_copy(), now, model, &waiting, &mut rng);
-        for t in &waiting {
-            let at = called.get(t).copied().unwrap_or(now + HORIZON_MS);
-            waits
-                .get_mut(t)
-                .expect("a waiting ticket")
-                .push((at - now).max(0) as u64);
+        for (t, at) in called {
+            if let Some(w) = waits.get_mut(&t) {
+                w.push((at - now).max(0) as u64);
+            }
         }
     }
+    // A ticket most runs do not call (past the horizon, or expired at the
+    // day's end) gets no forecast: "probably not today" is not a wait.
     waits
         .into_iter()
+        .filter(|(_, w)| w.len() * 2 > runs as usize)
         .map(|(t, mut w)| {
             w.sort_unstable();
             let secs = |ms: u64| ((ms + 500) / 1000) as u32;

@@ -204,6 +204,16 @@ pub(crate) async fn start_hall(
             .collect(),
     );
     let public = stream::spawn_public(&stream);
+    let log = Some(match &opts.store {
+        Some(url) => http::LogSource::Postgres(url.clone()),
+        None => http::LogSource::Sqlite(dir.join("hall.db")),
+    });
+    let forecaster = crate::forecaster::Forecaster::spawn(
+        handle.clone(),
+        lease.clone(),
+        config.clone(),
+        log.clone(),
+    );
     let state = http::AppState {
         prefix: if common.several {
             format!("/h/{hall_id}")
@@ -223,10 +233,8 @@ pub(crate) async fn start_hall(
         storage: storage_rx,
         sessions: common.sessions.clone(),
         https: common.https,
-        log: Some(match &opts.store {
-            Some(url) => http::LogSource::Postgres(url.clone()),
-            None => http::LogSource::Sqlite(dir.join("hall.db")),
-        }),
+        log,
+        forecaster: Some(forecaster),
         printing: Arc::new(crate::print::Printing::from_hall(&config).map_err(anyhow::Error::msg)?),
     };
     Ok(StartedHall {

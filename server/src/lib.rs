@@ -25,6 +25,7 @@ pub mod broker;
 pub mod config;
 pub mod dashboard;
 pub mod engine;
+pub mod forecaster;
 mod hall;
 pub mod http;
 pub mod lease;

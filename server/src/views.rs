@@ -42,7 +42,13 @@ pub struct TicketInfo {
     pub class: Option<String>,
     pub issued_ms: Millis,
     pub ahead: u32,
+    /// The expected wait from now: the forecast's mean when there is one
+    /// (see `wait_range_s`), else the typical time × place ÷ open windows.
     pub estimated_wait_s: u32,
+    /// The forecast's range, 20th to 80th percentile, seconds (waiting
+    /// tickets, once forecast).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_range_s: Option<[u32; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,6 +213,7 @@ impl Views<'_> {
             issued_ms: t.issued_ms,
             ahead: place.ahead,
             estimated_wait_s: place.estimated_wait_s,
+            wait_range_s: None,
             window: t.window.as_ref().map(|w| w.to_string()),
             window_name: t
                 .window

@@ -85,13 +85,21 @@ impl EngineHandle {
         &self,
         f: impl FnOnce(&Views<'_>) -> T + Send + 'static,
     ) -> Option<T> {
+        let (hall, now) = self.snapshot().await?;
+        Some(f(&Views { hall: &hall, now }))
+    }
+
+    /// A copy of the hall at least as new as the last commit before the
+    /// call, and the hall's time now (see [`EngineHandle::query`]), to keep
+    /// (a forecast runs on it on a thread of its own).
+    pub async fn snapshot(&self) -> Option<(Arc<Hall>, hallq_core::Millis)> {
         let mut copies = self.reader.copies.clone();
         let need = self.reader.reads.committed.load(Ordering::Acquire);
         loop {
             let hall = copies.borrow_and_update().clone();
             if hall.seq() >= need {
                 let now = now_ms().max(hall.clock());
-                return Some(f(&Views { hall: &hall, now }));
+                return Some((hall, now));
             }
             self.reader.reads.wanted.store(true, Ordering::Release);
             // Wakes an idle owner; a busy one copies after its batch.

@@ -227,7 +227,10 @@ async fn issue(
 ) -> Result<crate::engine::Issued, ApiError> {
     match state.engine.issue(cmd, token, key).await {
         None => Err(state.unavailable()),
-        Some(Ok(issued)) => Ok(issued),
+        Some(Ok(mut issued)) => {
+            forecast(state, &mut issued.ticket).await;
+            Ok(issued)
+        }
         Some(Err(IssueError::Core(e))) => Err(e.into()),
         Some(Err(IssueError::KeyReused)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -268,8 +271,24 @@ pub(super) async fn ticket(
         .await
         .ok_or_else(|| state.unavailable())?
     {
-        Some(t) => Ok(Json(t).into_response()),
+        Some(mut t) => {
+            forecast(&state, &mut t).await;
+            Ok(Json(t).into_response())
+        }
         None => Err(CoreError::UnknownTicket.into()),
+    }
+}
+
+/// A waiting ticket's estimate from the hall's forecast, when it has one.
+async fn forecast(state: &AppState, t: &mut crate::views::TicketInfo) {
+    if t.status != hallq_core::TicketState::Waiting {
+        return;
+    }
+    if let Some(f) = &state.forecaster
+        && let Some((low, mean, high)) = f.of(&t.id).await
+    {
+        t.estimated_wait_s = mean;
+        t.wait_range_s = Some([low, high]);
     }
 }
 

@@ -47,6 +47,9 @@ pub struct AppState {
     pub prefix: String,
     /// Whether this node runs the hall now (see [`crate::lease`]).
     pub lease: Arc<crate::lease::Lease>,
+    /// Waiting tickets' forecast waits; none in tests that drive the
+    /// router alone.
+    pub forecaster: Option<crate::forecaster::Forecaster>,
     pub engine: EngineHandle,
     pub stream: broadcast::Sender<Arc<Line>>,
     /// The stream for public followers, coalesced.

@@ -4,6 +4,16 @@
 const HALL = document.querySelector("meta[name=hallq-hall]").content;
 // Where this hall's pages are: "" on a one-hall server, else /h/{hall}.
 const BASE = location.pathname.startsWith(`/h/${HALL}/`) ? `/h/${HALL}` : "";
+// A ticket's expected wait in minutes: the forecast's range ("12–18")
+// when the server has one, else its single estimate ("15").
+function waitMinutes(t) {
+  if (t.wait_range_s) {
+    const lo = Math.max(1, Math.floor(t.wait_range_s[0] / 60));
+    const hi = Math.max(lo, Math.ceil(t.wait_range_s[1] / 60));
+    return lo === hi ? `${lo}` : `${lo}–${hi}`;
+  }
+  return `${Math.max(1, Math.ceil(t.estimated_wait_s / 60))}`;
+}
 function zhEn(zh, en, tag = "span") {
   const e = document.createElement(tag);
   const a = document.createElement("span");

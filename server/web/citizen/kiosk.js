@@ -138,8 +138,8 @@ async function take(body, errorBox) {
   for (const d of document.querySelectorAll("dialog[open]")) d.close();
   $("ticket-service").replaceChildren(zhEn(t.service_name, t.service_name));
   $("ticket-number").textContent = t.number;
-  $("ticket-ahead").replaceChildren(zhEn(`前面还有 ${t.ahead} 人，预计约 ${Math.ceil(t.estimated_wait_s / 60)} 分钟`,
-    `${t.ahead} ahead of you, about ${Math.ceil(t.estimated_wait_s / 60)} min`));
+  $("ticket-ahead").replaceChildren(zhEn(`前面还有 ${t.ahead} 人，预计约 ${waitMinutes(t)} 分钟`,
+    `${t.ahead} ahead of you, about ${waitMinutes(t)} min`));
   const pr = $("ticket-print");
   pr.className = t.print && !t.print.ok ? "error" : "muted";
   pr.replaceChildren(!t.print ? zhEn("请记下号码", "Please note your number")

@@ -42,7 +42,7 @@ function render(t, hallName) {
   if (t.status === "waiting" || t.status === "held") {
     status.append(card("",
       p("big", zhEn(`前面还有 ${t.ahead} 人`, `${t.ahead} ahead of you`)),
-      p("", zhEn(`预计等候约 ${Math.ceil(t.estimated_wait_s / 60)} 分钟`, `about ${Math.ceil(t.estimated_wait_s / 60)} min`))));
+      p("", zhEn(`预计等候约 ${waitMinutes(t)} 分钟`, `about ${waitMinutes(t)} min`))));
   } else if (t.status === "called") {
     status.append(card("called",
       p("big", zhEn(`请到 ${t.window_name || t.window} 办理`, `Please go to ${t.window_name || t.window}`))));
