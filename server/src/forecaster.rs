@@ -6,8 +6,10 @@
 //!
 //! Cost is bounded: a forecast runs at most every [`EVERY_MIN`], and never
 //! more often than four times its own duration (a fifth of one core at
-//! most, whatever the hall's size); a new ticket waits for the next
-//! forecast (at most [`WAIT_FOR_NEW`]) only while forecasts are quick.
+//! most, whatever the hall's size); a hall with more than [`MAX_WAITING`]
+//! tickets waiting is not forecast; a new ticket's reply waits for the
+//! next forecast (at most [`WAIT_FOR_NEW`]) only while forecasts are quick
+//! enough to come by then.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,12 +26,16 @@ use crate::lease::Lease;
 pub const RUNS: u32 = 60;
 /// The most often a forecast runs, and the least often (the hall moves
 /// even when nothing is logged: the current services go on).
-pub const EVERY_MIN: Duration = Duration::from_millis(20);
+pub const EVERY_MIN: Duration = Duration::from_millis(100);
 pub const EVERY_MAX: Duration = Duration::from_secs(10);
-/// How long a new ticket's reply waits for its first forecast.
-pub const WAIT_FOR_NEW: Duration = Duration::from_secs(1);
-/// Forecasts slower than this are not waited for.
-const QUICK: Duration = Duration::from_millis(250);
+/// How long a new ticket's reply waits for its first forecast at most:
+/// only while the next forecast can come that soon (one that took a
+/// fifth of this or less: it also waits four times its duration).
+pub const WAIT_FOR_NEW: Duration = Duration::from_millis(250);
+/// A hall with more tickets waiting than this is not forecast (each run
+/// would call them all; no real hall has so many waiting): its tickets
+/// get the plain estimate.
+pub const MAX_WAITING: usize = 300;
 /// How often the model is learned again from the log.
 const LEARN_EVERY: Duration = Duration::from_secs(3600);
 
@@ -43,6 +49,8 @@ pub struct Forecasts {
     pub by_token: HashMap<String, Option<(u32, u32, u32)>>,
     /// How long it took.
     pub took: Duration,
+    /// Too many waiting to forecast: every ticket gets the plain estimate.
+    pub skipped: bool,
 }
 
 /// A hall's forecasts, for the edges.
@@ -50,6 +58,9 @@ pub struct Forecasts {
 pub struct Forecaster {
     latest: watch::Receiver<Arc<Forecasts>>,
     wanted: Arc<Notify>,
+    /// When the forecast now running began (ms since the epoch), 0 when
+    /// none runs: a reply does not wait behind a slow one.
+    running_since: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Forecaster {
@@ -62,9 +73,11 @@ impl Forecaster {
     ) -> Forecaster {
         let (tx, latest) = watch::channel(Arc::new(Forecasts::default()));
         let wanted = Arc::new(Notify::new());
+        let running_since = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let me = Forecaster {
             latest,
             wanted: wanted.clone(),
+            running_since: running_since.clone(),
         };
         tokio::spawn(async move {
             let mut model = Arc::new(Model::from_config(&config));
@@ -112,26 +125,52 @@ impl Forecaster {
                     continue;
                 }
                 last_seq = Some(hall.seq());
+                let waiting = hall
+                    .tickets()
+                    .filter(|t| t.state == hallq_core::TicketState::Waiting)
+                    .count();
+                if waiting > MAX_WAITING {
+                    let _ = tx.send(Arc::new(Forecasts {
+                        at_ms: now,
+                        skipped: true,
+                        ..Forecasts::default()
+                    }));
+                    continue;
+                }
                 let m = model.clone();
                 let began = Instant::now();
-                let done = tokio::task::spawn_blocking(move || {
+                running_since.store(now_ms(), std::sync::atomic::Ordering::Release);
+                let done = on_forecast_thread(move || {
                     let spreads = forecast(&hall, now, &m, RUNS, hall.seq());
-                    hall.tickets()
+                    let by_token = hall
+                        .tickets()
                         .filter(|t| t.state == hallq_core::TicketState::Waiting)
                         .map(|t| {
                             let s = spreads.get(&t.id).map(|s| (s.low_s, s.mean_s, s.high_s));
                             (t.token.clone(), s)
                         })
-                        .collect::<HashMap<_, _>>()
+                        .collect::<HashMap<_, _>>();
+                    // The copy goes back to be let go of here, not on the
+                    // low-priority thread: its memory is the owner's, and
+                    // freeing it takes the owner's allocator lock, which a
+                    // preempted low-priority thread would hold (priority
+                    // inversion: the owner stalled for hundreds of ms).
+                    (by_token, hall)
                 })
-                .await;
+                .await
+                .map(|(by_token, hall)| {
+                    drop(hall);
+                    by_token
+                });
                 let took = began.elapsed();
+                running_since.store(0, std::sync::atomic::Ordering::Release);
                 next_allowed = tokio::time::Instant::from_std(began) + (took * 4).max(EVERY_MIN);
-                if let Ok(by_token) = done {
+                if let Some(by_token) = done {
                     let _ = tx.send(Arc::new(Forecasts {
                         at_ms: now,
                         by_token,
                         took,
+                        skipped: false,
                     }));
                 }
             }
@@ -157,7 +196,11 @@ impl Forecaster {
                     )
                 });
             }
-            if f.took > QUICK {
+            let running = self
+                .running_since
+                .load(std::sync::atomic::Ordering::Acquire);
+            let slow_now = running > 0 && now_ms() - running > WAIT_FOR_NEW.as_millis() as i64;
+            if f.skipped || f.took * 5 > WAIT_FOR_NEW || slow_now {
                 return None;
             }
             self.wanted.notify_one();
@@ -167,4 +210,40 @@ impl Forecaster {
             }
         }
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on the server's one forecasting thread and waits for it. One
+/// thread for every hall, at a lower priority than the halls' owners: a
+/// forecast never takes a core from a commit. `None` if the thread is gone.
+async fn on_forecast_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    static JOBS: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    let jobs = JOBS.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("hallq-forecast".into())
+            .spawn(move || {
+                // Nice 10: the owners (nice 0) come first.
+                let me = rustix::thread::gettid();
+                if let Err(e) = rustix::process::setpriority_process(Some(me), 10) {
+                    tracing::debug!(error = %e, "cannot lower the forecasting thread's priority");
+                }
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the forecasting thread");
+        }
+        tx
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    jobs.send(job).ok()?;
+    rx.await.ok()
 }
