@@ -32,7 +32,7 @@ use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
 use proc_status::{cpu_s, rss_mb};
-use rumqttc::{Event, Packet, QoS};
+use rumqttc::QoS;
 use tokio::sync::Semaphore;
 
 #[path = "drive.rs"]
@@ -158,33 +158,12 @@ async fn main() -> anyhow::Result<()> {
 
     // The measured window's display.
     let first = ids[0].clone();
-    let (tx, mut states) = tokio::sync::mpsc::unbounded_channel();
-    {
-        let l = login(&first, &format!("{first}-led-3"), "demo-led-3-pass");
-        let (client, mut ev) = l.connect(&l.client_id("city"), None);
-        let topic = Topic::WindowState(MEASURED).to_string(&first);
-        let (ready_tx, ready) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let mut ready_tx = Some(ready_tx);
-            while let Ok(e) = ev.poll().await {
-                match e {
-                    Event::Incoming(Packet::ConnAck(_)) => {
-                        let _ = client.subscribe(&topic, QoS::AtLeastOnce).await;
-                    }
-                    Event::Incoming(Packet::SubAck(_)) => {
-                        if let Some(r) = ready_tx.take() {
-                            let _ = r.send(());
-                        }
-                    }
-                    Event::Incoming(Packet::Publish(p)) if p.topic == topic => {
-                        let _ = tx.send(Instant::now());
-                    }
-                    _ => {}
-                }
-            }
-        });
-        ready.await?;
-    }
+    let mut states = drive::measuring_display(
+        login(&first, &format!("{first}-led-3"), "demo-led-3-pass"),
+        Topic::WindowState(MEASURED).to_string(&first),
+        Arc::default(),
+    )
+    .await?;
 
     // The load: a kiosk and a calling pad in every hall.
     let stop = Arc::new(AtomicBool::new(false));

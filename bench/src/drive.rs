@@ -200,3 +200,40 @@ pub async fn wait_healthy(http: u16) -> anyhow::Result<()> {
     }
     anyhow::bail!("the server did not become healthy in 30 s")
 }
+
+/// The measuring display: subscribed to `topic`, it stamps the arrival of
+/// every message (and counts in `fresh` those not retained). Returns once
+/// subscribed, with the stamps.
+pub async fn measuring_display(
+    login: Login,
+    topic: String,
+    fresh: Arc<AtomicU64>,
+) -> anyhow::Result<tokio::sync::mpsc::UnboundedReceiver<std::time::Instant>> {
+    let (tx, states) = tokio::sync::mpsc::unbounded_channel();
+    let (client, mut ev) = login.connect(&login.client_id("measure"), None);
+    let (ready_tx, ready) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut ready_tx = Some(ready_tx);
+        while let Ok(e) = ev.poll().await {
+            match e {
+                Event::Incoming(Packet::ConnAck(_)) => {
+                    let _ = client.subscribe(&topic, QoS::AtLeastOnce).await;
+                }
+                Event::Incoming(Packet::SubAck(_)) => {
+                    if let Some(r) = ready_tx.take() {
+                        let _ = r.send(());
+                    }
+                }
+                Event::Incoming(Packet::Publish(p)) if p.topic == topic => {
+                    if !p.retain {
+                        fresh.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let _ = tx.send(std::time::Instant::now());
+                }
+                _ => {}
+            }
+        }
+    });
+    ready.await?;
+    Ok(states)
+}

@@ -35,7 +35,7 @@ use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
 use proc_status::{cpu_s, rss_mb};
-use rumqttc::{Event, Packet, QoS};
+use rumqttc::QoS;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
@@ -192,37 +192,12 @@ async fn main() -> anyhow::Result<()> {
 
     // The measuring window: its display first (the reference count).
     let reference = Arc::new(AtomicU64::new(0));
-    let (tx, mut states) = tokio::sync::mpsc::unbounded_channel();
-    {
-        let l = login("led-3", "demo-led-3-pass");
-        let (client, mut ev) = l.connect(&l.client_id("load"), None);
-        let topic = Topic::WindowState(MEASURED).to_string(HALL);
-        let reference = reference.clone();
-        let (ready_tx, ready) = tokio::sync::oneshot::channel();
-        tokio::spawn(async move {
-            let mut ready_tx = Some(ready_tx);
-            while let Ok(e) = ev.poll().await {
-                match e {
-                    Event::Incoming(Packet::ConnAck(_)) => {
-                        let _ = client.subscribe(&topic, QoS::AtLeastOnce).await;
-                    }
-                    Event::Incoming(Packet::SubAck(_)) => {
-                        if let Some(r) = ready_tx.take() {
-                            let _ = r.send(());
-                        }
-                    }
-                    Event::Incoming(Packet::Publish(p)) if p.topic == topic => {
-                        if !p.retain {
-                            reference.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let _ = tx.send(Instant::now());
-                    }
-                    _ => {}
-                }
-            }
-        });
-        ready.await?;
-    }
+    let mut states = drive::measuring_display(
+        login("led-3", "demo-led-3-pass"),
+        Topic::WindowState(MEASURED).to_string(HALL),
+        reference.clone(),
+    )
+    .await?;
     let stop = Arc::new(AtomicBool::new(false));
 
     // Kiosks: tickets over HTTP, spread over the services.

@@ -61,18 +61,21 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        let profile = tempfile::Builder::new()
+            .prefix("hallq-chromium-")
+            .tempdir()
+            .unwrap();
         // Its own process group: the browsers it starts go with it on drop.
+        // Their temporary folders (Chromium's `scoped_dir`s, left behind
+        // when it is killed) go in the profile, which goes on drop too.
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TMPDIR", profile.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .expect("chromedriver starts");
-        let profile = tempfile::Builder::new()
-            .prefix("hallq-chromium-")
-            .tempdir()
-            .unwrap();
         let mut caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",

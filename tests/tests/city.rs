@@ -18,6 +18,25 @@ fn basic(user: &str, password: &str) -> String {
     format!("Basic {b}")
 }
 
+/// `hallq staff add` with the password `a-long-password`.
+fn add_staff(file: &std::path::Path, id: &str, role: &str, extra: &[&str]) {
+    let mut add = Command::new(binary("hallq"))
+        .args(["staff", "add", "--file"])
+        .arg(file)
+        .args(["--id", id, "--name", "督查", "--role", role])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-password\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+}
+
 fn take(server: &Server, hall: &str, kiosk: &str, service: &str) -> (u16, serde_json::Value) {
     let auth = basic(kiosk, "demo-kiosk-1-pass");
     let (status, _, body) = server.http_with(
@@ -260,23 +279,8 @@ fn a_staff_account_for_one_hall_sees_only_that_hall() {
     let dir = tempfile::tempdir().unwrap();
     let other = other_hall(dir.path(), OTHER, "禹州市民之家", "yz-");
     let staff = dir.path().join("staff.toml");
-    for (id, halls) in [("li", vec!["--hall", OTHER]), ("zhao", vec![])] {
-        let mut add = Command::new(binary("hallq"))
-            .args(["staff", "add", "--file"])
-            .arg(&staff)
-            .args(["--id", id, "--name", "经理", "--role", "manager"])
-            .args(&halls)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        add.stdin
-            .take()
-            .unwrap()
-            .write_all(b"a-long-password\n")
-            .unwrap();
-        assert!(add.wait().unwrap().success());
-    }
+    add_staff(&staff, "li", "manager", &["--hall", OTHER]);
+    add_staff(&staff, "zhao", "manager", &[]);
     let staff_arg = staff.to_str().unwrap();
     let server = Server::start_halls(
         &[&demo_hall(), &other],
@@ -323,26 +327,8 @@ async fn the_city_view_shows_each_hall_to_those_it_is_for() {
     let dir = tempfile::tempdir().unwrap();
     let other = other_hall(dir.path(), OTHER, "禹州市民之家", "yz-");
     let staff = dir.path().join("staff.toml");
-    for (id, role, halls) in [
-        ("city", "supervisor", vec![]),
-        ("li", "manager", vec!["--hall", OTHER]),
-    ] {
-        let mut add = Command::new(binary("hallq"))
-            .args(["staff", "add", "--file"])
-            .arg(&staff)
-            .args(["--id", id, "--name", "督查", "--role", role])
-            .args(&halls)
-            .stdin(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        add.stdin
-            .take()
-            .unwrap()
-            .write_all(b"a-long-password\n")
-            .unwrap();
-        assert!(add.wait().unwrap().success());
-    }
+    add_staff(&staff, "city", "supervisor", &[]);
+    add_staff(&staff, "li", "manager", &["--hall", OTHER]);
     let server = Server::start_halls(
         &[&demo_hall(), &other],
         &dir.path().join("data"),
