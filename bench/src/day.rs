@@ -19,6 +19,7 @@ use std::path::Path;
 
 use clap::Parser;
 use hallq_core::calendar::{self, Date};
+use hallq_core::forecast::{Model, forecast};
 use hallq_core::{CardLevel, Command, CoreError, Event, Hall, HallConfig, Id, Millis, TicketState};
 use hallq_demo::DayPattern;
 use hallq_server::config;
@@ -38,6 +39,11 @@ struct Args {
     /// The day to simulate (a weekday).
     #[arg(long, default_value = "2026-11-30")]
     date: String,
+    /// Forecast every ticket's wait when it is taken (runs per forecast),
+    /// and compare with the real wait, today's estimate and the industry
+    /// formula.
+    #[arg(long)]
+    forecast: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -127,6 +133,31 @@ fn main() -> anyhow::Result<()> {
         day: date.0,
         offset,
     };
+    // What the forecast knows: the hall file's typical times (the spread
+    // a week of the log would have taught, 0.45), walk-ups, the no-show
+    // rate and the clerk's turnaround as a week would have taught them.
+    let mut model = Model::from_config(&hall_cfg);
+    for s in &hall_cfg.services {
+        model.no_show.insert(s.id.clone(), pattern.citizens.no_show);
+    }
+    // Arrivals per service and hour, as the log of earlier days teaches
+    // (the same every weekday here).
+    let total: f64 = pattern.mix.values().sum();
+    for (service, share) in &pattern.mix {
+        let per_hour: Vec<f64> = (0..24)
+            .map(|h| {
+                let hour_share = pattern.hour_share.get(&h).copied().unwrap_or(0.0);
+                f64::from(pattern.tickets_per_day) * hour_share * share / total
+            })
+            .collect();
+        model
+            .arrivals
+            .insert(Id::parse(service)?, vec![per_hour; 7]);
+    }
+    model.walk_up_s = 55.0;
+    model.no_show_after_s = 55.0;
+    model.turnaround_s = 30.0;
+    let mut told_at: HashMap<u64, Told> = HashMap::new();
     // The day's citizens, their arrival times, bookings made the day before.
     let windows: Vec<Id> = hall_cfg.windows.iter().map(|w| w.id.clone()).collect();
     let who = &pattern.citizens;
@@ -220,6 +251,12 @@ fn main() -> anyhow::Result<()> {
                 };
                 match d.run(cmd) {
                     Ok(_) => {
+                        if let (Some(runs), Some(t)) =
+                            (args.forecast, d.hall.ticket_by_token(&token))
+                        {
+                            let told = estimates(&d.hall, t, d.now, &model, runs, i as u64);
+                            told_at.insert(t.id.0, told);
+                        }
                         d.holders.insert(token, i);
                         let (_, minute) = calendar::local(d.now, offset);
                         per_hour.entry(minute / 60).or_default().0 += 1;
@@ -332,7 +369,100 @@ fn main() -> anyhow::Result<()> {
         }
     }
     report(&d, &hall_cfg, &per_hour, date, args.seed);
+    if args.forecast.is_some() {
+        accuracy(&d, &told_at);
+    }
     Ok(())
+}
+
+/// What a citizen was told when taking the ticket, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct Told {
+    issued: Millis,
+    /// Today's estimate: typical × (ahead + ½) ÷ open windows.
+    today: f64,
+    /// The industry formula: average handling time × position ÷ agents.
+    industry: f64,
+    /// The core's forecast: mean, 20th and 80th percentile.
+    forecast: Option<(f64, f64, f64)>,
+}
+
+fn estimates(
+    hall: &Hall,
+    t: &hallq_core::Ticket,
+    now: Millis,
+    model: &Model,
+    runs: u32,
+    seed: u64,
+) -> Told {
+    let place = hall.place(t);
+    let typical = hall
+        .config()
+        .service(t.service.as_str())
+        .map_or(600.0, |s| f64::from(s.typical_min) * 60.0);
+    let agents = hall
+        .windows()
+        .filter(|(id, rt)| {
+            rt.serves.contains(&t.service)
+                && !matches!(
+                    hall.status(id.as_str()),
+                    Some(hallq_core::WindowStatus::Closed | hallq_core::WindowStatus::Paused)
+                )
+        })
+        .count()
+        .max(1) as f64;
+    let spread = forecast(hall, now, model, runs, seed).get(&t.id).copied();
+    Told {
+        issued: t.issued_ms,
+        today: f64::from(place.estimated_wait_s),
+        industry: typical * f64::from(place.ahead + 1) / agents,
+        forecast: spread.map(|s| (f64::from(s.mean_s), f64::from(s.low_s), f64::from(s.high_s))),
+    }
+}
+
+/// Each estimate's mean absolute error against the real waits (tickets
+/// that were called and forecast), and how many real waits fell inside the
+/// forecast's range.
+fn accuracy(d: &Day, told_at: &HashMap<u64, Told>) {
+    let rows: Vec<(f64, Told)> = told_at
+        .iter()
+        .filter_map(|(id, t)| {
+            let called = d.first_call.get(id)?;
+            t.forecast?;
+            Some(((called - t.issued) as f64 / 1000.0, *t))
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("no forecast ticket was called");
+        return;
+    }
+    let n = rows.len() as f64;
+    let mae =
+        |f: fn(&Told) -> f64| rows.iter().map(|(w, t)| (w - f(t)).abs()).sum::<f64>() / n / 60.0;
+    let inside = rows
+        .iter()
+        .filter(|(w, t)| {
+            let (_, low, high) = t.forecast.expect("forecast");
+            *w >= low && *w <= high
+        })
+        .count() as f64
+        / n;
+    let mean_wait = rows.iter().map(|(w, _)| w).sum::<f64>() / n / 60.0;
+    println!();
+    println!(
+        "Wait estimates told at the kiosk, against the real wait ({} tickets, mean wait {mean_wait:.1} min)",
+        rows.len()
+    );
+    println!(
+        "  mean absolute error: today's estimate {:.1} min, industry formula {:.1} min, forecast {:.1} min",
+        mae(|t| t.today),
+        mae(|t| t.industry),
+        mae(|t| t.forecast.expect("forecast").0)
+    );
+    println!(
+        "  real wait inside the forecast's 20–80 % range: {:.0} %",
+        inside * 100.0
+    );
 }
 
 fn report(d: &Day, cfg: &HallConfig, per_hour: &BTreeMap<u32, (u32, u32)>, date: Date, seed: u64) {

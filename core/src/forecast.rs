@@ -53,6 +53,8 @@ pub struct Model {
     pub walk_up_s: f64,
     /// How long a clerk waits for a citizen who does not come.
     pub no_show_after_s: f64,
+    /// From a finish (or a no-show) to the clerk's next call.
+    pub turnaround_s: f64,
     pub utc_offset_minutes: i32,
 }
 
@@ -83,6 +85,7 @@ impl Model {
             arrivals: BTreeMap::new(),
             walk_up_s: 45.0,
             no_show_after_s: 60.0,
+            turnaround_s: 0.0,
             utc_offset_minutes: config.hall.utc_offset_minutes,
         }
     }
@@ -240,6 +243,7 @@ fn run(
         push(&mut queue, at, Next::Arrive(s.clone()));
     }
     let end = now + HORIZON_MS;
+    let turnaround = (model.turnaround_s * 1000.0) as Millis;
     // Arrivals matter only while they can overtake a tracked ticket: a
     // few times as many as are waiting is plenty.
     let most_arrivals = 2 * tracked.len() as u64 + 100;
@@ -303,11 +307,11 @@ fn run(
             }
             Next::NoShow(w) => {
                 let _ = hall.handle(t, Command::NoShow { window: w.clone() });
-                push(&mut queue, t, Next::Ready(w));
+                push(&mut queue, t + turnaround, Next::Ready(w));
             }
             Next::Done(w) => {
                 let _ = hall.handle(t, Command::Finish { window: w.clone() });
-                push(&mut queue, t, Next::Ready(w));
+                push(&mut queue, t + turnaround, Next::Ready(w));
             }
             Next::Arrive(s) => {
                 arrived += 1;
