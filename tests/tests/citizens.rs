@@ -309,12 +309,36 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
         .await
         .unwrap();
     kiosk.click("#booking-ok").await;
+    // A slot within the check-in window (today's next, or tomorrow's first
+    // when the test runs just before midnight in an always-open hall):
+    // checked in. Tomorrow's first far ahead: refused, and said so.
+    let (ticket, error) = loop {
+        let text = |css: &'static str| {
+            let k = &kiosk;
+            async move {
+                match k.client.find(fantoccini::Locator::Css(css)).await {
+                    Ok(e) => e.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                }
+            }
+        };
+        let (t, e) = (text("#ticket-number").await, text("#booking-error").await);
+        if !t.trim().is_empty() || !e.trim().is_empty() {
+            break (t, e);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     if today_has_slots {
-        kiosk.wait_some_text("#ticket-number").await;
+        assert!(
+            !ticket.trim().is_empty(),
+            "today's booking refused: {error}"
+        );
+    }
+    if !ticket.trim().is_empty() {
         kiosk.wait_text("#ticket-service", "社保", 5).await;
         kiosk.screenshot("kiosk-checked-in").await;
     } else {
-        kiosk.wait_some_text("#booking-error").await;
+        kiosk.screenshot("kiosk-check-in-refused").await;
     }
 }
 
