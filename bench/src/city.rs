@@ -32,7 +32,6 @@ use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
 use proc_status::{cpu_s, rss_mb};
-use rumqttc::QoS;
 use tokio::sync::Semaphore;
 
 #[path = "drive.rs"]
@@ -191,59 +190,38 @@ async fn main() -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let l = login(&first, &format!("{first}-pad-3"), "demo-pad-3-pass");
-    let (pad3, mut ev) = l.connect(&l.client_id("city"), None);
-    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
-    let cmd = Topic::PadCmd(MEASURED).to_string(&first);
-    let send = |i: u64, op: &str| {
-        let body = format!(r#"{{"id":"m-{}-{i}","op":"{op}"}}"#, drive::run_id());
-        let (c, t) = (pad3.clone(), cmd.clone());
-        async move { c.publish(t, QoS::AtLeastOnce, false, body).await }
-    };
-    send(0, "open").await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while states.try_recv().is_ok() {}
-    let (t0, calls0, issued0) = (
-        Instant::now(),
+    let pad3 = drive::MeasuringPad::open(
+        login(&first, &format!("{first}-pad-3"), "demo-pad-3-pass"),
+        MEASURED,
+    )
+    .await?;
+    let (calls0, issued0) = (
         called.load(Ordering::Relaxed),
         issued.load(Ordering::Relaxed),
     );
     let cpu0 = cpu_s(pid);
-    let (mut samples, mut misses, mut rss_peak, mut i) = (Vec::new(), 0, 0, 0u64);
-    let mut last_rss = Instant::now();
-    while t0.elapsed() < Duration::from_secs(args.seconds) {
-        let op = ["call_next", "start", "finish"][(i % 3) as usize];
-        i += 1;
-        while states.try_recv().is_ok() {}
-        let t = Instant::now();
-        send(i, op).await?;
-        match tokio::time::timeout(Duration::from_secs(2), states.recv()).await {
-            Ok(Some(at)) => samples.push(at - t),
-            _ => misses += 1,
-        }
-        if last_rss.elapsed() > Duration::from_secs(1) {
-            rss_peak = rss_peak.max(rss_mb(pid));
-            last_rss = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let secs = t0.elapsed().as_secs_f64();
+    let mut rss_peak = 0;
+    let m = pad3
+        .measure(&mut states, args.seconds, Duration::from_millis(20), || {
+            rss_peak = rss_peak.max(rss_mb(pid))
+        })
+        .await?;
+    let secs = m.secs;
     let cpu = cpu_s(pid) - cpu0;
     let calls = (called.load(Ordering::Relaxed) - calls0) as f64 / secs;
     let tickets = (issued.load(Ordering::Relaxed) - issued0) as f64 / secs;
     stop.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    anyhow::ensure!(!samples.is_empty(), "no call was measured");
-    samples.sort();
-    let q = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
+    let q = |p: f64| m.q(p);
     let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
     println!(
         "load held: {calls:.0} calls/s + {tickets:.0} tickets/s over {} halls",
         ids.len()
     );
     println!(
-        "call → display at {first} under that load ({} samples, {misses} without a state): p50 {}  p90 {}  p99 {}",
-        samples.len(),
+        "call → display at {first} under that load ({} samples, {} without a state): p50 {}  p90 {}  p99 {}",
+        m.samples.len(),
+        m.misses,
         us(q(0.5)),
         us(q(0.9)),
         us(q(0.99))

@@ -237,3 +237,90 @@ pub async fn measuring_display(
     ready.await?;
     Ok(states)
 }
+
+/// The measuring pad: one command at a time (`call_next`, `start`,
+/// `finish` in turn), each timed to the next state the measuring display
+/// stamps (a count refresh may come in between; it is rare and only makes
+/// a sample shorter, never longer).
+pub struct MeasuringPad {
+    client: rumqttc::AsyncClient,
+    topic: String,
+}
+
+/// What [`MeasuringPad::measure`] saw.
+pub struct Measured {
+    /// Sorted.
+    pub samples: Vec<Duration>,
+    /// Commands after which no state came within 2 s.
+    pub misses: u32,
+    /// How long it measured, in seconds.
+    pub secs: f64,
+}
+
+impl Measured {
+    /// The `p` quantile.
+    pub fn q(&self, p: f64) -> Duration {
+        self.samples[((self.samples.len() - 1) as f64 * p) as usize]
+    }
+}
+
+impl MeasuringPad {
+    /// Connects the pad of `window` and opens the window.
+    pub async fn open(login: Login, window: &str) -> anyhow::Result<MeasuringPad> {
+        let (client, mut ev) = login.connect(&login.client_id("measure"), None);
+        tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+        let pad = MeasuringPad {
+            client,
+            topic: Topic::PadCmd(window).to_string(&login.hall),
+        };
+        pad.send(0, "open").await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(pad)
+    }
+
+    async fn send(&self, i: u64, op: &str) -> anyhow::Result<()> {
+        let body = format!(r#"{{"id":"m-{}-{i}","op":"{op}"}}"#, run_id());
+        self.client
+            .publish(self.topic.clone(), QoS::AtLeastOnce, false, body)
+            .await?;
+        Ok(())
+    }
+
+    /// Measures for `seconds`, `gap` between commands; `each_second` runs
+    /// about once a second (to sample the server's memory).
+    pub async fn measure(
+        &self,
+        states: &mut tokio::sync::mpsc::UnboundedReceiver<std::time::Instant>,
+        seconds: u64,
+        gap: Duration,
+        mut each_second: impl FnMut(),
+    ) -> anyhow::Result<Measured> {
+        while states.try_recv().is_ok() {}
+        let t0 = std::time::Instant::now();
+        let (mut samples, mut misses, mut i) = (Vec::new(), 0, 0u64);
+        let mut last = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(seconds) {
+            let op = ["call_next", "start", "finish"][(i % 3) as usize];
+            i += 1;
+            while states.try_recv().is_ok() {}
+            let t = std::time::Instant::now();
+            self.send(i, op).await?;
+            match tokio::time::timeout(Duration::from_secs(2), states.recv()).await {
+                Ok(Some(at)) => samples.push(at - t),
+                _ => misses += 1,
+            }
+            if last.elapsed() > Duration::from_secs(1) {
+                each_second();
+                last = std::time::Instant::now();
+            }
+            tokio::time::sleep(gap).await;
+        }
+        anyhow::ensure!(!samples.is_empty(), "no call was measured");
+        samples.sort();
+        Ok(Measured {
+            samples,
+            misses,
+            secs: t0.elapsed().as_secs_f64(),
+        })
+    }
+}

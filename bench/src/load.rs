@@ -35,7 +35,6 @@ use clap::Parser;
 use hallq_client::Login;
 use hallq_contract::Topic;
 use proc_status::{cpu_s, rss_mb};
-use rumqttc::QoS;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
@@ -223,72 +222,41 @@ async fn main() -> anyhow::Result<()> {
     // Let the queues fill a little.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let l = login("pad-3", "demo-pad-3-pass");
-    let (pad3, mut ev) = l.connect(&l.client_id("load"), None);
-    tokio::spawn(async move { while ev.poll().await.is_ok() {} });
-    let cmd = Topic::PadCmd(MEASURED).to_string(HALL);
-    let send = |i: u64, op: &str| {
-        let body = format!(r#"{{"id":"m-{i}","op":"{op}"}}"#);
-        let (c, t) = (pad3.clone(), cmd.clone());
-        async move { c.publish(t, QoS::AtLeastOnce, false, body).await }
-    };
-    send(0, "open").await?;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while states.try_recv().is_ok() {}
-    let (t0, calls0, issued0) = (
-        Instant::now(),
+    let pad3 = drive::MeasuringPad::open(login("pad-3", "demo-pad-3-pass"), MEASURED).await?;
+    let (calls0, issued0) = (
         called.load(Ordering::Relaxed),
         issued.load(Ordering::Relaxed),
     );
     let broker_pid = mosquitto_child.as_ref().and_then(|m| m.id());
     let server_cpu = || cpu_s(pid) + broker_pid.map_or(0.0, cpu_s);
     let cpu0 = (server_cpu(), cpu_s(std::process::id()));
-    let mut samples = Vec::new();
     let mut rss_peak = 0;
-    let mut last_rss = Instant::now();
-    let mut i = 0u64;
-    let mut misses = 0;
-    while t0.elapsed() < Duration::from_secs(args.seconds) {
-        i += 1;
-        let op = ["call_next", "start", "finish"][(i % 3) as usize];
-        while states.try_recv().is_ok() {}
-        let t = Instant::now();
-        send(i, op).await?;
-        // A state for this command: the first one after sending (a count
-        // refresh may come in between; it is rare and only makes a sample
-        // shorter by at most the time to the refresh, never longer).
-        match tokio::time::timeout(Duration::from_secs(2), states.recv()).await {
-            Ok(Some(at)) => samples.push(at - t),
-            _ => misses += 1,
-        }
-        if last_rss.elapsed() > Duration::from_secs(1) {
-            rss_peak = rss_peak.max(rss_mb(pid));
-            last_rss = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let secs = t0.elapsed().as_secs_f64();
+    let m = pad3
+        .measure(&mut states, args.seconds, Duration::from_millis(5), || {
+            rss_peak = rss_peak.max(rss_mb(pid))
+        })
+        .await?;
+    let secs = m.secs;
     let cpu = (server_cpu() - cpu0.0, cpu_s(std::process::id()) - cpu0.1);
     let calls = (called.load(Ordering::Relaxed) - calls0) as f64 / secs;
     let tickets = (issued.load(Ordering::Relaxed) - issued0) as f64 / secs;
     stop.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    anyhow::ensure!(!samples.is_empty(), "no call was measured");
-    samples.sort();
-    let q = |p: f64| samples[((samples.len() - 1) as f64 * p) as usize];
+    let q = |p: f64| m.q(p);
     let us = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
     println!(
         "load held: {calls:.0} calls/s (call_next) + {tickets:.0} tickets/s, {} stream messages to watchers",
         watched.load(Ordering::Relaxed)
     );
     println!(
-        "call → display under load ({} samples, {misses} without a state): p50 {}  p90 {}  p99 {}  max {}",
-        samples.len(),
+        "call → display under load ({} samples, {} without a state): p50 {}  p90 {}  p99 {}  max {}",
+        m.samples.len(),
+        m.misses,
         us(q(0.5)),
         us(q(0.9)),
         us(q(0.99)),
-        us(samples[samples.len() - 1])
+        us(m.q(1.0))
     );
     let want = reference.load(Ordering::Relaxed);
     let lost: u64 = measured_counts
