@@ -44,7 +44,7 @@ pub(crate) struct StartedHall {
 /// hall id another hall has (both: which one is meant cannot be known),
 /// a device id an earlier hall uses (one broker, one login per device id),
 /// the shipped demo passwords outside a demonstration.
-pub fn sort_out(halls: Vec<HallConfig>, demo: bool) -> (Vec<HallConfig>, Vec<Refused>) {
+pub(crate) fn sort_out(halls: Vec<HallConfig>, demo: bool) -> (Vec<HallConfig>, Vec<Refused>) {
     let mut refused = Vec::new();
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     for h in &halls {

@@ -50,8 +50,9 @@ use hallq_core::HallConfig;
 use tokio::sync::mpsc;
 
 use crate::engine::EngineHandle;
+pub use crate::hall::HEARTBEAT;
+use crate::hall::sort_out;
 use crate::hall::{Common, start_hall};
-pub use crate::hall::{HEARTBEAT, sort_out};
 
 /// Where the MQTT side lives.
 #[derive(Debug, Clone)]

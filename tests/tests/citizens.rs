@@ -312,6 +312,7 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
     // A slot within the check-in window (today's next, or tomorrow's first
     // when the test runs just before midnight in an always-open hall):
     // checked in. Tomorrow's first far ahead: refused, and said so.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let (ticket, error) = loop {
         let text = |css: &'static str| {
             let k = &kiosk;
@@ -326,6 +327,10 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
         if !t.trim().is_empty() || !e.trim().is_empty() {
             break (t, e);
         }
+        assert!(
+            std::time::Instant::now() < until,
+            "the kiosk shows neither a ticket nor why not"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     if today_has_slots {

@@ -18,6 +18,16 @@ fn basic(user: &str, password: &str) -> String {
     format!("Basic {b}")
 }
 
+/// The hall ids of a `{"halls": [{"hall": …}, …]}` answer, in order.
+fn hall_ids(list: &serde_json::Value) -> Vec<String> {
+    list["halls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hall"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// `hallq staff add` with the password `a-long-password`.
 fn add_staff(file: &std::path::Path, id: &str, role: &str, extra: &[&str]) {
     let mut add = Command::new(binary("hallq"))
@@ -57,12 +67,7 @@ async fn two_halls_share_a_server_and_nothing_else() {
 
     let (status, list) = server.http("GET", "/api/v1/halls", None);
     assert_eq!(status, 200, "{list}");
-    let ids: Vec<&str> = list["halls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["hall"].as_str().unwrap())
-        .collect();
+    let ids = hall_ids(&list);
     assert_eq!(ids, [HALL, OTHER]);
     assert_eq!(list["halls"][1]["pages"], "/h/yuzhou");
 
@@ -236,12 +241,7 @@ fn a_hall_that_cannot_start_leaves_the_others_running() {
         &[],
     );
     let (_, list) = server.http("GET", "/api/v1/halls", None);
-    let ids: Vec<&str> = list["halls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["hall"].as_str().unwrap())
-        .collect();
+    let ids = hall_ids(&list);
     assert_eq!(ids, [HALL, OTHER], "{list}");
     let (s, health) = server.http("GET", "/healthz", None);
     assert_eq!(
@@ -385,12 +385,7 @@ async fn the_city_view_shows_each_hall_to_those_it_is_for() {
         .unwrap();
     let (s, _, view) = server.http_with("GET", "/api/v1/city", None, &[("Cookie", &cookie)]);
     assert_eq!(s, 200);
-    let halls: Vec<&str> = view["halls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["hall"].as_str().unwrap())
-        .collect();
+    let halls = hall_ids(&view);
     assert_eq!(halls, [OTHER]);
     assert_eq!(view["halls"][0]["waiting"], 1, "{view}");
 }

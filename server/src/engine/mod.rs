@@ -330,14 +330,6 @@ impl Engine {
         Ok(engine)
     }
 
-    /// What [`Engine::reload`] needs to keep this owner's readers.
-    pub fn read_side(&self) -> ReadSide {
-        ReadSide {
-            copies: self.copies.clone(),
-            reads: self.reads.clone(),
-        }
-    }
-
     pub fn hall(&self) -> &Hall {
         &self.hall
     }
