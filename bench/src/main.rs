@@ -77,6 +77,7 @@ async fn main() -> anyhow::Result<()> {
         tls_only: false,
         staff: Default::default(),
         store: None,
+        accept_broken_log: false,
     })
     .await?;
     let login = |user: &str, password: &str| Login {

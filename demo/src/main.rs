@@ -103,6 +103,7 @@ async fn main() -> anyhow::Result<()> {
         tls_only: false,
         staff: Default::default(),
         store: None,
+        accept_broken_log: false,
     })
     .await?;
     let (http, mqtt) = (running.http, running.mqtt.expect("plain MQTT"));

@@ -109,10 +109,15 @@ fn open_store(
     url: Option<&str>,
     dir: &std::path::Path,
     lease: &Arc<lease::Lease>,
+    on_break: store::OnBreak,
 ) -> anyhow::Result<Box<dyn store::EventStore>> {
     Ok(match url {
-        Some(url) => Box::new(store_pg::PgStore::open(url, &lease.hall)?.fenced_by(lease.clone())),
-        None => Box::new(SqliteStore::open(&dir.join("hall.db"))?),
+        Some(url) => Box::new(
+            store_pg::PgStore::open(url, &lease.hall)?
+                .on_break(on_break)
+                .fenced_by(lease.clone()),
+        ),
+        None => Box::new(SqliteStore::open(&dir.join("hall.db"))?.on_break(on_break)),
     })
 }
 
@@ -157,7 +162,18 @@ pub(crate) async fn start_hall(
         stages: Default::default(),
         lease: lease.clone(),
     };
-    let handle = spawn_owner(&config, (tx, rx), sinks, &dir, opts.store.as_deref())?;
+    let on_break = if opts.accept_broken_log {
+        store::OnBreak::Warn
+    } else {
+        store::OnBreak::Refuse
+    };
+    let handle = spawn_owner(
+        &config,
+        (tx, rx),
+        sinks,
+        (&dir, opts.store.as_deref()),
+        on_break,
+    )?;
     spawn_timer(handle.clone(), wake_rx);
 
     let health = bridge::DeviceHealth::default();
@@ -285,8 +301,8 @@ fn spawn_owner(
     config: &HallConfig,
     (tx, rx): (mpsc::Sender<Input>, mpsc::Receiver<Input>),
     sinks: Sinks,
-    dir: &Path,
-    url: Option<&str>,
+    (dir, url): (&Path, Option<&str>),
+    on_break: store::OnBreak,
 ) -> anyhow::Result<EngineHandle> {
     let lease = sinks.lease.clone();
     let stages = sinks.stages.clone();
@@ -295,7 +311,7 @@ fn spawn_owner(
     // plain thread: a PostgreSQL store's client blocks on a runtime of its
     // own, which it cannot do inside this one.
     let engine = if lease.held() {
-        let store = open_store(url, dir, &lease)?;
+        let store = open_store(url, dir, &lease, on_break)?;
         Some(std::thread::scope(|scope| {
             let (config, sinks, readers) = (config.clone(), sinks.clone(), readers.clone());
             scope
@@ -319,7 +335,7 @@ fn spawn_owner(
             config.clone(),
         );
         move || {
-            let store = open_store(url.as_deref(), &dir, &lease)?;
+            let store = open_store(url.as_deref(), &dir, &lease, on_break)?;
             Engine::reload(config.clone(), store, sinks.clone(), readers.clone())
         }
     };

@@ -22,6 +22,7 @@
 
 pub mod bridge;
 pub mod broker;
+pub mod chain;
 pub mod config;
 pub mod dashboard;
 pub mod engine;
@@ -106,6 +107,9 @@ pub struct Options {
     /// This node's name among the nodes that share the PostgreSQL store
     /// (default: the machine's name); see [`lease`].
     pub node: Option<String>,
+    /// Start even when a hall's log fails its hash chain (logged loudly);
+    /// otherwise such a hall does not start (see [`chain`]).
+    pub accept_broken_log: bool,
 }
 
 /// Raises this process's open-files limit to what the system allows: every

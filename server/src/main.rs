@@ -85,6 +85,11 @@ enum Cmd {
         /// `staff.toml` beside the hall file, if there is one.
         #[arg(long)]
         staff: Option<PathBuf>,
+        /// Start even when a hall's event log fails its hash chain (someone
+        /// changed it outside hallq): logged loudly at every start. Run
+        /// `hallq verify` first to see what was changed.
+        #[arg(long)]
+        accept_broken_log: bool,
     },
     /// Staff accounts for the web: the dashboard and reports.
     #[command(subcommand)]
@@ -280,6 +285,7 @@ async fn main() -> anyhow::Result<()> {
             tls_only,
             node,
             staff,
+            accept_broken_log,
         } => {
             let files = match &halls {
                 Some(dir) => hall_files(dir)?,
@@ -344,6 +350,7 @@ async fn main() -> anyhow::Result<()> {
                 tls_only,
                 staff,
                 store,
+                accept_broken_log,
             })
             .await?;
             // One machine-readable line for scripts and tests.

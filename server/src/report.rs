@@ -4,6 +4,7 @@
 //! as CSV (UTF-8 with a BOM, so that Excel reads the Chinese), and as the
 //! printable page `/manager/report`.
 
+use crate::store::OnBreak;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -134,15 +135,18 @@ pub fn from_log(
     Ok(Views { hall: &hall, now }.day_report(day))
 }
 
-/// A reader of the hall's log of its own (never the owner's).
-fn open_log(
+/// A reader of the hall's log of its own (never the owner's); the owner
+/// checked the chain when it started.
+pub(crate) fn open_log(
     log: &crate::http::LogSource,
     hall: &str,
 ) -> Result<Box<dyn crate::store::EventStore>, crate::store::StoreError> {
     Ok(match log {
-        crate::http::LogSource::Sqlite(path) => Box::new(crate::store::SqliteStore::open(path)?),
+        crate::http::LogSource::Sqlite(path) => {
+            Box::new(crate::store::SqliteStore::open(path)?.on_break(OnBreak::Skip))
+        }
         crate::http::LogSource::Postgres(url) => {
-            Box::new(crate::store_pg::PgStore::open(url, hall)?)
+            Box::new(crate::store_pg::PgStore::open(url, hall)?.on_break(OnBreak::Skip))
         }
     })
 }

@@ -9,7 +9,9 @@
 use std::path::Path;
 
 use hallq_core::Record;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::chain::{self, Follower, GENESIS, Hash};
 
 /// How long a commit waits for another connection's lock.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -40,6 +42,47 @@ impl Batch {
     }
 }
 
+/// What reading a log does where its hash chain breaks (see [`crate::chain`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnBreak {
+    /// Stops with [`StoreError::Broken`]: the hall does not start on a log
+    /// someone changed.
+    #[default]
+    Refuse,
+    /// Says so loudly (`--accept-broken-log`) and reads on.
+    Warn,
+    /// Does not check (readers of a log the owner already checked).
+    Skip,
+}
+
+/// A stored record as it is on disk, for the chain's checks and digests.
+#[derive(Debug, Clone, Copy)]
+pub struct RawRow<'a> {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub body: &'a str,
+    pub hash: Option<&'a [u8]>,
+}
+
+/// Checks one row against the chain as [`OnBreak`] says.
+pub(crate) fn follow(
+    chain: &mut crate::chain::Follower,
+    on_break: OnBreak,
+    row: RawRow<'_>,
+) -> Result<(), StoreError> {
+    if on_break == OnBreak::Skip {
+        return Ok(());
+    }
+    match chain.next(row.seq, row.at_ms, row.body, row.hash) {
+        Ok(()) => Ok(()),
+        Err(b) if on_break == OnBreak::Warn => {
+            tracing::error!(seq = b.seq(), what = %b, "THE EVENT LOG WAS CHANGED OUTSIDE HALLQ: its hash chain breaks here; started anyway (--accept-broken-log). Run `hallq verify` for the details");
+            Ok(())
+        }
+        Err(b) => Err(StoreError::Broken(b)),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -52,18 +95,38 @@ pub enum StoreError {
     /// The hall's lease is another node's now: this node may not write.
     #[error("another node runs this hall now (it took the lease): not written")]
     Fenced,
+    /// The log's hash chain breaks: it was changed outside hallq.
+    #[error(
+        "the event log was changed outside hallq: its hash chain breaks at record {seq}: {0}. \
+         `hallq verify` names the change and the days it touches; \
+         `hallq serve --accept-broken-log` starts anyway",
+        seq = .0.seq()
+    )]
+    Broken(crate::chain::Break),
 }
 
 /// Durable storage of the hall's log.
 pub trait EventStore: Send {
     /// Every record, in seq order.
-    fn records(&mut self) -> Result<Vec<Record>, StoreError>;
-    /// Every record, in seq order, handed to `f` one by one (a long log is
-    /// never all in memory at once).
-    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
-        self.records()?.into_iter().for_each(f);
-        Ok(())
+    fn records(&mut self) -> Result<Vec<Record>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_record(&mut |r| out.push(r))?;
+        Ok(out)
     }
+    /// Every record, in seq order, handed to `f` one by one (a long log is
+    /// never all in memory at once), its hash chain checked on the way.
+    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError>;
+    /// The records after `after` as stored (body text and hash), in seq
+    /// order, unchecked: for `hallq verify` and the digests.
+    fn raw_rows(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(RawRow<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The signed digests kept in the log's database, oldest first.
+    fn digests(&mut self) -> Result<Vec<String>, StoreError>;
+    /// Keeps a signed digest (once per day: a second one is ignored).
+    fn put_digest(&mut self, day: i64, last_seq: u64, signed: &str) -> Result<(), StoreError>;
     /// Remembered replies since `since_ms`.
     fn replies(&mut self, since_ms: i64) -> Result<Vec<StoredReply>, StoreError>;
     /// Writes a batch durably; returns only once it is on disk.
@@ -77,6 +140,12 @@ pub trait EventStore: Send {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// The last stored record and its hash; `None` until first needed.
+    head: Option<(u64, Hash)>,
+    /// Whether appends are chained (always, but in `hallq-bench`'s
+    /// measure of what the chain costs).
+    chain: bool,
+    on_break: OnBreak,
 }
 
 impl SqliteStore {
@@ -91,7 +160,8 @@ impl SqliteStore {
             "CREATE TABLE IF NOT EXISTS events (
                 seq   INTEGER PRIMARY KEY,
                 at_ms INTEGER NOT NULL,
-                body  TEXT NOT NULL
+                body  TEXT NOT NULL,
+                hash  BLOB
             );
             CREATE TABLE IF NOT EXISTS outbox (
                 key      TEXT PRIMARY KEY,
@@ -107,50 +177,142 @@ impl SqliteStore {
                 at_ms      INTEGER NOT NULL,
                 body       TEXT NOT NULL,
                 PRIMARY KEY (window, command_id)
+            );
+            CREATE TABLE IF NOT EXISTS digests (
+                day      INTEGER PRIMARY KEY,
+                last_seq INTEGER NOT NULL,
+                signed   TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS chain_meta (
+                key   TEXT PRIMARY KEY,
+                value TEXT NOT NULL
             );",
         )?;
-        Ok(SqliteStore { conn })
+        let mut store = SqliteStore {
+            conn,
+            head: None,
+            chain: true,
+            on_break: OnBreak::Refuse,
+        };
+        store.seal_old_log()?;
+        Ok(store)
+    }
+
+    /// What reading this log does where its chain breaks.
+    pub fn on_break(mut self, on_break: OnBreak) -> SqliteStore {
+        self.on_break = on_break;
+        self
+    }
+
+    /// Appends without the chain: only for `hallq-bench`, to measure what
+    /// the chain costs. A log written so does not verify.
+    #[doc(hidden)]
+    pub fn unchained(mut self) -> SqliteStore {
+        self.chain = false;
+        self
+    }
+
+    /// A log written before the chain existed (no `hash` column) is
+    /// chained as it stands, once, and the point noted in `chain_meta`:
+    /// the chain vouches for those records only from this moment on.
+    fn seal_old_log(&mut self) -> Result<(), StoreError> {
+        let has_hash = |c: &Connection| -> Result<bool, rusqlite::Error> {
+            let mut st =
+                c.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'hash'")?;
+            st.exists([])
+        };
+        if has_hash(&self.conn)? {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if has_hash(&tx)? {
+            return Ok(());
+        }
+        tx.execute_batch("ALTER TABLE events ADD COLUMN hash BLOB")?;
+        let mut head = (0, GENESIS);
+        {
+            let mut read = tx.prepare("SELECT seq, at_ms, body FROM events ORDER BY seq")?;
+            let mut write = tx.prepare("UPDATE events SET hash = ?2 WHERE seq = ?1")?;
+            let mut rows = read.query([])?;
+            while let Some(r) = rows.next()? {
+                let seq = r.get::<_, i64>(0)? as u64;
+                let h = chain::link(
+                    &head.1,
+                    seq,
+                    r.get(1)?,
+                    r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
+                );
+                write.execute(params![seq as i64, &h[..]])?;
+                head = (seq, h);
+            }
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO chain_meta (key, value) VALUES ('sealed_to_seq', ?1), ('sealed_at_ms', ?2)",
+            params![head.0.to_string(), crate::engine::now_ms().to_string()],
+        )?;
+        tx.commit()?;
+        if head.0 > 0 {
+            tracing::warn!(
+                records = head.0,
+                "this log was written before hallq chained its records: they are chained now, as they stand; the chain vouches for them from now on only"
+            );
+        }
+        Ok(())
+    }
+
+    /// The last record and its hash, as stored.
+    fn stored_head(conn: &Connection) -> Result<(u64, Hash), StoreError> {
+        let row = conn
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<Vec<u8>>>(1)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            None => (0, GENESIS),
+            // A record without a hash (an unchained bench log): chain on
+            // zeros, as at the start.
+            Some((seq, h)) => (seq, h.and_then(|h| h.try_into().ok()).unwrap_or(GENESIS)),
+        })
     }
 }
 
 impl EventStore for SqliteStore {
-    fn records(&mut self) -> Result<Vec<Record>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, at_ms, body FROM events ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, at_ms, body) = row?;
-            let seq = seq as u64;
-            let event = serde_json::from_str(&body)
-                .map_err(|source| StoreError::Corrupt { seq, source })?;
-            out.push(Record { seq, at_ms, event });
-        }
-        Ok(out)
-    }
-
     /// Reads and decodes on a second thread while `f` applies, in chunks:
     /// a restart with a long log uses both cores.
     fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
         const CHUNK: usize = 4096;
         let conn = &mut self.conn;
+        let on_break = self.on_break;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(4);
             let reader = scope.spawn(move || -> Result<(), StoreError> {
-                let mut stmt = conn.prepare("SELECT seq, at_ms, body FROM events ORDER BY seq")?;
+                let mut chain = Follower::default();
+                let mut stmt =
+                    conn.prepare("SELECT seq, at_ms, body, hash FROM events ORDER BY seq")?;
                 let mut rows = stmt.query([])?;
                 let mut chunk = Vec::with_capacity(CHUNK);
                 while let Some(r) = rows.next()? {
                     let seq = r.get::<_, i64>(0)? as u64;
                     let at_ms = r.get::<_, i64>(1)?;
                     let body = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                    let hash = r
+                        .get_ref(3)?
+                        .as_blob_or_null()
+                        .map_err(rusqlite::Error::from)?;
+                    follow(
+                        &mut chain,
+                        on_break,
+                        RawRow {
+                            seq,
+                            at_ms,
+                            body,
+                            hash,
+                        },
+                    )?;
                     let event = serde_json::from_str(body)
                         .map_err(|source| StoreError::Corrupt { seq, source })?;
                     chunk.push(Record { seq, at_ms, event });
@@ -172,6 +334,45 @@ impl EventStore for SqliteStore {
         })
     }
 
+    fn raw_rows(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(RawRow<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at_ms, body, hash FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([after as i64])?;
+        while let Some(r) = rows.next()? {
+            f(RawRow {
+                seq: r.get::<_, i64>(0)? as u64,
+                at_ms: r.get(1)?,
+                body: r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
+                hash: r
+                    .get_ref(3)?
+                    .as_blob_or_null()
+                    .map_err(rusqlite::Error::from)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn digests(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT signed FROM digests ORDER BY day")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_digest(&mut self, day: i64, last_seq: u64, signed: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO digests (day, last_seq, signed) VALUES (?1, ?2, ?3)",
+            params![day, last_seq as i64, signed],
+        )?;
+        Ok(())
+    }
+
     fn replies(&mut self, since_ms: i64) -> Result<Vec<StoredReply>, StoreError> {
         let mut stmt = self
             .conn
@@ -188,13 +389,31 @@ impl EventStore for SqliteStore {
     }
 
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        // The write lock from the start: the head is read under it (a read
+        // that later wants to write cannot wait for another writer).
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut head = match self.head {
+            Some(h) => h,
+            None => Self::stored_head(&tx)?,
+        };
         {
-            let mut ev =
-                tx.prepare_cached("INSERT INTO events (seq, at_ms, body) VALUES (?1, ?2, ?3)")?;
+            let mut ev = tx.prepare_cached(
+                "INSERT INTO events (seq, at_ms, body, hash) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for r in &batch.records {
                 let body = serde_json::to_string(&r.event).expect("events serialize");
-                ev.execute(params![r.seq as i64, r.at_ms, body])?;
+                let hash = self
+                    .chain
+                    .then(|| chain::link(&head.1, r.seq, r.at_ms, &body));
+                ev.execute(params![
+                    r.seq as i64,
+                    r.at_ms,
+                    body,
+                    hash.as_ref().map(|h| &h[..])
+                ])?;
+                head = (r.seq, hash.unwrap_or(GENESIS));
             }
             let mut rp = tx.prepare_cached(
                 "INSERT OR IGNORE INTO pad_replies (window, command_id, at_ms, body) VALUES (?1, ?2, ?3, ?4)",
@@ -210,6 +429,7 @@ impl EventStore for SqliteStore {
             }
         }
         tx.commit()?;
+        self.head = Some(head);
         Ok(())
     }
 

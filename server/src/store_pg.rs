@@ -18,12 +18,16 @@ use postgres::{Client, NoTls};
 
 use crate::lease::Lease;
 
-use crate::store::{Batch, EventStore, StoreError, StoredReply};
+use crate::chain::{self, Follower, GENESIS, Hash};
+use crate::store::{Batch, EventStore, OnBreak, RawRow, StoreError, StoredReply, follow};
 
 /// One hall's log in a PostgreSQL database.
 pub struct PgStore {
     client: Client,
     hall: String,
+    /// The last stored record and its hash; `None` until first needed.
+    head: Option<(u64, Hash)>,
+    on_break: OnBreak,
     /// Every append checks that this lease's token is still the hall's.
     lease: Option<Arc<Lease>>,
 }
@@ -71,7 +75,15 @@ impl PgStore {
                     seq   BIGINT NOT NULL,
                     at_ms BIGINT NOT NULL,
                     body  TEXT NOT NULL,
+                    hash  BYTEA,
                     PRIMARY KEY (hall, seq)
+                );
+                CREATE TABLE IF NOT EXISTS hallq_digests (
+                    hall     TEXT NOT NULL,
+                    day      BIGINT NOT NULL,
+                    last_seq BIGINT NOT NULL,
+                    signed   TEXT NOT NULL,
+                    PRIMARY KEY (hall, day)
                 );
                 CREATE TABLE IF NOT EXISTS hallq_pad_replies (
                     hall       TEXT NOT NULL,
@@ -93,9 +105,15 @@ impl PgStore {
                 );",
             )?;
             client.batch_execute(crate::lease::SCHEMA)?;
+            // A log from before the chain: the column, then its records
+            // chained as they stand (see `SqliteStore`).
+            client.batch_execute("ALTER TABLE hallq_events ADD COLUMN IF NOT EXISTS hash BYTEA")?;
+            seal_old_log(&mut client, &hall)?;
             Ok(PgStore {
                 client,
                 hall,
+                head: None,
+                on_break: OnBreak::Refuse,
                 lease: None,
             })
         })
@@ -104,7 +122,48 @@ impl PgStore {
     }
 }
 
+/// Chains a hall's records if none of them is chained yet.
+fn seal_old_log(client: &mut Client, hall: &str) -> Result<(), StoreError> {
+    let mut tx = client.transaction()?;
+    let chained: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM hallq_events WHERE hall = $1 AND hash IS NOT NULL",
+            &[&hall],
+        )?
+        .get(0);
+    if chained > 0 {
+        return Ok(());
+    }
+    let rows = tx.query(
+        "SELECT seq, at_ms, body FROM hallq_events WHERE hall = $1 ORDER BY seq FOR UPDATE",
+        &[&hall],
+    )?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let set = tx.prepare("UPDATE hallq_events SET hash = $3 WHERE hall = $1 AND seq = $2")?;
+    let mut head = GENESIS;
+    for r in &rows {
+        let seq: i64 = r.get(0);
+        head = chain::link(&head, seq as u64, r.get(1), r.get(2));
+        tx.execute(&set, &[&hall, &seq, &&head[..]])?;
+    }
+    tx.commit()?;
+    tracing::warn!(
+        hall,
+        records = rows.len(),
+        "this log was written before hallq chained its records: they are chained now, as they stand; the chain vouches for them from now on only"
+    );
+    Ok(())
+}
+
 impl PgStore {
+    /// What reading this log does where its chain breaks.
+    pub fn on_break(mut self, on_break: OnBreak) -> PgStore {
+        self.on_break = on_break;
+        self
+    }
+
     /// Appends only while `lease` is this node's (see [`crate::lease`]).
     pub fn fenced_by(mut self, lease: Arc<Lease>) -> PgStore {
         self.lease = Some(lease);
@@ -125,27 +184,66 @@ pub(crate) fn redact(url: &str) -> String {
 }
 
 impl EventStore for PgStore {
-    fn records(&mut self) -> Result<Vec<Record>, StoreError> {
-        let mut out = Vec::new();
-        self.for_each_record(&mut |r| out.push(r))?;
-        Ok(out)
+    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
+        let mut chain = Follower::default();
+        let on_break = self.on_break;
+        self.raw_rows(0, &mut |row| {
+            follow(&mut chain, on_break, row)?;
+            let event = serde_json::from_str(row.body).map_err(|source| StoreError::Corrupt {
+                seq: row.seq,
+                source,
+            })?;
+            f(Record {
+                seq: row.seq,
+                at_ms: row.at_ms,
+                event,
+            });
+            Ok(())
+        })
     }
 
-    fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
+    fn raw_rows(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(RawRow<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;
         let hall = self.hall.clone();
+        let after = after as i64;
+        let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&hall, &after];
         let mut rows = self.client.query_raw(
-            "SELECT seq, at_ms, body FROM hallq_events WHERE hall = $1 ORDER BY seq",
-            [&hall],
+            "SELECT seq, at_ms, body, hash FROM hallq_events WHERE hall = $1 AND seq > $2 ORDER BY seq",
+            params,
         )?;
         while let Some(row) = rows.next()? {
-            let seq = row.get::<_, i64>(0) as u64;
-            let at_ms: i64 = row.get(1);
-            let body: &str = row.get(2);
-            let event =
-                serde_json::from_str(body).map_err(|source| StoreError::Corrupt { seq, source })?;
-            f(Record { seq, at_ms, event });
+            f(RawRow {
+                seq: row.get::<_, i64>(0) as u64,
+                at_ms: row.get(1),
+                body: row.get(2),
+                hash: row.get(3),
+            })?;
         }
+        Ok(())
+    }
+
+    fn digests(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .client
+            .query(
+                "SELECT signed FROM hallq_digests WHERE hall = $1 ORDER BY day",
+                &[&self.hall],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn put_digest(&mut self, day: i64, last_seq: u64, signed: &str) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO hallq_digests (hall, day, last_seq, signed) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+            &[&self.hall, &day, &(last_seq as i64), &signed],
+        )?;
         Ok(())
     }
 
@@ -167,6 +265,25 @@ impl EventStore for PgStore {
     }
 
     fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        // Whatever happens, a failed append reads the head afresh next time
+        // (a commit whose answer was lost may have happened).
+        let result = self.try_append(batch);
+        if result.is_err() {
+            self.head = None;
+        }
+        result
+    }
+
+    fn forget_replies(&mut self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.client.execute(
+            "DELETE FROM hallq_pad_replies WHERE hall = $1 AND at_ms < $2",
+            &[&self.hall, &before_ms],
+        )? as usize)
+    }
+}
+
+impl PgStore {
+    fn try_append(&mut self, batch: &Batch) -> Result<(), StoreError> {
         let hall = self.hall.clone();
         if self.lease.as_ref().is_some_and(|l| !l.held()) {
             return Err(StoreError::Fenced);
@@ -183,13 +300,31 @@ impl EventStore for PgStore {
                 return Err(StoreError::Fenced);
             }
         }
+        let mut head = match self.head {
+            Some(h) => h,
+            None => {
+                let row = tx.query_opt(
+                    "SELECT seq, hash FROM hallq_events WHERE hall = $1 ORDER BY seq DESC LIMIT 1",
+                    &[&hall],
+                )?;
+                row.map_or((0, GENESIS), |r| {
+                    let hash: Option<&[u8]> = r.get(1);
+                    (
+                        r.get::<_, i64>(0) as u64,
+                        hash.and_then(|h| h.try_into().ok()).unwrap_or(GENESIS),
+                    )
+                })
+            }
+        };
         if !batch.records.is_empty() {
             let ev = tx.prepare(
-                "INSERT INTO hallq_events (hall, seq, at_ms, body) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO hallq_events (hall, seq, at_ms, body, hash) VALUES ($1, $2, $3, $4, $5)",
             )?;
             for r in &batch.records {
                 let body = serde_json::to_string(&r.event).expect("events serialize");
-                tx.execute(&ev, &[&hall, &(r.seq as i64), &r.at_ms, &body])?;
+                let hash = chain::link(&head.1, r.seq, r.at_ms, &body);
+                tx.execute(&ev, &[&hall, &(r.seq as i64), &r.at_ms, &body, &&hash[..]])?;
+                head = (r.seq, hash);
             }
         }
         if !batch.replies.is_empty() {
@@ -212,14 +347,8 @@ impl EventStore for PgStore {
         }
         // With synchronous_commit on: returns once the server has it on disk.
         tx.commit()?;
+        self.head = Some(head);
         Ok(())
-    }
-
-    fn forget_replies(&mut self, before_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.client.execute(
-            "DELETE FROM hallq_pad_replies WHERE hall = $1 AND at_ms < $2",
-            &[&self.hall, &before_ms],
-        )? as usize)
     }
 }
 
