@@ -31,6 +31,9 @@ pub enum Topic<'a> {
     /// `notice`: server → hall screens, retained: the manager's notice
     /// (the LED wall's scrolling line).
     Notice,
+    /// `digest`: server → supervisors' systems, retained: the newest
+    /// signed digest of the hall's log (one per service day).
+    Digest,
 }
 
 impl<'a> Topic<'a> {
@@ -48,6 +51,7 @@ impl<'a> Topic<'a> {
             Topic::Layout => format!("{p}layout"),
             Topic::Heartbeat => format!("{p}heartbeat"),
             Topic::Notice => format!("{p}notice"),
+            Topic::Digest => format!("{p}digest"),
         }
     }
 
@@ -75,6 +79,7 @@ impl<'a> Topic<'a> {
             ("layout", None, None) => Topic::Layout,
             ("heartbeat", None, None) => Topic::Heartbeat,
             ("notice", None, None) => Topic::Notice,
+            ("digest", None, None) => Topic::Digest,
             ("device", Some(d), Some("status")) => Topic::DeviceStatus(d),
             ("rating", Some(w), None) => Topic::Rating(w),
             _ => return None,

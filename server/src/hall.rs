@@ -202,7 +202,7 @@ pub(crate) async fn start_hall(
         handle.clone(),
         lease.clone(),
         hall_id.clone(),
-        mqtt_out,
+        mqtt_out.clone(),
         stream.clone(),
     );
 
@@ -224,6 +224,15 @@ pub(crate) async fn start_hall(
         Some(url) => http::LogSource::Postgres(url.clone()),
         None => http::LogSource::Sqlite(dir.join("hall.db")),
     });
+    let digests = Arc::new(crate::digest::Digests {
+        hall: hall_id.clone(),
+        signer: crate::digest::Signer::load_or_create(&dir)?,
+        log: log.clone().expect("every hall has a log"),
+        utc_offset_minutes: config.hall.utc_offset_minutes,
+        mqtt: Some(mqtt_out.clone()),
+    });
+    tracing::info!(hall = %hall_id, public_key = %digests.signer.public_hex(), "the hall signs its log's daily digests with this Ed25519 key (also in sign.pub): give it to the supervisor");
+    crate::digest::spawn(digests.clone(), lease.clone());
     let forecaster = crate::forecaster::Forecaster::spawn(
         handle.clone(),
         lease.clone(),
@@ -251,6 +260,7 @@ pub(crate) async fn start_hall(
         https: common.https,
         log,
         forecaster: Some(forecaster),
+        digests: Some(digests),
         printing: Arc::new(crate::print::Printing::from_hall(&config).map_err(anyhow::Error::msg)?),
     };
     Ok(StartedHall {

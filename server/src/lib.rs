@@ -25,6 +25,7 @@ pub mod broker;
 pub mod chain;
 pub mod config;
 pub mod dashboard;
+pub mod digest;
 pub mod engine;
 pub mod forecaster;
 mod hall;
@@ -40,6 +41,7 @@ pub mod store_pg;
 pub mod stream;
 pub mod throttle;
 pub mod tls;
+pub mod verify;
 pub mod views;
 
 use std::collections::BTreeMap;
@@ -369,15 +371,7 @@ pub fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
                 .chain(uuid::Uuid::new_v4().as_bytes())
                 .copied()
                 .collect();
-            let tmp = path.with_extension("tmp");
-            std::fs::write(&tmp, &bytes)?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
-            }
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
+            write_secret(&path, &bytes)?;
             tracing::info!(path = %path.display(), "made the hall's secret for ID numbers");
             bytes
         }
@@ -388,4 +382,17 @@ pub fn id_key(data_dir: &std::path::Path) -> anyhow::Result<ring::hmac::Key> {
         ),
     };
     Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret))
+}
+
+/// Writes a secret file whole or not at all, readable by its owner only.
+pub(crate) fn write_secret(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))?;
+    }
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)
 }

@@ -111,6 +111,30 @@ enum Cmd {
     /// Make the hash of a clerk's PIN for the hall file's `[[staff]]`
     /// `pin_hash` (reads the PIN from standard input).
     HashPin,
+    /// Check a hall's event log against its hash chain and signed digests
+    /// (e.g. yesterday's, from the supervisor's copy): says whether
+    /// anything was changed since, what, and on which days. Writes
+    /// nothing. Exit status 0: unchanged; 1: changed; 2: cannot check.
+    Verify {
+        /// The data folder (or its hall.db).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// The hall: needed for a data folder of several halls and for
+        /// PostgreSQL.
+        #[arg(long)]
+        hall: Option<String>,
+        /// Check the log in PostgreSQL instead: postgres://user:password@host/db
+        #[arg(long)]
+        store: Option<String>,
+        /// A signed digest (a file as `GET …/digests/…` or the `digest`
+        /// topic gives it; a list of them too); several times.
+        #[arg(long = "digest")]
+        digests: Vec<PathBuf>,
+        /// The hall's public signing key as the supervisor keeps it: its 64
+        /// hex digits, or the `sign.pub` file.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
     /// Check a hall file and print what it holds.
     Check {
         #[arg(default_value = "halls/demo.toml")]
@@ -217,6 +241,60 @@ async fn main() -> anyhow::Result<()> {
             );
             println!("{}", hallq_server::staff::hash_pin(pin));
             Ok(())
+        }
+        Cmd::Verify {
+            data,
+            hall,
+            store,
+            digests,
+            public_key,
+        } => {
+            let report = (|| -> anyhow::Result<_> {
+                let mut given = Vec::new();
+                for d in &digests {
+                    given.extend(hallq_server::verify::read_digests(d)?);
+                }
+                let key = match public_key {
+                    Some(k) if std::path::Path::new(&k).is_file() => Some(
+                        std::fs::read_to_string(&k)
+                            .with_context(|| format!("key file {k}"))?
+                            .trim()
+                            .to_owned(),
+                    ),
+                    k => k,
+                };
+                match store {
+                    Some(url) => {
+                        let hall = hall.context("--store needs --hall")?;
+                        let mut s = hallq_server::store_pg::PgStore::open_read_only(&url, &hall)?;
+                        hallq_server::verify::verify(
+                            &mut s,
+                            (format!("hall {hall} in PostgreSQL"), Some(&hall)),
+                            given,
+                            key.as_deref(),
+                        )
+                    }
+                    None => {
+                        let file = hallq_server::verify::log_file(&data, hall.as_deref())?;
+                        hallq_server::verify::verify_file(
+                            &file,
+                            hall.as_deref(),
+                            given,
+                            key.as_deref(),
+                        )
+                    }
+                }
+            })();
+            match report {
+                Ok(r) => {
+                    print!("{r}");
+                    std::process::exit(if r.clean() { 0 } else { 1 });
+                }
+                Err(e) => {
+                    eprintln!("hallq verify: cannot check: {e:#}");
+                    std::process::exit(2);
+                }
+            }
         }
         Cmd::Check { hall } => {
             let c = config::load_hall(&hall)?;

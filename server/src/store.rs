@@ -198,6 +198,57 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Opens a log to look at it only (`hallq verify`): nothing is made,
+    /// chained or changed in it.
+    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(SqliteStore {
+            conn,
+            head: None,
+            chain: true,
+            on_break: OnBreak::Skip,
+        })
+    }
+
+    /// Whether the log's records carry hashes at all.
+    pub fn chained(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'hash'")?
+            .exists([])?)
+    }
+
+    /// Up to which record, and when, an older log was chained as it stood.
+    pub fn sealed(&self) -> Result<Option<(u64, i64)>, StoreError> {
+        if !self.has_table("chain_meta")? {
+            return Ok(None);
+        }
+        let get = |key: &str| -> Result<Option<i64>, StoreError> {
+            Ok(self
+                .conn
+                .query_row("SELECT value FROM chain_meta WHERE key = ?1", [key], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .and_then(|v| v.parse().ok()))
+        };
+        Ok(match (get("sealed_to_seq")?, get("sealed_at_ms")?) {
+            (Some(seq), Some(at)) if seq > 0 => Some((seq as u64, at)),
+            _ => None,
+        })
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+            .exists([name])?)
+    }
+
     /// What reading this log does where its chain breaks.
     pub fn on_break(mut self, on_break: OnBreak) -> SqliteStore {
         self.on_break = on_break;
@@ -358,6 +409,10 @@ impl EventStore for SqliteStore {
     }
 
     fn digests(&mut self) -> Result<Vec<String>, StoreError> {
+        // A log opened read-only from before the digests has none.
+        if !self.has_table("digests")? {
+            return Ok(Vec::new());
+        }
         let mut stmt = self
             .conn
             .prepare("SELECT signed FROM digests ORDER BY day")?;
@@ -503,6 +558,105 @@ mod tests {
         s.append(&batch).expect("waits, then commits");
         release.join().unwrap();
         assert_eq!(s.records().unwrap(), batch.records);
+    }
+
+    #[test]
+    fn a_log_from_before_the_chain_is_chained_once_as_it_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, body TEXT NOT NULL);",
+        )
+        .unwrap();
+        let records: Vec<Record> = (1..=3)
+            .map(|seq| Record {
+                seq,
+                at_ms: seq as i64 * 10,
+                event: Event::DayStarted { day: seq as i64 },
+            })
+            .collect();
+        for r in &records {
+            old.execute(
+                "INSERT INTO events (seq, at_ms, body) VALUES (?1, ?2, ?3)",
+                params![
+                    r.seq as i64,
+                    r.at_ms,
+                    serde_json::to_string(&r.event).unwrap()
+                ],
+            )
+            .unwrap();
+        }
+        drop(old);
+        // Looking does not chain it.
+        assert!(
+            !SqliteStore::open_read_only(&path)
+                .unwrap()
+                .chained()
+                .unwrap()
+        );
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.records().unwrap(), records, "checked and read");
+        let sealed = s.sealed().unwrap().expect("noted");
+        assert_eq!(sealed.0, 3);
+        let more = Record {
+            seq: 4,
+            at_ms: 40,
+            event: Event::DayStarted { day: 4 },
+        };
+        s.append(&Batch {
+            records: vec![more.clone()],
+            ..Batch::default()
+        })
+        .unwrap();
+        drop(s);
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert_eq!(s.sealed().unwrap(), Some(sealed), "chained once only");
+        assert_eq!(s.records().unwrap().len(), 4);
+        let mut rows = Vec::new();
+        s.raw_rows(0, &mut |r| {
+            rows.push(chain::Row::read(r.seq, r.at_ms, r.body, r.hash, None));
+            Ok(())
+        })
+        .unwrap();
+        assert!(chain::analyse(&rows).is_empty());
+    }
+
+    #[test]
+    fn a_changed_record_stops_the_replay_unless_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hall.db");
+        let mut s = SqliteStore::open(&path).unwrap();
+        let records: Vec<Record> = (1..=5)
+            .map(|seq| Record {
+                seq,
+                at_ms: seq as i64,
+                event: Event::DayStarted { day: seq as i64 },
+            })
+            .collect();
+        s.append(&Batch {
+            records,
+            ..Batch::default()
+        })
+        .unwrap();
+        drop(s);
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE events SET at_ms = 99 WHERE seq = 3", [])
+            .unwrap();
+        let err = SqliteStore::open(&path).unwrap().records().unwrap_err();
+        assert!(
+            matches!(err, StoreError::Broken(chain::Break::Mismatch { seq: 3 })),
+            "{err}"
+        );
+        assert!(err.to_string().contains("breaks at record 3"), "{err}");
+        let read = SqliteStore::open(&path)
+            .unwrap()
+            .on_break(OnBreak::Warn)
+            .records()
+            .unwrap();
+        assert_eq!(read.len(), 5);
+        assert_eq!(read[2].at_ms, 99);
     }
 
     #[test]

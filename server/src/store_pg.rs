@@ -59,11 +59,31 @@ impl PgStore {
     /// Connects (on a thread of its own: callable from anywhere) and makes
     /// the tables if they are not there.
     pub fn open(url: &str, hall: &str) -> Result<PgStore, StoreError> {
+        Self::connect(url, hall, true)
+    }
+
+    /// Connects to look at a hall's log only (`hallq verify`): nothing is
+    /// made, chained or changed.
+    pub fn open_read_only(url: &str, hall: &str) -> Result<PgStore, StoreError> {
+        Self::connect(url, hall, false)
+    }
+
+    fn connect(url: &str, hall: &str, prepare: bool) -> Result<PgStore, StoreError> {
         let (url, hall) = (url.to_owned(), hall.to_owned());
         std::thread::spawn(move || -> Result<PgStore, StoreError> {
             let mut client = Client::connect(&url, NoTls).map_err(|e| {
                 StoreError::Other(format!("cannot reach PostgreSQL at {}: {e}", redact(&url)))
             })?;
+            if !prepare {
+                client.batch_execute("SET default_transaction_read_only = on")?;
+                return Ok(PgStore {
+                    client,
+                    hall,
+                    head: None,
+                    on_break: OnBreak::Skip,
+                    lease: None,
+                });
+            }
             // A node paused in the middle of an append (its lease's row
             // locked FOR SHARE) must not hold the next owner off for
             // longer than that: the server ends such a session.

@@ -282,6 +282,7 @@ fn fuzz_http_bodies() {
         prefix: String::new(),
         lease: hallq_server::lease::Lease::always("xuchang"),
         forecaster: None,
+        digests: None,
         engine: o.handle.clone(),
         stream: o.stream.clone(),
         public: rt.block_on(async { hallq_server::stream::spawn_public(&o.stream) }),

@@ -6,6 +6,7 @@
 pub mod auth;
 mod citizen;
 mod city;
+mod digests;
 mod manager;
 mod pages;
 pub mod session;
@@ -75,6 +76,9 @@ pub struct AppState {
     /// The event log's file (`hall.db`): reports of days no longer in
     /// memory are made from it.
     pub log: Option<LogSource>,
+    /// The hall's signed digests of its log; none in tests that drive the
+    /// router alone.
+    pub digests: Option<Arc<crate::digest::Digests>>,
 }
 
 impl AppState {
@@ -156,6 +160,9 @@ pub fn app(state: AppState) -> Router {
         .route("/manager/report.js", get(pages::report_js))
         .route("/api/v1/halls/{hall}/reports/day", get(pages::day_report))
         .route("/api/v1/halls/{hall}/learned", get(pages::learned))
+        .route("/api/v1/halls/{hall}/digests", get(digests::list))
+        .route("/api/v1/halls/{hall}/digests/key", get(digests::key))
+        .route("/api/v1/halls/{hall}/digests/today", get(digests::today))
         .route("/manager/app.js", get(pages::app_js))
         .route("/manager/login.js", get(pages::login_js))
         .route("/manager/app.css", get(pages::app_css))
