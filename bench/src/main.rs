@@ -299,23 +299,60 @@ async fn main() -> anyhow::Result<()> {
         &mut walls,
     );
 
-    // 3. The floor's disk part: one event per commit, alone.
-    let mut store = SqliteStore::open(&dir.path().join("commit-only.db"))?;
-    let mut commits = Vec::with_capacity(n);
-    for i in 0..n {
-        let batch = Batch {
-            records: vec![Record {
-                seq: i as u64 + 1,
-                at_ms: 0,
-                event: HallEvent::DayStarted { day: i as i64 },
-            }],
-            ..Batch::default()
-        };
-        let t = Instant::now();
-        store.append(&batch)?;
-        commits.push(t.elapsed());
+    // 3. The floor's disk part: one event per commit, alone — with the
+    // hash chain and without it, alternating, on this disk and in memory
+    // (/dev/shm: no fsync to hide the hashing's cost).
+    let shm = tempfile::tempdir_in("/dev/shm").ok();
+    for (place, folder) in [
+        ("disk", Some(dir.path())),
+        ("/dev/shm", shm.as_ref().map(|d| d.path())),
+    ] {
+        let Some(folder) = folder else { continue };
+        let mut chained = SqliteStore::open(&folder.join("chained.db"))?;
+        let mut bare = SqliteStore::open(&folder.join("unchained.db"))?.unchained();
+        let (mut with, mut without) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let batch = Batch {
+                records: vec![Record {
+                    seq: i as u64 + 1,
+                    at_ms: i as i64,
+                    event: HallEvent::TicketNoShow {
+                        ticket: hallq_core::TicketId(7),
+                        window: hallq_core::Id::parse("3").unwrap(),
+                    },
+                }],
+                ..Batch::default()
+            };
+            for (store, out) in [(&mut chained, &mut with), (&mut bare, &mut without)] {
+                let t = Instant::now();
+                store.append(&batch)?;
+                out.push(t.elapsed());
+            }
+        }
+        report(
+            &format!("SQLite commit of one event, hash-chained ({place})"),
+            &mut with,
+        );
+        report(
+            &format!("SQLite commit of one event, no chain ({place})"),
+            &mut without,
+        );
     }
-    report("SQLite commit of one event (WAL, FULL)", &mut commits);
+    let body = r#"{"type":"ticket_called","ticket":"A007","window":"3","service":"business","at_ms":1764300000000}"#;
+    let mut head = hallq_server::chain::GENESIS;
+    let rounds = 100 * n;
+    let t = Instant::now();
+    for i in 0..rounds {
+        head = hallq_server::chain::link(&head, i as u64, 0, body);
+    }
+    println!(
+        "{:<48}{:>6} ns per record ({} bytes of JSON; head {:02x}{:02x}…)",
+        "chain hash of one record (SHA-256 ×2)",
+        t.elapsed().as_nanos() / rounds as u128,
+        body.len(),
+        head[0],
+        head[1]
+    );
 
     // 4. Group commit: many kiosks at once.
     let tickets = 20 * n;

@@ -19,7 +19,7 @@ use clap::Parser;
 use hallq_core::{Command, DAY_MS, Hall, Id, Millis};
 use hallq_server::config;
 use hallq_server::engine::{Engine, MqttOut, Sinks};
-use hallq_server::store::{Batch, EventStore, SqliteStore};
+use hallq_server::store::{Batch, EventStore, OnBreak, SqliteStore};
 
 #[path = "proc_status.rs"]
 mod proc_status;
@@ -74,19 +74,59 @@ fn main() -> anyhow::Result<()> {
         );
     }
     for run in 1..=args.runs {
-        let (sinks, _keep) = sinks();
-        let t = Instant::now();
-        let store = SqliteStore::open(&path)?;
-        let engine = Engine::load(cfg.clone(), Box::new(store), sinks)?;
-        let took = t.elapsed();
-        println!(
-            "rebuild {run}: {:.3} s to seq {}, {} tickets in memory, RSS {} MB",
-            took.as_secs_f64(),
-            engine.hall().seq(),
-            engine.hall().tickets_in_memory(),
-            proc_status::rss_mb(std::process::id())
-        );
+        // Without the chain's check first, then with it (as a start does).
+        for check in [OnBreak::Skip, OnBreak::Refuse] {
+            let (sinks, _keep) = sinks();
+            let t = Instant::now();
+            let store = SqliteStore::open(&path)?.on_break(check);
+            let engine = Engine::load(cfg.clone(), Box::new(store), sinks)?;
+            let took = t.elapsed();
+            println!(
+                "rebuild {run}{}: {:.3} s to seq {}, {} tickets in memory, RSS {} MB",
+                if check == OnBreak::Skip {
+                    " (chain not checked)"
+                } else {
+                    ""
+                },
+                took.as_secs_f64(),
+                engine.hall().seq(),
+                engine.hall().tickets_in_memory(),
+                proc_status::rss_mb(std::process::id())
+            );
+        }
     }
+    // The first start after an upgrade signs every finished day; then
+    // `hallq verify` over the whole log and those digests.
+    let digests = hallq_server::digest::Digests {
+        hall: cfg.hall.id.to_string(),
+        signer: hallq_server::digest::Signer::load_or_create(dir.path())?,
+        log: hallq_server::http::LogSource::Sqlite(path.clone()),
+        utc_offset_minutes: cfg.hall.utc_offset_minutes,
+        mqtt: None,
+    };
+    let t = Instant::now();
+    let (made, broken) = digests.sign_finished_days()?;
+    anyhow::ensure!(broken.is_none(), "the bench's own log breaks: {broken:?}");
+    println!(
+        "signed {} day digests in {:.3} s",
+        made.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let report = hallq_server::verify::verify_file(
+        &path,
+        None,
+        Vec::new(),
+        Some(&digests.signer.public_hex()),
+    )?;
+    anyhow::ensure!(report.clean(), "{report}");
+    println!(
+        "hallq verify: {} records and {} digests in {:.3} s, RSS {} MB",
+        report.records,
+        report.digests.len(),
+        t.elapsed().as_secs_f64(),
+        proc_status::rss_mb(std::process::id())
+    );
     Ok(())
 }
 

@@ -126,6 +126,18 @@ async fn main() -> anyhow::Result<()> {
         a.data.display()
     );
     println!(
+        "  LOG   {}/hall.db, hash-chained; each day's digest signed with {}/sign.key (public half: sign.pub);\n        \
+         the day so far signed every minute into {}/digests/today.json — check the log against it:\n        \
+         cargo run --release -p hallq-server -- verify --data {} --digest {}/digests/today.json --public-key {}/sign.pub",
+        a.data.display(),
+        a.data.display(),
+        a.data.display(),
+        a.data.display(),
+        a.data.display(),
+        a.data.display()
+    );
+    spawn_digests(&a.data, &hall);
+    println!(
         "  speed ×{}: one simulated minute every {:.1} s\n",
         a.speed,
         60.0 / a.speed
@@ -277,6 +289,41 @@ async fn main() -> anyhow::Result<()> {
         a.data.display()
     );
     std::process::exit(0);
+}
+
+/// Every minute, the day so far signed (as a supervisor's system would
+/// fetch it from `GET …/digests/today`) and the finished days' digests, in
+/// `DATA/digests/`: what `hallq verify` checks the log against.
+fn spawn_digests(data: &std::path::Path, hall: &hallq_core::HallConfig) {
+    let digests = match hallq_server::digest::Signer::load_or_create(data) {
+        Ok(signer) => hallq_server::digest::Digests {
+            hall: hall.hall.id.to_string(),
+            signer,
+            log: hallq_server::http::LogSource::Sqlite(data.join("hall.db")),
+            utc_offset_minutes: hall.hall.utc_offset_minutes,
+            mqtt: None,
+        },
+        Err(e) => {
+            eprintln!("no digests: {e:#}");
+            return;
+        }
+    };
+    let dir = data.join("digests");
+    std::thread::spawn(move || {
+        loop {
+            let _ = std::fs::create_dir_all(&dir);
+            if let Ok(Some(today)) = digests.today() {
+                let _ = std::fs::write(dir.join("today.json"), today.to_json());
+            }
+            if let Ok(kept) = digests.kept() {
+                let _ = std::fs::write(
+                    dir.join("days.json"),
+                    serde_json::to_string_pretty(&kept).unwrap_or_default(),
+                );
+            }
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    });
 }
 
 /// The manager's view: prints each new yellow or red card (电子监察).

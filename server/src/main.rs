@@ -249,7 +249,9 @@ async fn main() -> anyhow::Result<()> {
             digests,
             public_key,
         } => {
-            let report = (|| -> anyhow::Result<_> {
+            // A plain thread: the PostgreSQL client runs a runtime of its
+            // own, which it cannot inside this one.
+            let check = move || -> anyhow::Result<_> {
                 let mut given = Vec::new();
                 for d in &digests {
                     given.extend(hallq_server::verify::read_digests(d)?);
@@ -284,7 +286,10 @@ async fn main() -> anyhow::Result<()> {
                         )
                     }
                 }
-            })();
+            };
+            let report = std::thread::spawn(check)
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the check panicked")));
             match report {
                 Ok(r) => {
                     print!("{r}");

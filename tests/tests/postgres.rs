@@ -208,3 +208,48 @@ async fn a_database_outage_is_ridden_through_without_a_false_acknowledgement() {
     );
     assert_eq!(server.http("GET", "/healthz", None).0, 200);
 }
+
+/// The hash chain in PostgreSQL: `hallq verify --store` checks it without
+/// writing, and a row an operator changed with `psql` is named by `verify`
+/// and stops the next start.
+#[test]
+fn a_row_changed_in_postgres_is_found_and_stops_the_start() {
+    let pg = PgCluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--store", &pg.url()]);
+    for _ in 0..3 {
+        server.take("business");
+    }
+    assert_eq!(server.terminate(), Some(0));
+    let verify = || {
+        let out = std::process::Command::new(hallq_tests::binary("hallq"))
+            .args(["verify", "--store", &pg.url(), "--hall", "xuchang"])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = verify();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("records: 4 (seq 1–4)"), "{out}");
+    assert!(out.contains("chain: whole"), "{out}");
+
+    let mut psql = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    let n = psql
+        .execute(
+            "UPDATE hallq_events SET body = replace(body, 'business', 'social') \
+             WHERE hall = 'xuchang' AND seq = 3",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let (code, out) = verify();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("[edited] from record 3"), "{out}");
+    let err = Server::try_start(demo_hall().as_path(), dir.path(), &["--store", &pg.url()])
+        .expect_err("a broken chain, no start");
+    assert!(err.contains("hash chain breaks at record 3"), "{err}");
+}
