@@ -127,7 +127,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "  LOG   {}/hall.db, hash-chained; each day's digest signed with {}/sign.key (public half: sign.pub);\n        \
-         the day so far signed every minute into {}/digests/today.json — check the log against it:\n        \
+         the day so far signed every 10 s into {}/digests/today.json — check the log against it:\n        \
          cargo run --release -p hallq-server -- verify --data {} --digest {}/digests/today.json --public-key {}/sign.pub",
         a.data.display(),
         a.data.display(),
@@ -291,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
     std::process::exit(0);
 }
 
-/// Every minute, the day so far signed (as a supervisor's system would
+/// Every 10 s, the day so far signed (as a supervisor's system would
 /// fetch it from `GET …/digests/today`) and the finished days' digests, in
 /// `DATA/digests/`: what `hallq verify` checks the log against.
 fn spawn_digests(data: &std::path::Path, hall: &hallq_core::HallConfig) {
@@ -321,7 +321,7 @@ fn spawn_digests(data: &std::path::Path, hall: &hallq_core::HallConfig) {
                     serde_json::to_string_pretty(&kept).unwrap_or_default(),
                 );
             }
-            std::thread::sleep(Duration::from_secs(60));
+            std::thread::sleep(Duration::from_secs(10));
         }
     });
 }
