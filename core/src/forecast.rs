@@ -145,8 +145,29 @@ pub fn forecast(
         .map(|t| (*t, Vec::with_capacity(runs as usize)))
         .collect();
     let mut rng = Rng::new(seed);
+    let limits = Limits {
+        end: now + HORIZON_MS,
+        // Arrivals matter only while they can overtake a tracked ticket: a
+        // few times as many as are waiting is plenty.
+        most_arrivals: 2 * waiting.len() as u64 + 100,
+    };
     for _ in 0..runs {
-        let called = run(hall.working_copy(), now, model, &waiting, &mut rng);
+        let mut called: HashMap<TicketId, Millis> = HashMap::new();
+        let mut left = waiting.len();
+        run(
+            hall.working_copy(),
+            now,
+            model,
+            limits,
+            &mut rng,
+            &mut |t, at| {
+                if waits.contains_key(&t) && !called.contains_key(&t) {
+                    called.insert(t, at);
+                    left -= 1;
+                }
+                left == 0
+            },
+        );
         for (t, at) in called {
             if let Some(w) = waits.get_mut(&t) {
                 w.push((at - now).max(0) as u64);
@@ -187,23 +208,32 @@ enum Next {
     Arrive(Id),
 }
 
-/// One run: when each of `tracked` was first called.
-fn run(
+/// Where a run stops.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub end: Millis,
+    /// New arrivals drawn at most.
+    pub most_arrivals: u64,
+}
+
+/// One run of the hall forward from `now`: `on_call` hears every call
+/// (ticket, time) and says whether the run may stop. Returns the hall as
+/// the run left it.
+pub(crate) fn run(
     mut hall: Hall,
     now: Millis,
     model: &Model,
-    tracked: &[TicketId],
+    limits: Limits,
     rng: &mut Rng,
-) -> HashMap<TicketId, Millis> {
-    let mut called: HashMap<TicketId, Millis> = HashMap::new();
-    let mut left = tracked.len();
+    on_call: &mut dyn FnMut(TicketId, Millis) -> bool,
+) -> Hall {
+    let mut stop = false;
     let mut queue: BinaryHeap<std::cmp::Reverse<(Millis, u64, Next)>> = BinaryHeap::new();
     let mut order = 0u64;
     let mut push = |q: &mut BinaryHeap<_>, at: Millis, n: Next| {
         order += 1;
         q.push(std::cmp::Reverse((at, order, n)));
     };
-    let is_tracked: std::collections::HashSet<TicketId> = tracked.iter().copied().collect();
     let mut idle: Vec<Id> = Vec::new();
     let windows: Vec<(Id, WindowStatus)> = hall
         .windows()
@@ -242,16 +272,13 @@ fn run(
         let at = now + (rng.exp(1.0 / r) * 1000.0) as Millis;
         push(&mut queue, at, Next::Arrive(s.clone()));
     }
-    let end = now + HORIZON_MS;
+    let Limits { end, most_arrivals } = limits;
     let turnaround = (model.turnaround_s * 1000.0) as Millis;
-    // Arrivals matter only while they can overtake a tracked ticket: a
-    // few times as many as are waiting is plenty.
-    let most_arrivals = 2 * tracked.len() as u64 + 100;
     let mut arrived = 0u64;
     let mut steps = 0u32;
     while let Some(std::cmp::Reverse((t, _, next))) = queue.pop() {
         steps += 1;
-        if left == 0 || t > end || steps > MAX_STEPS {
+        if stop || t > end || steps > MAX_STEPS {
             break;
         }
         match next {
@@ -271,10 +298,7 @@ fn run(
                     idle.push(w);
                     continue;
                 };
-                if is_tracked.contains(&ticket) && !called.contains_key(&ticket) {
-                    called.insert(ticket, t);
-                    left -= 1;
-                }
+                stop = on_call(ticket, t);
                 let service = hall.ticket(ticket).map(|t| t.service.clone());
                 let p = service
                     .and_then(|s| model.no_show.get(&s).copied())
@@ -336,7 +360,7 @@ fn run(
             }
         }
     }
-    called
+    hall
 }
 
 /// From a call to the citizen at the window, in ms (0 with a model
@@ -385,10 +409,10 @@ fn remaining(model: &Model, service: &Id, elapsed_ms: Millis, rng: &mut Rng) -> 
 
 /// SplitMix64: small, fast, and good enough to draw service times.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x9e37_79b9_7f4a_7c15)
     }
 

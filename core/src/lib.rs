@@ -27,6 +27,7 @@
 //! - [`booking`]: bookings and citizens' records (hashed ID numbers only).
 //! - [`view`]: read-only projections (ticket place, window state, metrics).
 
+pub mod advice;
 mod apply;
 pub mod booking;
 pub mod calendar;
