@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::path::Path;
 
 use clap::Parser;
+use hallq_core::advice::{Advice, Bounds, advise};
 use hallq_core::calendar::{self, Date};
 use hallq_core::forecast::{Model, forecast};
 use hallq_core::{CardLevel, Command, CoreError, Event, Hall, HallConfig, Id, Millis, TicketState};
@@ -44,7 +45,50 @@ struct Args {
     /// formula.
     #[arg(long)]
     forecast: Option<u32>,
+    /// Let the rebalancing advisor run the hall's window profiles (every
+    /// 15 minutes, within its bounds) and print what it changed.
+    #[arg(long)]
+    advisor: bool,
+    /// Every window serves every service (longest wait first): the bound
+    /// for what moving windows can do.
+    #[arg(long, conflicts_with = "advisor")]
+    pooled: bool,
+    /// Compare static profiles, the advisor and full pooling over this many
+    /// seeds (1..=N; same arrivals per seed in each): mean and p90 wait,
+    /// per service.
+    #[arg(long, conflicts_with_all = ["advisor", "pooled", "forecast"])]
+    compare: Option<u64>,
+    /// The advisor's bound: no service's predicted mean wait may grow by
+    /// more than this share (and 30 s).
+    #[arg(long, default_value_t = Bounds::default().worse_share)]
+    worse_share: f64,
+    /// A changed window goes back to its own profile when that costs at
+    /// most this many seconds of mean wait.
+    #[arg(long, default_value_t = Bounds::default().home_cost_s)]
+    home_cost_s: f64,
+    /// The advisor's runs per candidate.
+    #[arg(long, default_value_t = Bounds::default().runs)]
+    advise_runs: u32,
+    /// How far ahead the advisor looks, in minutes.
+    #[arg(long, default_value_t = 45)]
+    advise_horizon_min: i64,
 }
+
+/// How the hall's windows are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The hall file's profiles all day.
+    Static,
+    /// The advisor changes profiles within its bounds.
+    Advisor,
+    /// Every window serves everything.
+    Pooled,
+}
+
+/// How often the advisor looks, and its bounds on changes.
+const ADVISE_EVERY_MS: Millis = 15 * 60_000;
+const CHANGES_PER_HOUR: usize = 4;
+const WINDOW_REST_MS: Millis = 30 * 60_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Happening {
@@ -55,6 +99,7 @@ enum Happening {
     Answer(Id),
     Done(Id),
     Tick,
+    Advise,
 }
 
 #[derive(Debug, Clone)]
@@ -114,263 +159,575 @@ fn main() -> anyhow::Result<()> {
     let mut hall_cfg: HallConfig =
         config::load_hall(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../halls/demo.toml"))?;
     hall_cfg.rules.carry_over = false;
-    let offset = hall_cfg.hall.utc_offset_minutes;
     let date = Date::try_from(args.date.clone()).map_err(anyhow::Error::msg)?;
     let pattern = match &args.day {
         Some(p) => DayPattern::load(p)?,
         None => DayPattern::demo(),
     };
-    let mut d = Day {
-        hall: Hall::new(hall_cfg.clone()),
-        now: calendar::at(date.0, 8 * 60, offset),
-        rng: StdRng::seed_from_u64(args.seed),
-        queue: BinaryHeap::new(),
-        order: 0,
-        citizens: Vec::new(),
-        holders: HashMap::new(),
-        first_call: HashMap::new(),
-        refused: BTreeMap::new(),
-        day: date.0,
-        offset,
+    let mode = if args.advisor {
+        Mode::Advisor
+    } else if args.pooled {
+        Mode::Pooled
+    } else {
+        Mode::Static
     };
-    // What the forecast knows: the hall file's typical times (the spread
-    // a week of the log would have taught, 0.45), walk-ups, the no-show
-    // rate and the clerk's turnaround as a week would have taught them.
-    let mut model = Model::from_config(&hall_cfg);
-    for s in &hall_cfg.services {
-        model.no_show.insert(s.id.clone(), pattern.citizens.no_show);
+    let bounds = Bounds {
+        worse_share: args.worse_share,
+        home_cost_s: args.home_cost_s,
+        runs: args.advise_runs,
+        horizon_ms: args.advise_horizon_min * 60_000,
+        ..Bounds::default()
+    };
+    if let Some(n) = args.compare {
+        return compare(&hall_cfg, &bounds, &pattern, date, args.tickets, n);
     }
-    // Arrivals per service and hour, as the log of earlier days teaches
-    // (the same every weekday here).
-    let total: f64 = pattern.mix.values().sum();
-    for (service, share) in &pattern.mix {
-        let per_hour: Vec<f64> = (0..24)
-            .map(|h| {
-                let hour_share = pattern.hour_share.get(&h).copied().unwrap_or(0.0);
-                f64::from(pattern.tickets_per_day) * hour_share * share / total
-            })
-            .collect();
-        model
-            .arrivals
-            .insert(Id::parse(service)?, vec![per_hour; 7]);
+    let sim = Sim {
+        cfg: &hall_cfg,
+        bounds,
+        pattern: &pattern,
+        date,
+        tickets: args.tickets,
+        forecast: args.forecast,
+        mode,
+    };
+    let out = sim.run(args.seed)?;
+    report(&out.day, &out.cfg, &out.per_hour, date, args.seed);
+    if args.forecast.is_some() {
+        accuracy(&out.day, &out.told_at);
     }
-    model.walk_up_s = 55.0;
-    model.no_show_after_s = 55.0;
-    model.turnaround_s = 30.0;
-    let mut told_at: HashMap<u64, Told> = HashMap::new();
-    // The day's citizens, their arrival times, bookings made the day before.
-    let windows: Vec<Id> = hall_cfg.windows.iter().map(|w| w.id.clone()).collect();
-    let who = &pattern.citizens;
-    // Citizens come while the hall is open (they may still miss the cut-off).
-    let sessions = hall_cfg
-        .hours
-        .as_ref()
-        .map(|h| h.sessions(None, d.day).to_vec())
-        .unwrap_or_default();
-    for (&hour, &share) in &pattern.hour_share {
-        let (from, to) = sessions
-            .iter()
-            .map(|s| (s.open_min.max(hour * 60), s.close_min.min(hour * 60 + 60)))
-            .find(|(a, b)| a < b)
-            .unwrap_or((hour * 60, hour * 60 + 60));
-        let n = (share * args.tickets.unwrap_or(pattern.tickets_per_day as usize) as f64).round()
-            as usize;
-        for _ in 0..n {
-            let minute = d.rng.random_range(from..to);
-            let service = pattern.service(d.rng.random()).to_owned();
-            let priority = (d.rng.random::<f64>() < who.priority)
-                .then(|| ["elderly", "disabled", "military"][d.rng.random_range(0..3)]);
-            let booked = service != "consult" && d.rng.random::<f64>() < who.booked;
-            let absent = d.rng.random::<f64>() < who.no_show;
-            let i = d.citizens.len();
-            let arrive = calendar::at(d.day, minute, offset) + d.rng.random_range(0..60_000);
-            let booking = booked.then(|| format!("bk{i}"));
-            if let Some(token) = &booking {
-                // Booked yesterday for the slot they mean to come in.
-                let slot = calendar::at(d.day, minute / 30 * 30, offset);
-                d.now = slot - hallq_core::DAY_MS;
-                let cmd = Command::Book {
-                    token: token.clone(),
-                    service: Id::parse(&service)?,
-                    slot_ms: slot,
-                    citizen: format!("citizen{i}"),
-                };
-                if let Err(e) = d.hall.handle(d.now, cmd) {
-                    d.refuse(&e);
-                }
-            }
-            d.citizens.push(Citizen {
-                service,
-                priority,
-                booking,
-                absent: absent && !booked,
-            });
-            // Some booked citizens never come.
-            if !(booked && d.rng.random::<f64>() < who.booking_missed) {
-                d.push(arrive, Happening::Arrive(i));
-            }
+    if mode == Mode::Advisor {
+        println!("\nThe advisor's changes ({}):", out.changes.len());
+        for (at, a) in &out.changes {
+            let (_, minute) = calendar::local(*at, out.cfg.hall.utc_offset_minutes);
+            println!(
+                "  {:02}:{:02} window {} → {:?} {}: mean wait {:.1} → {:.1} min predicted",
+                minute / 60,
+                minute % 60,
+                a.change.window,
+                a.change.serves.iter().map(Id::as_str).collect::<Vec<_>>(),
+                if a.change.home {
+                    "(its own profile)"
+                } else {
+                    "first"
+                },
+                a.mean_wait_now_s / 60.0,
+                a.mean_wait_with_s / 60.0
+            );
         }
     }
-    d.now = d.at(830);
-    for w in &windows {
-        let t = d.now + d.rng.random_range(0..180_000);
-        d.push(t, Happening::Ready(w.clone()));
-    }
-    let close = d.at(1730);
-    let mut per_hour: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
-    let mut lunch: HashMap<Id, bool> = HashMap::new();
-    let end_of_day = d.at(2300);
-    let mut last_tick = 0;
-    while let Some(Reverse((at, _, h))) = d.queue.pop() {
-        if at > end_of_day {
-            break;
-        }
-        d.now = at;
-        match h {
-            Happening::Tick => {
-                // Many commands ask for the same deadline: one tick each.
-                if at > last_tick {
-                    last_tick = at;
-                    let _ = d.run(Command::Tick);
-                }
+    Ok(())
+}
+
+/// One simulated day's set-up.
+struct Sim<'a> {
+    cfg: &'a HallConfig,
+    bounds: Bounds,
+    pattern: &'a DayPattern,
+    date: Date,
+    tickets: Option<usize>,
+    forecast: Option<u32>,
+    mode: Mode,
+}
+
+/// What a simulated day left.
+struct Outcome {
+    day: Day,
+    cfg: HallConfig,
+    per_hour: BTreeMap<u32, (u32, u32)>,
+    told_at: HashMap<u64, Told>,
+    changes: Vec<(Millis, Advice)>,
+}
+
+impl Sim<'_> {
+    fn run(&self, seed: u64) -> anyhow::Result<Outcome> {
+        let (pattern, date) = (self.pattern, self.date);
+        let mut hall_cfg = self.cfg.clone();
+        if self.mode == Mode::Pooled {
+            let all: Vec<Id> = hall_cfg.services.iter().map(|s| s.id.clone()).collect();
+            for w in &mut hall_cfg.windows {
+                w.serves = all.clone();
+                w.policy = hallq_core::config::Policy::LongestWait;
+                w.weights.clear();
             }
-            Happening::Arrive(i) => {
-                let c = d.citizens[i].clone();
-                let token = format!("t{i}");
-                let cmd = match &c.booking {
-                    Some(b) => Command::CheckIn {
-                        booking: b.clone(),
+        }
+        let offset = hall_cfg.hall.utc_offset_minutes;
+        let mut d = Day {
+            hall: Hall::new(hall_cfg.clone()),
+            now: calendar::at(date.0, 8 * 60, offset),
+            rng: StdRng::seed_from_u64(seed),
+            queue: BinaryHeap::new(),
+            order: 0,
+            citizens: Vec::new(),
+            holders: HashMap::new(),
+            first_call: HashMap::new(),
+            refused: BTreeMap::new(),
+            day: date.0,
+            offset,
+        };
+        // What the forecast knows: the hall file's typical times (the spread
+        // a week of the log would have taught, 0.45), walk-ups, the no-show
+        // rate and the clerk's turnaround as a week would have taught them.
+        let mut model = Model::from_config(&hall_cfg);
+        for s in &hall_cfg.services {
+            model.no_show.insert(s.id.clone(), pattern.citizens.no_show);
+        }
+        // Arrivals per service and hour, as the log of earlier days teaches
+        // (the same every weekday here).
+        let total: f64 = pattern.mix.values().sum();
+        for (service, share) in &pattern.mix {
+            let per_hour: Vec<f64> = (0..24)
+                .map(|h| {
+                    let hour_share = pattern.hour_share.get(&h).copied().unwrap_or(0.0);
+                    f64::from(pattern.tickets_per_day) * hour_share * share / total
+                })
+                .collect();
+            model
+                .arrivals
+                .insert(Id::parse(service)?, vec![per_hour; 7]);
+        }
+        model.walk_up_s = 55.0;
+        model.no_show_after_s = 55.0;
+        model.turnaround_s = 30.0;
+        let mut told_at: HashMap<u64, Told> = HashMap::new();
+        // The day's citizens, their arrival times, bookings made the day before.
+        let windows: Vec<Id> = hall_cfg.windows.iter().map(|w| w.id.clone()).collect();
+        let who = &pattern.citizens;
+        // Citizens come while the hall is open (they may still miss the cut-off).
+        let sessions = hall_cfg
+            .hours
+            .as_ref()
+            .map(|h| h.sessions(None, d.day).to_vec())
+            .unwrap_or_default();
+        for (&hour, &share) in &pattern.hour_share {
+            let (from, to) = sessions
+                .iter()
+                .map(|s| (s.open_min.max(hour * 60), s.close_min.min(hour * 60 + 60)))
+                .find(|(a, b)| a < b)
+                .unwrap_or((hour * 60, hour * 60 + 60));
+            let n = (share * self.tickets.unwrap_or(pattern.tickets_per_day as usize) as f64)
+                .round() as usize;
+            for _ in 0..n {
+                let minute = d.rng.random_range(from..to);
+                let service = pattern.service(d.rng.random()).to_owned();
+                let priority = (d.rng.random::<f64>() < who.priority)
+                    .then(|| ["elderly", "disabled", "military"][d.rng.random_range(0..3)]);
+                let booked = service != "consult" && d.rng.random::<f64>() < who.booked;
+                let absent = d.rng.random::<f64>() < who.no_show;
+                let i = d.citizens.len();
+                let arrive = calendar::at(d.day, minute, offset) + d.rng.random_range(0..60_000);
+                let booking = booked.then(|| format!("bk{i}"));
+                if let Some(token) = &booking {
+                    // Booked yesterday for the slot they mean to come in.
+                    let slot = calendar::at(d.day, minute / 30 * 30, offset);
+                    d.now = slot - hallq_core::DAY_MS;
+                    let cmd = Command::Book {
                         token: token.clone(),
-                    },
-                    None => Command::IssueTicket {
-                        service: Id::parse(&c.service)?,
-                        token: token.clone(),
-                        class: c.priority.map(Id::parse).transpose()?,
-                        citizen: Some(format!("citizen{i}")),
-                    },
-                };
-                match d.run(cmd) {
-                    Ok(_) => {
-                        if let (Some(runs), Some(t)) =
-                            (args.forecast, d.hall.ticket_by_token(&token))
-                        {
-                            let told = estimates(&d.hall, t, d.now, &model, runs, i as u64);
-                            told_at.insert(t.id.0, told);
-                        }
-                        d.holders.insert(token, i);
-                        let (_, minute) = calendar::local(d.now, offset);
-                        per_hour.entry(minute / 60).or_default().0 += 1;
+                        service: Id::parse(&service)?,
+                        slot_ms: slot,
+                        citizen: format!("citizen{i}"),
+                    };
+                    if let Err(e) = d.hall.handle(d.now, cmd) {
+                        d.refuse(&e);
                     }
-                    Err(e) => d.refuse(&e),
+                }
+                d.citizens.push(Citizen {
+                    service,
+                    priority,
+                    booking,
+                    absent: absent && !booked,
+                });
+                // Some booked citizens never come.
+                if !(booked && d.rng.random::<f64>() < who.booking_missed) {
+                    d.push(arrive, Happening::Arrive(i));
                 }
             }
-            Happening::Ready(w) => {
-                let rt = d.hall.window(w.as_str()).expect("window");
-                if !rt.open {
-                    if d.now < close {
-                        d.run(Command::Open {
-                            window: w.clone(),
-                            clerk: Some(format!("clerk{w}")),
-                        })?;
-                    } else {
+        }
+        d.now = d.at(830);
+        for w in &windows {
+            let t = d.now + d.rng.random_range(0..180_000);
+            d.push(t, Happening::Ready(w.clone()));
+        }
+        let close = d.at(1730);
+        if self.mode == Mode::Advisor {
+            let first = d.at(845);
+            d.push(first, Happening::Advise);
+        }
+        let mut changes: Vec<(Millis, Advice)> = Vec::new();
+        let mut changed_at: HashMap<Id, Millis> = HashMap::new();
+        let mut per_hour: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+        let mut lunch: HashMap<Id, bool> = HashMap::new();
+        let end_of_day = d.at(2300);
+        let mut last_tick = 0;
+        while let Some(Reverse((at, _, h))) = d.queue.pop() {
+            if at > end_of_day {
+                break;
+            }
+            d.now = at;
+            match h {
+                Happening::Tick => {
+                    // Many commands ask for the same deadline: one tick each.
+                    if at > last_tick {
+                        last_tick = at;
+                        let _ = d.run(Command::Tick);
+                    }
+                }
+                Happening::Advise => {
+                    if d.now + ADVISE_EVERY_MS < close {
+                        d.push(d.now + ADVISE_EVERY_MS, Happening::Advise);
+                    }
+                    let recent = changes
+                        .iter()
+                        .filter(|(t, _)| d.now - t < 3_600_000)
+                        .count();
+                    if recent >= CHANGES_PER_HOUR {
                         continue;
                     }
+                    let bounds = Bounds {
+                        frozen: changed_at
+                            .iter()
+                            .filter(|(_, t)| d.now - **t < WINDOW_REST_MS)
+                            .map(|(w, _)| w.clone())
+                            .collect(),
+                        ..self.bounds.clone()
+                    };
+                    let now = d.now;
+                    if let Some(a) = advise(&d.hall, now, &model, &bounds, seed ^ now as u64) {
+                        for c in a.change.commands() {
+                            d.run(c)?;
+                        }
+                        changed_at.insert(a.change.window.clone(), now);
+                        changes.push((now, a));
+                    }
                 }
-                if lunch.get(&w).copied().unwrap_or(false) {
-                    d.run(Command::Resume { window: w.clone() })?;
-                    lunch.insert(w.clone(), false);
+                Happening::Arrive(i) => {
+                    let c = d.citizens[i].clone();
+                    let token = format!("t{i}");
+                    let cmd = match &c.booking {
+                        Some(b) => Command::CheckIn {
+                            booking: b.clone(),
+                            token: token.clone(),
+                        },
+                        None => Command::IssueTicket {
+                            service: Id::parse(&c.service)?,
+                            token: token.clone(),
+                            class: c.priority.map(Id::parse).transpose()?,
+                            citizen: Some(format!("citizen{i}")),
+                        },
+                    };
+                    match d.run(cmd) {
+                        Ok(_) => {
+                            if let (Some(runs), Some(t)) =
+                                (self.forecast, d.hall.ticket_by_token(&token))
+                            {
+                                let told = estimates(&d.hall, t, d.now, &model, runs, i as u64);
+                                told_at.insert(t.id.0, told);
+                            }
+                            d.holders.insert(token, i);
+                            let (_, minute) = calendar::local(d.now, offset);
+                            per_hour.entry(minute / 60).or_default().0 += 1;
+                        }
+                        Err(e) => d.refuse(&e),
+                    }
                 }
-                match d.run(Command::CallNext {
-                    window: w.clone(),
-                    service: None,
-                }) {
-                    Ok(events) => {
-                        for e in &events {
-                            if let Event::TicketCalled { ticket, .. } = e {
-                                d.first_call.entry(ticket.0).or_insert(d.now);
+                Happening::Ready(w) => {
+                    let rt = d.hall.window(w.as_str()).expect("window");
+                    if !rt.open {
+                        if d.now < close {
+                            d.run(Command::Open {
+                                window: w.clone(),
+                                clerk: Some(format!("clerk{w}")),
+                            })?;
+                        } else {
+                            continue;
+                        }
+                    }
+                    if lunch.get(&w).copied().unwrap_or(false) {
+                        d.run(Command::Resume { window: w.clone() })?;
+                        lunch.insert(w.clone(), false);
+                    }
+                    match d.run(Command::CallNext {
+                        window: w.clone(),
+                        service: None,
+                    }) {
+                        Ok(events) => {
+                            for e in &events {
+                                if let Event::TicketCalled { ticket, .. } = e {
+                                    d.first_call.entry(ticket.0).or_insert(d.now);
+                                }
+                            }
+                            let answer = d.now + d.rng.random_range(20_000..90_000);
+                            d.push(answer, Happening::Answer(w));
+                        }
+                        Err(CoreError::QueueEmpty) => {
+                            let (_, minute) = calendar::local(d.now, offset);
+                            if d.now >= close {
+                                d.run(Command::Close { window: w.clone() })?;
+                            } else if (12 * 60..13 * 60 + 30).contains(&minute) {
+                                d.run(Command::Pause {
+                                    window: w.clone(),
+                                    reason: "午休".into(),
+                                })?;
+                                lunch.insert(w.clone(), true);
+                                let back = d.at(1330);
+                                d.push(back, Happening::Ready(w));
+                            } else {
+                                let t = d.now + 60_000;
+                                d.push(t, Happening::Ready(w));
                             }
                         }
-                        let answer = d.now + d.rng.random_range(20_000..90_000);
-                        d.push(answer, Happening::Answer(w));
+                        Err(e) => return Err(anyhow::anyhow!("window {w}: {e}")),
                     }
-                    Err(CoreError::QueueEmpty) => {
+                }
+                Happening::Answer(w) => {
+                    let Some(id) = d.hall.window(w.as_str()).and_then(|r| r.current) else {
+                        continue;
+                    };
+                    let t = d.hall.ticket(id).expect("ticket").clone();
+                    let citizen = d.holders.get(&t.token).map(|i| d.citizens[*i].clone());
+                    if citizen.as_ref().is_some_and(|c| c.absent) {
+                        d.run(Command::NoShow { window: w.clone() })?;
+                        let t = d.now + 30_000;
+                        d.push(t, Happening::Ready(w));
+                        continue;
+                    }
+                    d.run(Command::Start { window: w.clone() })?;
+                    let typical = hall_cfg
+                        .service(t.service.as_str())
+                        .map_or(10, |s| s.typical_min);
+                    let took = d.minutes(f64::from(typical));
+                    d.push(d.now + took, Happening::Done(w));
+                }
+                Happening::Done(w) => {
+                    let id = d
+                        .hall
+                        .window(w.as_str())
+                        .and_then(|r| r.current)
+                        .expect("serving");
+                    let t = d.hall.ticket(id).expect("ticket").clone();
+                    if t.service.as_str() == "consult"
+                        && t.transfers == 0
+                        && d.rng.random::<f64>() < who.consult_handed_on
+                    {
+                        let to = ["business", "property", "social"][d.rng.random_range(0..3)];
+                        d.run(Command::Transfer {
+                            window: w.clone(),
+                            to_service: Some(Id::parse(to)?),
+                            to_window: None,
+                            note: "咨询后转办".into(),
+                        })?;
+                    } else {
+                        d.run(Command::Finish { window: w.clone() })?;
                         let (_, minute) = calendar::local(d.now, offset);
-                        if d.now >= close {
-                            d.run(Command::Close { window: w.clone() })?;
-                        } else if (12 * 60..13 * 60 + 30).contains(&minute) {
-                            d.run(Command::Pause {
-                                window: w.clone(),
-                                reason: "午休".into(),
-                            })?;
-                            lunch.insert(w.clone(), true);
-                            let back = d.at(1330);
-                            d.push(back, Happening::Ready(w));
-                        } else {
-                            let t = d.now + 60_000;
-                            d.push(t, Happening::Ready(w));
+                        per_hour.entry(minute / 60).or_default().1 += 1;
+                        if d.rng.random::<f64>() < who.rating {
+                            let score = [5, 5, 5, 4, 4, 3, 2][d.rng.random_range(0..7)];
+                            let _ = d.run(Command::Rate {
+                                ticket: t.token.clone(),
+                                window: Some(w.clone()),
+                                score,
+                            });
                         }
                     }
-                    Err(e) => return Err(anyhow::anyhow!("window {w}: {e}")),
-                }
-            }
-            Happening::Answer(w) => {
-                let Some(id) = d.hall.window(w.as_str()).and_then(|r| r.current) else {
-                    continue;
-                };
-                let t = d.hall.ticket(id).expect("ticket").clone();
-                let citizen = d.holders.get(&t.token).map(|i| d.citizens[*i].clone());
-                if citizen.as_ref().is_some_and(|c| c.absent) {
-                    d.run(Command::NoShow { window: w.clone() })?;
                     let t = d.now + 30_000;
                     d.push(t, Happening::Ready(w));
-                    continue;
                 }
-                d.run(Command::Start { window: w.clone() })?;
-                let typical = hall_cfg
-                    .service(t.service.as_str())
-                    .map_or(10, |s| s.typical_min);
-                let took = d.minutes(f64::from(typical));
-                d.push(d.now + took, Happening::Done(w));
-            }
-            Happening::Done(w) => {
-                let id = d
-                    .hall
-                    .window(w.as_str())
-                    .and_then(|r| r.current)
-                    .expect("serving");
-                let t = d.hall.ticket(id).expect("ticket").clone();
-                if t.service.as_str() == "consult"
-                    && t.transfers == 0
-                    && d.rng.random::<f64>() < who.consult_handed_on
-                {
-                    let to = ["business", "property", "social"][d.rng.random_range(0..3)];
-                    d.run(Command::Transfer {
-                        window: w.clone(),
-                        to_service: Some(Id::parse(to)?),
-                        to_window: None,
-                        note: "咨询后转办".into(),
-                    })?;
-                } else {
-                    d.run(Command::Finish { window: w.clone() })?;
-                    let (_, minute) = calendar::local(d.now, offset);
-                    per_hour.entry(minute / 60).or_default().1 += 1;
-                    if d.rng.random::<f64>() < who.rating {
-                        let score = [5, 5, 5, 4, 4, 3, 2][d.rng.random_range(0..7)];
-                        let _ = d.run(Command::Rate {
-                            ticket: t.token.clone(),
-                            window: Some(w.clone()),
-                            score,
-                        });
-                    }
-                }
-                let t = d.now + 30_000;
-                d.push(t, Happening::Ready(w));
             }
         }
+        Ok(Outcome {
+            day: d,
+            cfg: hall_cfg,
+            per_hour,
+            told_at,
+            changes,
+        })
     }
-    report(&d, &hall_cfg, &per_hour, date, args.seed);
-    if args.forecast.is_some() {
-        accuracy(&d, &told_at);
+}
+
+/// Every ticket's wait to its first call, in minutes, by service; a ticket
+/// never called (the day ended) waited until the hall closed.
+fn waits(out: &Outcome) -> Vec<(Id, f64)> {
+    let close = out.day.at(1730);
+    out.day
+        .hall
+        .tickets()
+        .filter(|t| t.booking.is_none() || t.state != TicketState::Waiting)
+        .map(|t| {
+            let until = match out.day.first_call.get(&t.id.0) {
+                Some(at) => *at,
+                None => close.max(t.issued_ms),
+            };
+            (t.service.clone(), (until - t.issued_ms) as f64 / 60_000.0)
+        })
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn p90(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len().max(1) - 1) as f64 * 0.9).round() as usize)
+        .copied()
+        .unwrap_or(0.0)
+}
+
+/// Static profiles, the advisor and full pooling on the same days (seeds
+/// 1..=n), side by side.
+fn compare(
+    cfg: &HallConfig,
+    bounds: &Bounds,
+    pattern: &DayPattern,
+    date: Date,
+    tickets: Option<usize>,
+    n: u64,
+) -> anyhow::Result<()> {
+    let modes = [Mode::Static, Mode::Advisor, Mode::Pooled];
+    // Seeds on both cores.
+    let seeds: Vec<u64> = (1..=n).collect();
+    let results: Vec<(u64, Vec<Outcome>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = seeds
+            .chunks(n.div_ceil(2).max(1) as usize)
+            .map(|chunk| {
+                scope.spawn(move || -> anyhow::Result<Vec<(u64, Vec<Outcome>)>> {
+                    chunk
+                        .iter()
+                        .map(|&seed| {
+                            let outs = modes
+                                .iter()
+                                .map(|&mode| {
+                                    Sim {
+                                        cfg,
+                                        bounds: bounds.clone(),
+                                        pattern,
+                                        date,
+                                        tickets,
+                                        forecast: None,
+                                        mode,
+                                    }
+                                    .run(seed)
+                                })
+                                .collect::<anyhow::Result<Vec<_>>>()?;
+                            Ok((seed, outs))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a day panicked"))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })?;
+    println!(
+        "hallq-day --compare: {} ({date}), seeds 1–{n}, the same arrivals per seed in each mode\n",
+        cfg.hall.name
+    );
+    println!("seed   static mean/p90   advisor mean/p90 (changes)   pooled mean/p90   (minutes)");
+    let mut ratio_mean = Vec::new();
+    let mut ratio_p90 = Vec::new();
+    let mut pooled_mean = Vec::new();
+    let mut pooled_p90 = Vec::new();
+    let mut by_service: BTreeMap<Id, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    let mut sums = [
+        (Vec::new(), Vec::new()),
+        (Vec::new(), Vec::new()),
+        (Vec::new(), Vec::new()),
+    ];
+    for (seed, outs) in &results {
+        let w: Vec<Vec<(Id, f64)>> = outs.iter().map(waits).collect();
+        let all: Vec<Vec<f64>> = w
+            .iter()
+            .map(|v| v.iter().map(|(_, x)| *x).collect())
+            .collect();
+        let (m, q): (Vec<f64>, Vec<f64>) = all.iter().map(|v| (mean(v), p90(v))).unzip();
+        println!(
+            "{seed:4}   {:6.1} / {:5.1}    {:6.1} / {:5.1} ({:2})          {:6.1} / {:5.1}",
+            m[0],
+            q[0],
+            m[1],
+            q[1],
+            outs[1].changes.len(),
+            m[2],
+            q[2]
+        );
+        for k in 0..3 {
+            sums[k].0.push(m[k]);
+            sums[k].1.push(q[k]);
+        }
+        ratio_mean.push(m[1] / m[0]);
+        ratio_p90.push(q[1] / q[0]);
+        pooled_mean.push(m[2] / m[0]);
+        pooled_p90.push(q[2] / q[0]);
+        for s in &cfg.services {
+            let per = |k: usize| {
+                let v: Vec<f64> = w[k]
+                    .iter()
+                    .filter(|(x, _)| *x == s.id)
+                    .map(|(_, x)| *x)
+                    .collect();
+                mean(&v)
+            };
+            by_service
+                .entry(s.id.clone())
+                .or_default()
+                .push((per(0), per(1), per(2)));
+        }
+    }
+    let range = |v: &[f64]| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (lo, mean(v), hi)
+    };
+    println!("\nover {n} seeds (min / mean / max):");
+    for (k, name) in ["static profiles", "advisor (automatic)", "full pooling"]
+        .iter()
+        .enumerate()
+    {
+        let (a, b, c) = range(&sums[k].0);
+        let (d, e, f) = range(&sums[k].1);
+        println!(
+            "  {name:<20} mean wait {a:5.1} / {b:5.1} / {c:5.1} min   p90 {d:5.1} / {e:5.1} / {f:5.1} min"
+        );
+    }
+    let pct = |(lo, m, hi): (f64, f64, f64)| {
+        format!(
+            "{:+.0} % (seeds {:+.0} … {:+.0} %)",
+            (m - 1.0) * 100.0,
+            (lo - 1.0) * 100.0,
+            (hi - 1.0) * 100.0
+        )
+    };
+    println!(
+        "  advisor against static: mean wait {}, p90 {}",
+        pct(range(&ratio_mean)),
+        pct(range(&ratio_p90))
+    );
+    println!(
+        "  pooling against static: mean wait {}, p90 {}",
+        pct(range(&pooled_mean)),
+        pct(range(&pooled_p90))
+    );
+    println!(
+        "\nper service, mean wait (min, mean over seeds): static → advisor (worst seed) · pooled"
+    );
+    for s in &cfg.services {
+        let v = &by_service[&s.id];
+        let st = mean(&v.iter().map(|x| x.0).collect::<Vec<_>>());
+        let ad = mean(&v.iter().map(|x| x.1).collect::<Vec<_>>());
+        let po = mean(&v.iter().map(|x| x.2).collect::<Vec<_>>());
+        let worst = v
+            .iter()
+            .map(|(a, b, _)| if *a > 0.5 { b / a - 1.0 } else { 0.0 })
+            .fold(f64::NEG_INFINITY, f64::max);
+        println!(
+            "  {:<12} {st:6.1} → {ad:6.1} ({:+.0} %, worst seed {:+.0} %) · {po:6.1}",
+            s.name,
+            (ad / st.max(1e-9) - 1.0) * 100.0,
+            worst * 100.0
+        );
     }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! forward — the same runs as the wait forecast ([`crate::forecast`]) —
 //! once as it is and once for each candidate change, with the same random
 //! draws for every candidate (common random numbers: the differences are
-//! the changes', not the dice's). The best candidate is advised when it
-//! saves enough.
+//! the changes', not the dice's). The best candidate that makes no
+//! service's wait much longer is advised when it saves enough.
 //!
 //! Candidates, for the services whose waits are longest in the runs as
 //! things stand:
@@ -12,10 +12,12 @@
 //! - a window puts such a service first (`strict`: it calls it whenever
 //!   one waits, its own services otherwise), keeping at most
 //!   [`Bounds::max_services`] services;
+//! - a window takes such a service beside its own (longest wait first);
 //! - a closed window opens with that service first (when the hall says a
 //!   clerk is to spare: [`Bounds::may_open`]);
 //! - a window the advisor changed goes back to its profile from the hall
-//!   file.
+//!   file — advised as soon as that costs (almost) nothing: a change is
+//!   for a rush, not for the rest of the day.
 //!
 //! Not proposed: moving a service's waiting tickets to another service
 //! (the manager's `move_queue`), which changes what citizens are served
@@ -52,6 +54,16 @@ pub struct Bounds {
     pub may_open: bool,
     /// Windows not to change (changed a short while ago).
     pub frozen: Vec<Id>,
+    /// No service's predicted mean wait may grow by more than this share
+    /// plus [`Bounds::worse_s`] seconds.
+    pub worse_share: f64,
+    pub worse_s: f64,
+    /// A window that is the only one to put its first service first is
+    /// never told to put another first.
+    pub keep_sole: bool,
+    /// A changed window goes back to its own profile when that makes the
+    /// mean wait at most this much longer (seconds).
+    pub home_cost_s: f64,
 }
 
 impl Default for Bounds {
@@ -65,6 +77,10 @@ impl Default for Bounds {
             targets: 2,
             may_open: false,
             frozen: Vec::new(),
+            worse_share: 0.5,
+            worse_s: 30.0,
+            home_cost_s: 15.0,
+            keep_sole: true,
         }
     }
 }
@@ -202,21 +218,44 @@ fn candidates(hall: &Hall, targets: &[Id], bounds: &Bounds) -> Vec<Change> {
         if rt.paused.is_some() || (!rt.open && !bounds.may_open) || bounds.frozen.contains(&w.id) {
             continue;
         }
-        for s in targets {
-            if rt.open && rt.policy == Policy::Strict && rt.serves.first() == Some(s) {
-                continue;
-            }
-            let mut serves = vec![s.clone()];
-            serves.extend(rt.serves.iter().filter(|x| *x != s).cloned());
-            serves.truncate(bounds.max_services.max(1));
-            out.push(Change {
-                window: w.id.clone(),
-                open: !rt.open,
-                serves,
-                policy: Policy::Strict,
-                weights: Vec::new(),
-                home: false,
+        // The only open window that puts its first service first keeps it
+        // first: it is that service's own counter (统一发证, say).
+        let sole = rt.open
+            && rt.serves.first().is_some_and(|own| {
+                !hall.windows().any(|(other, o)| {
+                    other != &w.id && o.open && o.paused.is_none() && o.serves.first() == Some(own)
+                })
             });
+        for s in targets {
+            // The service first, the window's own after it.
+            let already = rt.open && rt.policy == Policy::Strict && rt.serves.first() == Some(s);
+            let kept = sole && bounds.keep_sole;
+            if !(already || kept) {
+                let mut serves = vec![s.clone()];
+                serves.extend(rt.serves.iter().filter(|x| *x != s).cloned());
+                serves.truncate(bounds.max_services.max(1));
+                out.push(Change {
+                    window: w.id.clone(),
+                    open: !rt.open,
+                    serves,
+                    policy: Policy::Strict,
+                    weights: Vec::new(),
+                    home: false,
+                });
+            }
+            // The service beside the window's own, longest wait first.
+            if rt.open && !rt.serves.contains(s) && rt.serves.len() < bounds.max_services {
+                let mut serves = rt.serves.clone();
+                serves.push(s.clone());
+                out.push(Change {
+                    window: w.id.clone(),
+                    open: false,
+                    serves,
+                    policy: Policy::LongestWait,
+                    weights: Vec::new(),
+                    home: false,
+                });
+            }
         }
         let home = rt.serves != w.serves || rt.policy != w.policy || rt.weights != w.weights;
         if rt.open && home {
@@ -256,6 +295,9 @@ pub fn advise(
         .map(|(s, _)| s.clone())
         .collect();
     let mut best: Option<(Change, Outcome)> = None;
+    // A window back to its own work as soon as that costs (almost)
+    // nothing: a change is for a rush, not for the rest of the day.
+    let mut home: Option<(Change, Outcome)> = None;
     for change in candidates(hall, &targets, bounds) {
         let mut copy = hall.working_copy();
         if change
@@ -266,15 +308,32 @@ pub fn advise(
             continue;
         }
         let o = outcome(&copy, now, model, bounds, seed);
-        if best.as_ref().is_none_or(|(_, b)| o.mean_s < b.mean_s) {
+        // No service pays much for the others.
+        let fair = base.per_service.iter().all(|(s, b)| {
+            let w = o.per_service.get(s).copied().unwrap_or(0.0);
+            w <= b * (1.0 + bounds.worse_share) + bounds.worse_s
+        });
+        if change.home {
+            if o.mean_s <= base.mean_s + bounds.home_cost_s
+                && home.as_ref().is_none_or(|(_, b)| o.mean_s < b.mean_s)
+            {
+                home = Some((change, o));
+            }
+            continue;
+        }
+        if fair && best.as_ref().is_none_or(|(_, b)| o.mean_s < b.mean_s) {
             best = Some((change, o));
         }
     }
-    let (change, with) = best?;
-    let gain = base.mean_s - with.mean_s;
-    if gain < bounds.min_gain_s || gain < bounds.min_gain_share * base.mean_s {
-        return None;
-    }
+    let worth = |with: &Outcome| {
+        let gain = base.mean_s - with.mean_s;
+        gain >= bounds.min_gain_s && gain >= bounds.min_gain_share * base.mean_s
+    };
+    let (change, with) = match (best, home) {
+        (Some(b), _) if worth(&b.1) => b,
+        (_, Some(h)) => h,
+        _ => return None,
+    };
     let per_service = base
         .per_service
         .iter()
