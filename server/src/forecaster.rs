@@ -10,6 +10,11 @@
 //! tickets waiting is not forecast; a new ticket's reply waits for the
 //! next forecast (at most [`WAIT_FOR_NEW`]) only while forecasts are quick
 //! enough to come by then.
+//!
+//! Once a minute the same thread also asks the rebalancing advisor
+//! ([`hallq_core::advice`]) which one change to the windows would cut the
+//! waits most; the dashboard shows it, and the manager takes it with one
+//! click (an ordinary `profile` action).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,10 +58,63 @@ pub struct Forecasts {
     pub skipped: bool,
 }
 
+/// How often the rebalancing advisor looks at the hall: at least this
+/// often, and after a change in the hall no sooner than [`ADVISE_MIN`].
+pub const ADVISE_EVERY: Duration = Duration::from_secs(60);
+pub const ADVISE_MIN: Duration = Duration::from_secs(10);
+
+/// The advisor's latest word ([`hallq_core::advice`]), for the dashboard.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Advised {
+    pub at_ms: Millis,
+    #[serde(flatten)]
+    pub advice: hallq_core::advice::Advice,
+    /// The window's seq when advised: the manager's one-click action
+    /// carries it, so it is refused as stale if the window changed since.
+    pub seen: u64,
+    /// "把 8 号窗口改为 商事登记 优先：预计平均等候 −6 分钟".
+    pub text: String,
+}
+
+/// The advice in the manager's words.
+fn advice_text(hall: &hallq_core::Hall, a: &hallq_core::advice::Advice) -> String {
+    let c = hall.config();
+    let window = c
+        .windows
+        .iter()
+        .find(|w| w.id == a.change.window)
+        .map_or(a.change.window.as_str(), |w| w.name.as_str());
+    let name = |s: &hallq_core::Id| {
+        c.service(s.as_str())
+            .map_or_else(|| s.to_string(), |x| x.name.clone())
+    };
+    let what = if a.change.home {
+        "恢复原配置 / back to its own profile".to_owned()
+    } else {
+        let names: Vec<String> = a.change.serves.iter().map(name).collect();
+        match a.change.policy {
+            hallq_core::config::Policy::Strict => {
+                format!("改为 {} 优先（{}）", names[0], names.join("、"))
+            }
+            _ => format!(
+                "兼办 {}（{}）",
+                name(a.change.serves.last().expect("a service")),
+                names.join("、")
+            ),
+        }
+    };
+    let minutes = (a.gain_s() / 60.0).round().max(1.0);
+    format!(
+        "{}{window} {what}：预计平均等候 −{minutes:.0} 分钟 / mean wait −{minutes:.0} min predicted",
+        if a.change.open { "开放 " } else { "把 " }
+    )
+}
+
 /// A hall's forecasts, for the edges.
 #[derive(Debug, Clone)]
 pub struct Forecaster {
     latest: watch::Receiver<Arc<Forecasts>>,
+    advice: watch::Receiver<Option<Arc<Advised>>>,
     wanted: Arc<Notify>,
     /// When the forecast now running began (ms since the epoch), 0 when
     /// none runs: a reply does not wait behind a slow one.
@@ -70,12 +128,15 @@ impl Forecaster {
         lease: Arc<Lease>,
         config: HallConfig,
         log: Option<crate::http::LogSource>,
+        stream: tokio::sync::broadcast::Sender<Arc<crate::stream::Line>>,
     ) -> Forecaster {
         let (tx, latest) = watch::channel(Arc::new(Forecasts::default()));
+        let (advice_tx, advice) = watch::channel(None);
         let wanted = Arc::new(Notify::new());
         let running_since = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let me = Forecaster {
             latest,
+            advice,
             wanted: wanted.clone(),
             running_since: running_since.clone(),
         };
@@ -84,6 +145,7 @@ impl Forecaster {
             let mut learned_at: Option<Instant> = None;
             let mut next_allowed = tokio::time::Instant::now();
             let mut last_seq = None;
+            let mut advised_at: Option<(Instant, u64)> = None;
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(EVERY_MAX) => {}
@@ -137,6 +199,15 @@ impl Forecaster {
                     }));
                     continue;
                 }
+                // The advisor, on the same thread and copy: when the hall
+                // moved and [`ADVISE_MIN`] has passed, and every
+                // [`ADVISE_EVERY`] anyway (services go on).
+                let advise_now = advised_at.is_none_or(|(t, seq): (Instant, u64)| {
+                    t.elapsed() >= ADVISE_EVERY || (seq != hall.seq() && t.elapsed() >= ADVISE_MIN)
+                });
+                if advise_now {
+                    advised_at = Some((Instant::now(), hall.seq()));
+                }
                 let m = model.clone();
                 let began = Instant::now();
                 running_since.store(now_ms(), std::sync::atomic::Ordering::Release);
@@ -150,16 +221,40 @@ impl Forecaster {
                             (t.token.clone(), s)
                         })
                         .collect::<HashMap<_, _>>();
+                    let advice = advise_now
+                        .then(|| {
+                            let bounds = hallq_core::advice::Bounds::default();
+                            hallq_core::advice::advise(&hall, now, &m, &bounds, hall.seq())
+                        })
+                        .map(|a| {
+                            a.map(|a| Advised {
+                                at_ms: now,
+                                seen: hall
+                                    .window(a.change.window.as_str())
+                                    .map_or(0, |w| w.changed),
+                                text: advice_text(&hall, &a),
+                                advice: a,
+                            })
+                        });
                     // The copy goes back to be let go of here, not on the
                     // low-priority thread: its memory is the owner's, and
                     // freeing it takes the owner's allocator lock, which a
                     // preempted low-priority thread would hold (priority
                     // inversion: the owner stalled for hundreds of ms).
-                    (by_token, hall)
+                    (by_token, advice, hall)
                 })
                 .await
-                .map(|(by_token, hall)| {
+                .map(|(by_token, advice, hall)| {
                     drop(hall);
+                    if let Some(a) = advice {
+                        // The dashboards read again when the advice changes.
+                        let changed = advice_tx.borrow().as_ref().map(|x| &x.advice)
+                            != a.as_ref().map(|x| &x.advice);
+                        if changed {
+                            let _ = stream.send(crate::stream::Line::staff_only("advice", &a));
+                        }
+                        let _ = advice_tx.send(a.map(Arc::new));
+                    }
                     by_token
                 });
                 let took = began.elapsed();
@@ -176,6 +271,11 @@ impl Forecaster {
             }
         });
         me
+    }
+
+    /// The advisor's latest word, if it has one now.
+    pub fn advice(&self) -> Option<Arc<Advised>> {
+        self.advice.borrow().clone()
     }
 
     /// `token`'s forecast as of now: (20th percentile, mean, 80th), in

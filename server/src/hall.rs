@@ -238,6 +238,7 @@ pub(crate) async fn start_hall(
         lease.clone(),
         config.clone(),
         log.clone(),
+        stream.clone(),
     );
     let state = http::AppState {
         prefix: if common.several {

@@ -249,11 +249,39 @@ function renderCharts(d) {
   make("chart-wait", "平均等候 avg wait (min)", d.series.avg_wait_s.map((s) => (s === null ? null : Math.round(s / 6) / 10)), "#1f6feb");
 }
 
+// The advisor's word: one change to one window, with what the hall's
+// simulation predicts; taken with one click (an ordinary profile change,
+// refused as stale if the window changed since the advice).
+function renderAdvice(d) {
+  const a = d.advice;
+  const w = a && d.windows.find((x) => x.window === a.change.window);
+  const box = $("advice");
+  if (!a || !w || w.seq !== a.seen) { box.hidden = true; return; }
+  box.hidden = false;
+  $("advice-text").textContent = a.text;
+  const per = Object.entries(a.per_service)
+    .map(([s, [now, withIt]]) => `${serviceName(s)} ${(now / 60).toFixed(1)} → ${(withIt / 60).toFixed(1)}`)
+    .join(" · ");
+  $("advice-detail").textContent =
+    `平均等候 mean wait ${(a.mean_wait_now_s / 60).toFixed(1)} → ${(a.mean_wait_with_s / 60).toFixed(1)} 分钟 min（未来45分钟 next 45 min）: ${per}`;
+  const take = $("advice-take");
+  take.hidden = a.change.open;
+  take.onclick = () => act({
+    action: "profile",
+    window: a.change.window,
+    serves: a.change.serves,
+    policy: a.change.policy,
+    weights: a.change.weights,
+    seen: a.seen,
+  }, a.text);
+}
+
 function render(d) {
   data = d;
   $("hall-name").textContent = d.name;
   document.title = `${d.name} · 值班经理看板`;
   renderTotals(d);
+  renderAdvice(d);
   renderServices(d);
   renderWindows(d);
   renderCards(d);

@@ -360,3 +360,67 @@ fn roles_logins_and_stale_actions_are_refused_and_change_nothing() {
         (429, Some("locked_out"))
     );
 }
+
+/// The rebalancing advisor on the dashboard: social's queue is long at its
+/// one window while two business windows stand idle; the page says which
+/// window to switch and what the hall's simulation predicts, and one click
+/// (an ordinary profile change) takes it — seen in the window's state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advisors_word_is_shown_and_taken_with_one_click() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let mut pads = Vec::new();
+    for w in ["2", "3", "9"] {
+        pads.push(server.open_pad(w).await);
+    }
+    for _ in 0..12 {
+        server.take("social");
+    }
+    let base = format!("http://{}", server.http);
+    let b = Browser::start(1400, 1100).await;
+    b.client.goto(&format!("{base}/manager")).await.unwrap();
+    b.wait("#login-id")
+        .await
+        .send_keys("manager")
+        .await
+        .unwrap();
+    b.wait("#login-password")
+        .await
+        .send_keys("demo-manager-pass")
+        .await
+        .unwrap();
+    b.click("#login-submit").await;
+    b.wait_text("#services", "社保医保", 10).await;
+    // The advisor looks within 10 s of a change (and every minute).
+    let text = b.wait_text("#advice-text", "社保医保 优先", 60).await;
+    assert!(text.contains("预计平均等候 −"), "{text}");
+    let window = if text.contains("2号窗口") {
+        "2"
+    } else {
+        "3"
+    };
+    assert!(text.contains(&format!("{window}号窗口")), "{text}");
+    let detail = b.wait_text("#advice-detail", "→", 5).await;
+    assert!(detail.contains("社保医保"), "{detail}");
+    b.screenshot("manager-advice").await;
+
+    let mut watch = Watcher::new(
+        &server.device("manager"),
+        &[topic(hallq_contract::Topic::WindowState(window))],
+    )
+    .await;
+    b.click("#advice-take").await;
+    b.wait_text("#confirm-text", "社保医保", 5).await;
+    b.click("#confirm-ok").await;
+    watch
+        .expect(&topic(hallq_contract::Topic::WindowState(window)), |s| {
+            s["queues"]
+                .as_array()
+                .is_some_and(|q| q.first().is_some_and(|x| x["service"] == "social"))
+        })
+        .await;
+    b.wait_text("#banner", "已办", 5).await;
+    b.wait_text(&format!("tr[data-window='{window}']"), "顺序", 5)
+        .await;
+    drop(pads);
+}

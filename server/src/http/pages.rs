@@ -164,6 +164,14 @@ pub(super) async fn dashboard(
     let devices = state.health.lock().expect("health lock").clone();
     body["devices"] = serde_json::to_value(devices).expect("devices serialize");
     body["me"] = serde_json::to_value(who).expect("who serializes");
+    body["advice"] = serde_json::to_value(
+        state
+            .forecaster
+            .as_ref()
+            .and_then(|f| f.advice())
+            .as_deref(),
+    )
+    .expect("advice serializes");
     Ok(Json(body).into_response())
 }
 
