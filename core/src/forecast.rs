@@ -9,9 +9,13 @@
 //! Pure, like the rest of the core: the randomness is a seeded generator
 //! of its own, so a forecast is repeatable.
 //!
+//! Today's bookings check in within their slots (most of them: the
+//! model's `booking_show`), and new arrivals come with priority classes in
+//! the model's shares.
+//!
 //! Not modelled yet: a clerk's pause or a window opening later (windows
 //! stay as they are now), arrival rates changing within the horizon (the
-//! current hour's rate holds), bookings still to check in.
+//! current hour's rate holds).
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -56,6 +60,15 @@ pub struct Model {
     /// From a finish (or a no-show) to the clerk's next call.
     pub turnaround_s: f64,
     pub utc_offset_minutes: i32,
+    /// Per service, the share of new arrivals in each priority class
+    /// (they go ahead of ordinary tickets).
+    pub classes: BTreeMap<Id, Vec<(Id, f64)>>,
+    /// The share of today's bookings whose citizen comes to check in
+    /// (within the slot, at a time drawn uniformly).
+    pub booking_show: f64,
+    /// How long an idle clerk takes to call a new ticket (exponential
+    /// mean; 0: at once).
+    pub idle_notice_s: f64,
 }
 
 /// The spread of log-normal service times when nothing is learned yet
@@ -87,6 +100,9 @@ impl Model {
             no_show_after_s: 60.0,
             turnaround_s: 0.0,
             utc_offset_minutes: config.hall.utc_offset_minutes,
+            classes: BTreeMap::new(),
+            booking_show: 0.9,
+            idle_notice_s: 0.0,
         }
     }
 
@@ -206,6 +222,8 @@ enum Next {
     NoShow(Id),
     Done(Id),
     Arrive(Id),
+    /// A booked citizen checks in.
+    CheckIn(String),
 }
 
 /// Where a run stops.
@@ -235,6 +253,7 @@ pub(crate) fn run(
         q.push(std::cmp::Reverse((at, order, n)));
     };
     let mut idle: Vec<Id> = Vec::new();
+    let mut absent: std::collections::HashSet<TicketId> = std::collections::HashSet::new();
     let windows: Vec<(Id, WindowStatus)> = hall
         .windows()
         .filter_map(|(id, _)| hall.status(id.as_str()).map(|s| (id.clone(), s)))
@@ -273,6 +292,22 @@ pub(crate) fn run(
         push(&mut queue, at, Next::Arrive(s.clone()));
     }
     let Limits { end, most_arrivals } = limits;
+    // Today's bookings still to come, each within its slot (they go ahead
+    // of ordinary tickets when they check in).
+    let slot_ms = i64::from(hall.config().booking.slot_min) * 60_000;
+    let due: Vec<(String, Millis)> = hall
+        .bookings()
+        .filter(|(_, b)| b.state == crate::booking::BookingState::Booked)
+        .filter(|(_, b)| b.slot_ms + slot_ms > now && b.slot_ms < end)
+        .map(|(k, b)| (k.clone(), b.slot_ms))
+        .collect();
+    for (booking, slot) in due {
+        if rng.f64() < model.booking_show {
+            let from = slot.max(now);
+            let at = from + (rng.f64() * (slot + slot_ms - from) as f64) as Millis;
+            push(&mut queue, at, Next::CheckIn(booking));
+        }
+    }
     let turnaround = (model.turnaround_s * 1000.0) as Millis;
     let mut arrived = 0u64;
     let mut steps = 0u32;
@@ -303,7 +338,10 @@ pub(crate) fn run(
                 let p = service
                     .and_then(|s| model.no_show.get(&s).copied())
                     .unwrap_or(0.0);
-                if rng.f64() < p {
+                // A citizen who did not come at the first call does not
+                // come at the next either.
+                if absent.contains(&ticket) || rng.f64() < p {
+                    absent.insert(ticket);
                     let after = (model.no_show_after_s * 1000.0) as Millis;
                     push(&mut queue, t + after, Next::NoShow(w));
                 } else {
@@ -337,17 +375,42 @@ pub(crate) fn run(
                 let _ = hall.handle(t, Command::Finish { window: w.clone() });
                 push(&mut queue, t + turnaround, Next::Ready(w));
             }
+            Next::CheckIn(booking) => {
+                arrived += 1;
+                let cmd = Command::CheckIn {
+                    booking,
+                    token: format!("forecast-{arrived}"),
+                };
+                if hall.handle(t, cmd).is_ok() {
+                    for w in idle.drain(..) {
+                        let notice = (rng.exp(model.idle_notice_s) * 1000.0) as Millis;
+                        push(&mut queue, t + notice, Next::Ready(w));
+                    }
+                }
+            }
             Next::Arrive(s) => {
                 arrived += 1;
+                let mut class = None;
+                if let Some(shares) = model.classes.get(&s) {
+                    let mut u = rng.f64();
+                    for (c, share) in shares {
+                        if u < *share {
+                            class = Some(c.clone());
+                            break;
+                        }
+                        u -= share;
+                    }
+                }
                 let cmd = Command::IssueTicket {
                     service: s.clone(),
                     token: format!("forecast-{arrived}"),
-                    class: None,
+                    class,
                     citizen: None,
                 };
                 if hall.handle(t, cmd).is_ok() {
                     for w in idle.drain(..) {
-                        push(&mut queue, t, Next::Ready(w));
+                        let notice = (rng.exp(model.idle_notice_s) * 1000.0) as Millis;
+                        push(&mut queue, t + notice, Next::Ready(w));
                     }
                 }
                 if arrived >= most_arrivals {

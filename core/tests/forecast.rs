@@ -120,3 +120,73 @@ fn a_second_open_window_that_serves_the_service_halves_the_wait() {
     // services end first).
     assert!((f64::from(last.mean_s) - 900.0).abs() < 20.0, "{last:?}");
 }
+
+/// Today's bookings check in within their slot and go ahead of ordinary
+/// tickets: a ticket late in the queue waits longer for them, by how likely
+/// each comes before its turn.
+#[test]
+fn bookings_to_come_lengthen_the_wait_of_those_behind_them() {
+    let mut hall = Hall::new(common::day_hall());
+    hall.handle(
+        MORNING,
+        Command::Open {
+            window: id("1"),
+            clerk: None,
+        },
+    )
+    .unwrap();
+    // A slot at 09:00 (the window is busy till well after it).
+    hall.handle(
+        MORNING,
+        Command::Book {
+            token: "bk-1".into(),
+            service: id("a"),
+            slot_ms: MORNING + 30 * 60_000,
+            citizen: "citizen-1".into(),
+        },
+    )
+    .unwrap();
+    // Five ordinary tickets (the service's daily cap is six: the booking
+    // is the sixth).
+    issue(&mut hall, MORNING, "a", 5);
+    hall.handle(
+        MORNING + 10,
+        Command::CallNext {
+            window: id("1"),
+            service: None,
+        },
+    )
+    .unwrap();
+    hall.handle(MORNING + 20, Command::Start { window: id("1") })
+        .unwrap();
+    let now = MORNING + 20;
+    let mut model = steady_model(&hall);
+    model.service_time.insert(
+        id("a"),
+        hallq_core::forecast::ServiceTime::LogNormal {
+            mu: 600f64.ln(),
+            sigma: 0.01,
+        },
+    );
+    let last = |model: &Model| {
+        forecast(&hall, now, model, 200, 3)
+            .iter()
+            .find(|(t, _)| hall.ticket(**t).unwrap().number == "A005")
+            .map(|(_, s)| *s)
+            .unwrap()
+    };
+    model.booking_show = 0.0;
+    let without = last(&model);
+    // Four ahead of it, ten minutes each.
+    assert!(
+        (f64::from(without.mean_s) - 2400.0).abs() < 30.0,
+        "{without:?}"
+    );
+    model.booking_show = 1.0;
+    let with = last(&model);
+    // The booking comes between 09:00 and 09:30 and goes ahead of A005
+    // if it comes before A005 is called (09:10): one time in three.
+    assert!(with.mean_s > without.mean_s + 120, "{with:?} {without:?}");
+    assert!(with.high_s >= without.mean_s + 550, "{with:?}");
+    assert!(with.low_s <= without.mean_s + 50, "{with:?}");
+}
