@@ -20,7 +20,7 @@ use std::path::Path;
 use clap::Parser;
 use hallq_core::advice::{Advice, Bounds, advise};
 use hallq_core::calendar::{self, Date};
-use hallq_core::forecast::{Model, forecast};
+use hallq_core::forecast::{Calibration, Model, Spread, forecast};
 use hallq_core::{CardLevel, Command, CoreError, Event, Hall, HallConfig, Id, Millis, TicketState};
 use hallq_demo::DayPattern;
 use hallq_server::config;
@@ -58,6 +58,11 @@ struct Args {
     /// per service.
     #[arg(long, conflicts_with_all = ["advisor", "pooled", "forecast"])]
     compare: Option<u64>,
+    /// With --forecast: first simulate this many other days (seeds after
+    /// --seed), fit the range's calibration on their real waits, and show
+    /// the range calibrated so on this day too.
+    #[arg(long, requires = "forecast", default_value_t = 0)]
+    calibrate: u64,
     /// The advisor's bound: no service's predicted mean wait may grow by
     /// more than this share (and 30 s).
     #[arg(long, default_value_t = Bounds::default().worse_share)]
@@ -190,10 +195,44 @@ fn main() -> anyhow::Result<()> {
         forecast: args.forecast,
         mode,
     };
+    // The calibration, from other days than the one measured.
+    let mut learnt = Vec::new();
+    for k in 1..=args.calibrate {
+        let other = sim.run(args.seed + k)?;
+        learnt.extend(samples(&other));
+    }
+    let calibration = Calibration::fit(&learnt, Calibration::SHARE);
     let out = sim.run(args.seed)?;
     report(&out.day, &out.cfg, &out.per_hour, date, args.seed);
     if args.forecast.is_some() {
         accuracy(&out.day, &out.told_at);
+        if let Some(c) = calibration {
+            let own = samples(&out);
+            let inside = own
+                .iter()
+                .filter(|(w, s)| {
+                    let r = c.apply(*s);
+                    *w >= f64::from(r.low_s) && *w <= f64::from(r.high_s)
+                })
+                .count();
+            let width = own
+                .iter()
+                .map(|(_, s)| {
+                    let r = c.apply(*s);
+                    f64::from(r.high_s - r.low_s)
+                })
+                .sum::<f64>()
+                / own.len().max(1) as f64
+                / 60.0;
+            println!(
+                "  calibrated on {} other days ({} waits): range ×{:.2} + {:.0} s a side → real wait inside: {:.0} % (range {width:.1} min wide on average)",
+                args.calibrate,
+                learnt.len(),
+                c.widen,
+                c.pad_s,
+                inside as f64 * 100.0 / own.len().max(1) as f64
+            );
+        }
     }
     if mode == Mode::Advisor {
         println!("\nThe advisor's changes ({}):", out.changes.len());
@@ -557,6 +596,26 @@ impl Sim<'_> {
     }
 }
 
+/// (real wait, forecast told at the kiosk) of every ticket called that had
+/// a forecast, in seconds.
+fn samples(out: &Outcome) -> Vec<(f64, Spread)> {
+    out.told_at
+        .iter()
+        .filter_map(|(id, t)| {
+            let called = out.day.first_call.get(id)?;
+            let (mean, low, high) = t.forecast?;
+            Some((
+                (called - t.issued) as f64 / 1000.0,
+                Spread {
+                    low_s: low as u32,
+                    mean_s: mean as u32,
+                    high_s: high as u32,
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Every ticket's wait to its first call, in minutes, by service; a ticket
 /// never called (the day ended) waited until the hall closed.
 fn waits(out: &Outcome) -> Vec<(Id, f64)> {
@@ -841,43 +900,6 @@ fn accuracy(d: &Day, told_at: &HashMap<u64, Told>) {
         .sum::<f64>()
         / n
         / 60.0;
-    if std::env::var("DIAG").is_ok() {
-        let mut by: BTreeMap<(String, i64), (u32, u32, u32, f64)> = BTreeMap::new();
-        for (id, t) in told_at {
-            let Some(called) = d.first_call.get(id) else {
-                continue;
-            };
-            let Some((m, lo, hi)) = t.forecast else {
-                continue;
-            };
-            let w = (called - t.issued) as f64 / 1000.0;
-            let tk = d.hall.ticket(hallq_core::TicketId(*id)).unwrap();
-            let (_, minute) = calendar::local(t.issued, d.offset);
-            let e = by
-                .entry((
-                    format!(
-                        "{}{}",
-                        tk.service,
-                        if tk.class.is_some() { "*" } else { "" }
-                    ),
-                    i64::from(minute / 60),
-                ))
-                .or_default();
-            e.0 += 1;
-            if w < lo {
-                e.1 += 1
-            } else if w > hi {
-                e.2 += 1
-            }
-            e.3 += (w - m) / 60.0;
-        }
-        for ((s, h), (n, lo, hi, b)) in by {
-            println!(
-                "    {s:<12} {h:02}h n={n:3} below {lo:3} above {hi:3} bias {:+.1}",
-                b / f64::from(n)
-            );
-        }
-    }
     println!(
         "  real wait inside the forecast's 20–80 % range: {:.0} % ({:.0} % below it, {:.0} % above; real − forecast {bias:+.1} min on average)",
         inside * 100.0,

@@ -136,6 +136,75 @@ pub struct Spread {
     pub high_s: u32,
 }
 
+/// How much wider than the runs' own 20–80 % range the range shown must
+/// be for real waits to fall inside it as often as wanted: the runs leave
+/// out what the model does not know (a clerk called away, a citizen who
+/// takes long at the counter), so their spread is too narrow. Fitted from
+/// real waits against what was forecast ([`Calibration::fit`]): the
+/// hall's own, as they come.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Calibration {
+    /// Each side of the range stretched by this factor from the mean …
+    pub widen: f64,
+    /// … and by this many seconds more (short waits miss by a walk-up).
+    pub pad_s: f64,
+}
+
+impl Calibration {
+    /// The runs' range as it is.
+    pub const NONE: Calibration = Calibration {
+        widen: 1.0,
+        pad_s: 0.0,
+    };
+    /// Seconds added to each side before any fit.
+    pub const PAD_S: f64 = 30.0;
+    /// Fewest samples for a fit.
+    pub const MIN_SAMPLES: usize = 50;
+    /// The share of past waits a fit puts inside the range: a little over
+    /// the 70 % wanted, for days that differ from those it learnt from.
+    pub const SHARE: f64 = 0.75;
+
+    pub fn apply(&self, s: Spread) -> Spread {
+        let (low, mean, high) = (f64::from(s.low_s), f64::from(s.mean_s), f64::from(s.high_s));
+        let low = (mean - self.widen * (mean - low) - self.pad_s).max(0.0);
+        let high = mean + self.widen * (high - mean) + self.pad_s;
+        Spread {
+            low_s: low.round() as u32,
+            mean_s: s.mean_s,
+            high_s: high.round() as u32,
+        }
+    }
+
+    /// The least widening (with [`Calibration::PAD_S`]) that puts `share`
+    /// of the real waits inside their forecast's range; `None` with fewer
+    /// than [`Calibration::MIN_SAMPLES`] samples (real wait, forecast).
+    pub fn fit(samples: &[(f64, Spread)], share: f64) -> Option<Calibration> {
+        if samples.len() < Self::MIN_SAMPLES {
+            return None;
+        }
+        // Each sample's own need: how far its side had to reach.
+        let mut need: Vec<f64> = samples
+            .iter()
+            .map(|(real, s)| {
+                let (low, mean, high) =
+                    (f64::from(s.low_s), f64::from(s.mean_s), f64::from(s.high_s));
+                let (gap, side) = if *real >= mean {
+                    (real - mean - Self::PAD_S, high - mean)
+                } else {
+                    (mean - real - Self::PAD_S, mean - low)
+                };
+                if gap <= 0.0 { 0.0 } else { gap / side.max(1.0) }
+            })
+            .collect();
+        need.sort_by(f64::total_cmp);
+        let at = ((need.len() as f64 * share).ceil() as usize).clamp(1, need.len()) - 1;
+        Some(Calibration {
+            widen: need[at].max(1.0),
+            pad_s: Self::PAD_S,
+        })
+    }
+}
+
 /// The forecast wait of every ticket waiting now, over `runs` runs: the
 /// waits of the runs that called it (a ticket that more than half of the
 /// runs do not call is left out).

@@ -190,3 +190,33 @@ fn bookings_to_come_lengthen_the_wait_of_those_behind_them() {
     assert!(with.high_s >= without.mean_s + 550, "{with:?}");
     assert!(with.low_s <= without.mean_s + 50, "{with:?}");
 }
+
+/// A calibration puts the wanted share of real waits inside the range, and
+/// never narrows it.
+#[test]
+fn a_calibration_widens_the_range_until_the_share_fits() {
+    use hallq_core::forecast::{Calibration, Spread};
+    let s = Spread {
+        low_s: 500,
+        mean_s: 600,
+        high_s: 700,
+    };
+    // Real waits spread ±300 s around the mean: the runs' ±100 s holds
+    // a third of them.
+    let samples: Vec<(f64, Spread)> = (0..100).map(|i| (300.0 + 6.0 * f64::from(i), s)).collect();
+    assert_eq!(Calibration::fit(&samples[..10], 0.7), None, "too few");
+    let c = Calibration::fit(&samples, 0.7).unwrap();
+    let inside = |c: &Calibration| {
+        let r = c.apply(s);
+        samples
+            .iter()
+            .filter(|(w, _)| *w >= f64::from(r.low_s) && *w <= f64::from(r.high_s))
+            .count()
+    };
+    assert!(inside(&Calibration::NONE) < 40);
+    assert!((70..=75).contains(&inside(&c)), "{c:?}: {}", inside(&c));
+    assert_eq!(c.apply(s).mean_s, 600);
+    // Already wide enough: the range stays (plus the pad).
+    let tight: Vec<(f64, Spread)> = (0..100).map(|_| (600.0, s)).collect();
+    assert_eq!(Calibration::fit(&tight, 0.7).unwrap().widen, 1.0);
+}

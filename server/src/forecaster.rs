@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hallq_core::forecast::{Model, forecast};
+use hallq_core::forecast::{Calibration, Model, Spread, forecast};
 use hallq_core::{HallConfig, Millis};
 use tokio::sync::{Notify, watch};
 
@@ -56,6 +56,55 @@ pub struct Forecasts {
     pub took: Duration,
     /// Too many waiting to forecast: every ticket gets the plain estimate.
     pub skipped: bool,
+}
+
+/// The calibration before the hall has [`Calibration::MIN_SAMPLES`] real
+/// waits of its own: what simulated days of the demo hall needed
+/// (`hallq-day --forecast 60 --calibrate 3`: ×1.35–1.55).
+pub const PRIOR: Calibration = Calibration {
+    widen: 1.4,
+    pad_s: Calibration::PAD_S,
+};
+/// Real waits kept for the calibration (the newest).
+const SAMPLES: usize = 2000;
+
+/// Notes each waiting ticket's first range (as the runs gave it), and
+/// turns those since called into samples (real wait, range).
+fn learn_calibration(
+    told: &mut HashMap<String, (Millis, Spread)>,
+    samples: &mut std::collections::VecDeque<(f64, Spread)>,
+    now: Millis,
+    raw: Vec<(String, Spread)>,
+    outcomes: Vec<(String, Outcome)>,
+) {
+    for (token, outcome) in outcomes {
+        match outcome {
+            Outcome::Waiting => {}
+            Outcome::Called(called) => {
+                if let Some((at, s)) = told.remove(&token) {
+                    samples.push_back(((called - at).max(0) as f64 / 1000.0, s));
+                    if samples.len() > SAMPLES {
+                        samples.pop_front();
+                    }
+                }
+            }
+            Outcome::Gone => {
+                told.remove(&token);
+            }
+        }
+    }
+    for (token, s) in raw {
+        told.entry(token).or_insert((now, s));
+    }
+}
+
+/// What became of a ticket told a range.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Waiting,
+    Called(Millis),
+    /// Unknown now, or ended without a call.
+    Gone,
 }
 
 /// How often the rebalancing advisor looks at the hall: at least this
@@ -146,6 +195,12 @@ impl Forecaster {
             let mut next_allowed = tokio::time::Instant::now();
             let mut last_seq = None;
             let mut advised_at: Option<(Instant, u64)> = None;
+            // The range shown: the runs' own, calibrated on this hall's
+            // real waits once there are enough of them.
+            let mut calibration_now = PRIOR;
+            let mut told: HashMap<String, (Millis, Spread)> = HashMap::new();
+            let mut samples: std::collections::VecDeque<(f64, Spread)> =
+                std::collections::VecDeque::new();
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(EVERY_MAX) => {}
@@ -209,18 +264,43 @@ impl Forecaster {
                     advised_at = Some((Instant::now(), hall.seq()));
                 }
                 let m = model.clone();
+                let asked: Vec<String> = told.keys().cloned().collect();
+                let calibration = calibration_now;
                 let began = Instant::now();
                 running_since.store(now_ms(), std::sync::atomic::Ordering::Release);
                 let done = on_forecast_thread(move || {
                     let spreads = forecast(&hall, now, &m, RUNS, hall.seq());
+                    let raw: Vec<(String, Spread)> = hall
+                        .tickets()
+                        .filter(|t| t.state == hallq_core::TicketState::Waiting)
+                        .filter_map(|t| Some((t.token.clone(), *spreads.get(&t.id)?)))
+                        .collect();
                     let by_token = hall
                         .tickets()
                         .filter(|t| t.state == hallq_core::TicketState::Waiting)
                         .map(|t| {
-                            let s = spreads.get(&t.id).map(|s| (s.low_s, s.mean_s, s.high_s));
+                            let s = spreads.get(&t.id).map(|s| {
+                                let c = calibration.apply(*s);
+                                (c.low_s, c.mean_s, c.high_s)
+                            });
                             (t.token.clone(), s)
                         })
                         .collect::<HashMap<_, _>>();
+                    // What became of the tickets told a range before: the
+                    // real waits the calibration learns from.
+                    let outcomes: Vec<(String, Outcome)> = asked
+                        .into_iter()
+                        .map(|token| {
+                            let outcome = match hall.ticket_by_token(&token) {
+                                Some(t) if t.state == hallq_core::TicketState::Waiting => {
+                                    Outcome::Waiting
+                                }
+                                Some(t) => t.called_ms.map_or(Outcome::Gone, Outcome::Called),
+                                None => Outcome::Gone,
+                            };
+                            (token, outcome)
+                        })
+                        .collect();
                     let advice = advise_now
                         .then(|| {
                             let bounds = hallq_core::advice::Bounds::default();
@@ -241,11 +321,18 @@ impl Forecaster {
                     // freeing it takes the owner's allocator lock, which a
                     // preempted low-priority thread would hold (priority
                     // inversion: the owner stalled for hundreds of ms).
-                    (by_token, advice, hall)
+                    (by_token, advice, (raw, outcomes), hall)
                 })
                 .await
-                .map(|(by_token, advice, hall)| {
+                .map(|(by_token, advice, (raw, outcomes), hall)| {
                     drop(hall);
+                    learn_calibration(&mut told, &mut samples, now, raw, outcomes);
+                    if samples.len() >= Calibration::MIN_SAMPLES && samples.len() % 20 == 0 {
+                        let all: Vec<(f64, Spread)> = samples.iter().copied().collect();
+                        if let Some(c) = Calibration::fit(&all, Calibration::SHARE) {
+                            calibration_now = c;
+                        }
+                    }
                     if let Some(a) = advice {
                         // The dashboards read again when the advice changes.
                         let changed = advice_tx.borrow().as_ref().map(|x| &x.advice)
@@ -346,4 +433,44 @@ async fn on_forecast_thread<T: Send + 'static>(
     });
     jobs.send(job).ok()?;
     rx.await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_called_ticket_becomes_a_sample_and_a_gone_one_is_forgotten() {
+        let s = Spread {
+            low_s: 60,
+            mean_s: 120,
+            high_s: 180,
+        };
+        let (mut told, mut samples) = (HashMap::new(), std::collections::VecDeque::new());
+        let raw = vec![
+            ("a".to_owned(), s),
+            ("b".to_owned(), s),
+            ("c".to_owned(), s),
+        ];
+        learn_calibration(&mut told, &mut samples, 1_000, raw, Vec::new());
+        assert_eq!(told.len(), 3);
+        // Later forecasts do not replace the first range told.
+        let later = Spread { mean_s: 5, ..s };
+        learn_calibration(
+            &mut told,
+            &mut samples,
+            9_000,
+            vec![("a".into(), later)],
+            Vec::new(),
+        );
+        assert_eq!(told["a"], (1_000, s));
+        let outcomes = vec![
+            ("a".to_owned(), Outcome::Called(301_000)),
+            ("b".to_owned(), Outcome::Waiting),
+            ("c".to_owned(), Outcome::Gone),
+        ];
+        learn_calibration(&mut told, &mut samples, 10_000, Vec::new(), outcomes);
+        assert_eq!(samples, [(300.0, s)]);
+        assert_eq!(told.keys().collect::<Vec<_>>(), ["b"]);
+    }
 }
