@@ -69,19 +69,21 @@ pub const PRIOR: Calibration = Calibration {
 const SAMPLES: usize = 2000;
 
 /// Notes each waiting ticket's first range (as the runs gave it), and
-/// turns those since called into samples (real wait, range).
+/// turns those since called into samples (real wait, range): how many.
 fn learn_calibration(
     told: &mut HashMap<String, (Millis, Spread)>,
     samples: &mut std::collections::VecDeque<(f64, Spread)>,
     now: Millis,
     raw: Vec<(String, Spread)>,
     outcomes: Vec<(String, Outcome)>,
-) {
+) -> usize {
+    let mut added = 0;
     for (token, outcome) in outcomes {
         match outcome {
             Outcome::Waiting => {}
             Outcome::Called(called) => {
                 if let Some((at, s)) = told.remove(&token) {
+                    added += 1;
                     samples.push_back(((called - at).max(0) as f64 / 1000.0, s));
                     if samples.len() > SAMPLES {
                         samples.pop_front();
@@ -96,6 +98,7 @@ fn learn_calibration(
     for (token, s) in raw {
         told.entry(token).or_insert((now, s));
     }
+    added
 }
 
 /// What became of a ticket told a range.
@@ -198,6 +201,7 @@ impl Forecaster {
             // The range shown: the runs' own, calibrated on this hall's
             // real waits once there are enough of them.
             let mut calibration_now = PRIOR;
+            let mut fresh = 0usize;
             let mut told: HashMap<String, (Millis, Spread)> = HashMap::new();
             let mut samples: std::collections::VecDeque<(f64, Spread)> =
                 std::collections::VecDeque::new();
@@ -326,8 +330,10 @@ impl Forecaster {
                 .await
                 .map(|(by_token, advice, (raw, outcomes), hall)| {
                     drop(hall);
-                    learn_calibration(&mut told, &mut samples, now, raw, outcomes);
-                    if samples.len() >= Calibration::MIN_SAMPLES && samples.len() % 20 == 0 {
+                    fresh += learn_calibration(&mut told, &mut samples, now, raw, outcomes);
+                    // Fitted again every 20 new waits.
+                    if fresh >= 20 {
+                        fresh = 0;
                         let all: Vec<(f64, Spread)> = samples.iter().copied().collect();
                         if let Some(c) = Calibration::fit(&all, Calibration::SHARE) {
                             calibration_now = c;
@@ -452,7 +458,10 @@ mod tests {
             ("b".to_owned(), s),
             ("c".to_owned(), s),
         ];
-        learn_calibration(&mut told, &mut samples, 1_000, raw, Vec::new());
+        assert_eq!(
+            learn_calibration(&mut told, &mut samples, 1_000, raw, Vec::new()),
+            0
+        );
         assert_eq!(told.len(), 3);
         // Later forecasts do not replace the first range told.
         let later = Spread { mean_s: 5, ..s };
@@ -469,7 +478,10 @@ mod tests {
             ("b".to_owned(), Outcome::Waiting),
             ("c".to_owned(), Outcome::Gone),
         ];
-        learn_calibration(&mut told, &mut samples, 10_000, Vec::new(), outcomes);
+        assert_eq!(
+            learn_calibration(&mut told, &mut samples, 10_000, Vec::new(), outcomes),
+            1
+        );
         assert_eq!(samples, [(300.0, s)]);
         assert_eq!(told.keys().collect::<Vec<_>>(), ["b"]);
     }
