@@ -201,7 +201,7 @@ impl Forecaster {
             // The range shown: the runs' own, calibrated on this hall's
             // real waits once there are enough of them.
             let mut calibration_now = PRIOR;
-            let mut fresh = 0usize;
+            let mut new_waits = 0usize;
             let mut told: HashMap<String, (Millis, Spread)> = HashMap::new();
             let mut samples: std::collections::VecDeque<(f64, Spread)> =
                 std::collections::VecDeque::new();
@@ -330,10 +330,10 @@ impl Forecaster {
                 .await
                 .map(|(by_token, advice, (raw, outcomes), hall)| {
                     drop(hall);
-                    fresh += learn_calibration(&mut told, &mut samples, now, raw, outcomes);
+                    new_waits += learn_calibration(&mut told, &mut samples, now, raw, outcomes);
                     // Fitted again every 20 new waits.
-                    if fresh >= 20 {
-                        fresh = 0;
+                    if new_waits >= 20 {
+                        new_waits = 0;
                         let all: Vec<(f64, Spread)> = samples.iter().copied().collect();
                         if let Some(c) = Calibration::fit(&all, Calibration::SHARE) {
                             calibration_now = c;
