@@ -75,7 +75,7 @@ struct Args {
     #[arg(long, default_value_t = Bounds::default().runs)]
     advise_runs: u32,
     /// How far ahead the advisor looks, in minutes.
-    #[arg(long, default_value_t = 45)]
+    #[arg(long, default_value_t = Bounds::default().horizon_ms / 60_000)]
     advise_horizon_min: i64,
 }
 

@@ -72,7 +72,9 @@ impl Default for Bounds {
             max_services: 3,
             min_gain_s: 60.0,
             min_gain_share: 0.05,
-            horizon_ms: 45 * 60_000,
+            // The rest of a working day: a change stays for hours, and
+            // what it costs later counts (45 minutes measured worse).
+            horizon_ms: 4 * 3_600_000,
             runs: 12,
             targets: 2,
             may_open: false,

@@ -13,9 +13,11 @@
 //! model's `booking_show`), and new arrivals come with priority classes in
 //! the model's shares.
 //!
+//! New arrivals come at each hour's rate in turn (a Poisson process
+//! whose rate changes by the hour, as the log taught).
+//!
 //! Not modelled yet: a clerk's pause or a window opening later (windows
-//! stay as they are now), arrival rates changing within the horizon (the
-//! current hour's rate holds).
+//! stay as they are now).
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -345,20 +347,10 @@ pub(crate) fn run(
             _ => {}
         }
     }
-    let (day, minute) = calendar::local(now, model.utc_offset_minutes);
-    let (weekday, hour) = (
-        calendar::Date(day).weekday(),
-        (minute / 60).min(23) as usize,
-    );
-    let rates: Vec<(Id, f64)> = model
-        .arrivals
-        .iter()
-        .map(|(s, a)| (s.clone(), a[weekday][hour] / 3600.0))
-        .filter(|(_, r)| *r > 0.0)
-        .collect();
-    for (s, r) in &rates {
-        let at = now + (rng.exp(1.0 / r) * 1000.0) as Millis;
-        push(&mut queue, at, Next::Arrive(s.clone()));
+    for s in model.arrivals.keys() {
+        if let Some(at) = next_arrival(model, s, now, rng) {
+            push(&mut queue, at, Next::Arrive(s.clone()));
+        }
     }
     let Limits { end, most_arrivals } = limits;
     // Today's bookings still to come, each within its slot (they go ahead
@@ -485,14 +477,41 @@ pub(crate) fn run(
                 if arrived >= most_arrivals {
                     continue;
                 }
-                if let Some((_, r)) = rates.iter().find(|(id, _)| *id == s) {
-                    let at = t + (rng.exp(1.0 / r) * 1000.0) as Millis;
+                if let Some(at) = next_arrival(model, &s, t, rng) {
                     push(&mut queue, at, Next::Arrive(s));
                 }
             }
         }
     }
     hall
+}
+
+/// The next arrival of `service` after `t`: a Poisson process whose rate
+/// is the model's for each hour of the day in turn (none within a day when
+/// no hour has any).
+fn next_arrival(model: &Model, service: &Id, t: Millis, rng: &mut Rng) -> Option<Millis> {
+    let per_hour = model.arrivals.get(service)?;
+    let mut left = rng.exp(1.0);
+    let mut at = t;
+    for _ in 0..25 {
+        let (day, minute) = calendar::local(at, model.utc_offset_minutes);
+        let weekday = calendar::Date(day).weekday();
+        let hour = (minute / 60).min(23) as usize;
+        let rate = per_hour
+            .get(weekday)
+            .and_then(|h| h.get(hour))
+            .copied()
+            .unwrap_or(0.0)
+            / 3_600_000.0;
+        let hour_end = calendar::at(day, (hour as u32 + 1) * 60, model.utc_offset_minutes);
+        let span = (hour_end - at).max(1) as f64;
+        if rate > 0.0 && rate * span >= left {
+            return Some(at + (left / rate).ceil() as Millis);
+        }
+        left -= rate * span;
+        at = hour_end;
+    }
+    None
 }
 
 /// From a call to the citizen at the window, in ms (0 with a model
@@ -568,5 +587,49 @@ impl Rng {
     fn normal(&mut self) -> f64 {
         let (u1, u2) = (1.0 - self.f64(), self.f64());
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrivals_come_at_each_hours_rate() {
+        let mut m = Model {
+            service_time: BTreeMap::new(),
+            no_show: BTreeMap::new(),
+            arrivals: BTreeMap::new(),
+            walk_up_s: 0.0,
+            no_show_after_s: 0.0,
+            turnaround_s: 0.0,
+            utc_offset_minutes: 480,
+            classes: BTreeMap::new(),
+            booking_show: 1.0,
+            idle_notice_s: 0.0,
+        };
+        let s = Id::parse("a").unwrap();
+        // 60 an hour from 10:00 to 11:00, none otherwise.
+        let mut day = vec![0.0; 24];
+        day[10] = 60.0;
+        m.arrivals.insert(s.clone(), vec![day; 7]);
+        let today = 20_000;
+        let at = |h: u32, min: u32| calendar::at(today, h * 60 + min, 480);
+        let mut rng = Rng::new(1);
+        let draws: Vec<Millis> = (0..2000)
+            .filter_map(|_| next_arrival(&m, &s, at(8, 30), &mut rng))
+            .collect();
+        // Mostly within 10:00–11:00 (one an hour on average past it: the
+        // next day's hour 10 is more than 24 h on, so none).
+        let inside = draws
+            .iter()
+            .filter(|t| **t >= at(10, 0) && **t < at(11, 0))
+            .count();
+        assert!(inside > 1990, "{inside} of {}", draws.len());
+        // A minute apart on average from 10:00.
+        let mean = draws.iter().map(|t| (t - at(10, 0)) as f64).sum::<f64>() / draws.len() as f64;
+        assert!((mean / 60_000.0 - 1.0).abs() < 0.1, "{mean}");
+        m.arrivals.insert(s.clone(), vec![vec![0.0; 24]; 7]);
+        assert_eq!(next_arrival(&m, &s, at(8, 30), &mut rng), None);
     }
 }

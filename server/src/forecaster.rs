@@ -126,6 +126,8 @@ pub struct Advised {
     pub seen: u64,
     /// "把 8 号窗口改为 商事登记 优先：预计平均等候 −6 分钟".
     pub text: String,
+    /// How far ahead the prediction looked, in minutes.
+    pub horizon_min: i64,
 }
 
 /// The advice in the manager's words.
@@ -273,6 +275,7 @@ impl Forecaster {
                 let began = Instant::now();
                 running_since.store(now_ms(), std::sync::atomic::Ordering::Release);
                 let done = on_forecast_thread(move || {
+                    let bounds = hallq_core::advice::Bounds::default();
                     let spreads = forecast(&hall, now, &m, RUNS, hall.seq());
                     let raw: Vec<(String, Spread)> = hall
                         .tickets()
@@ -306,10 +309,7 @@ impl Forecaster {
                         })
                         .collect();
                     let advice = advise_now
-                        .then(|| {
-                            let bounds = hallq_core::advice::Bounds::default();
-                            hallq_core::advice::advise(&hall, now, &m, &bounds, hall.seq())
-                        })
+                        .then(|| hallq_core::advice::advise(&hall, now, &m, &bounds, hall.seq()))
                         .map(|a| {
                             a.map(|a| Advised {
                                 at_ms: now,
@@ -317,6 +317,7 @@ impl Forecaster {
                                     .window(a.change.window.as_str())
                                     .map_or(0, |w| w.changed),
                                 text: advice_text(&hall, &a),
+                                horizon_min: bounds.horizon_ms / 60_000,
                                 advice: a,
                             })
                         });

@@ -263,7 +263,7 @@ function renderAdvice(d) {
     .map(([s, [now, withIt]]) => `${serviceName(s)} ${(now / 60).toFixed(1)} → ${(withIt / 60).toFixed(1)}`)
     .join(" · ");
   $("advice-detail").textContent =
-    `平均等候 mean wait ${(a.mean_wait_now_s / 60).toFixed(1)} → ${(a.mean_wait_with_s / 60).toFixed(1)} 分钟 min（未来45分钟 next 45 min）: ${per}`;
+    `平均等候 mean wait ${(a.mean_wait_now_s / 60).toFixed(1)} → ${(a.mean_wait_with_s / 60).toFixed(1)} 分钟 min（未来 next ${a.horizon_min} 分钟 min）: ${per}`;
   const take = $("advice-take");
   take.hidden = a.change.open;
   take.onclick = () => act({
