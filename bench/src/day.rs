@@ -317,7 +317,13 @@ impl Sim<'_> {
             let per_hour: Vec<f64> = (0..24)
                 .map(|h| {
                     let hour_share = pattern.hour_share.get(&h).copied().unwrap_or(0.0);
-                    f64::from(pattern.tickets_per_day) * hour_share * share / total
+                    // Walk-ins only: the bookings are the hall's own list.
+                    let walk_in = if service == "consult" {
+                        1.0
+                    } else {
+                        1.0 - pattern.citizens.booked
+                    };
+                    f64::from(pattern.tickets_per_day) * hour_share * share / total * walk_in
                 })
                 .collect();
             model

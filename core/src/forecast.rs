@@ -121,8 +121,20 @@ impl Model {
             if let Some(rate) = s.no_show_rate {
                 self.no_show.insert(s.service.clone(), rate);
             }
-            self.arrivals
-                .insert(s.service.clone(), s.arrivals_per_hour.clone());
+            // Walk-ins: today's bookings are simulated from the hall's own
+            // list, not as arrivals.
+            let walk_in = 1.0 - s.booked_share;
+            self.arrivals.insert(
+                s.service.clone(),
+                s.arrivals_per_hour
+                    .iter()
+                    .map(|d| d.iter().map(|n| n * walk_in).collect())
+                    .collect(),
+            );
+            if !s.class_shares.is_empty() {
+                self.classes
+                    .insert(s.service.clone(), s.class_shares.clone());
+            }
         }
         self
     }

@@ -81,6 +81,11 @@ pub struct ServiceLearned {
     pub arrivals_per_hour: Vec<Vec<f64>>,
     /// Expected tickets on an open day (the weekdays' average).
     pub per_day: f64,
+    /// Of its tickets, the share checked in from bookings (the rest walk
+    /// in).
+    pub booked_share: f64,
+    /// Of its walk-in tickets, the share in each priority class.
+    pub class_shares: Vec<(Id, f64)>,
 }
 
 /// A window or a clerk: their service times over all services.
@@ -118,6 +123,8 @@ pub struct Learner {
     calls: BTreeMap<Id, (f64, f64)>,
     /// Weighted tickets, `[weekday][hour]`.
     arrivals: BTreeMap<Id, [[f64; 24]; 7]>,
+    /// Weighted `(tickets, from bookings, walk-ins by class)`.
+    kinds: BTreeMap<Id, (f64, f64, BTreeMap<Id, f64>)>,
     /// Weighted days seen per weekday.
     days: BTreeMap<Day, ()>,
 }
@@ -138,6 +145,7 @@ impl Learner {
             clerks: BTreeMap::new(),
             calls: BTreeMap::new(),
             arrivals: BTreeMap::new(),
+            kinds: BTreeMap::new(),
             days: BTreeMap::new(),
         }
     }
@@ -156,9 +164,20 @@ impl Learner {
                 self.days.insert(*day, ());
             }
             Event::TicketIssued {
-                ticket, service, ..
+                ticket,
+                service,
+                class,
+                booking,
+                ..
             } => {
                 self.days.insert(day, ());
+                let k = self.kinds.entry(service.clone()).or_default();
+                k.0 += w;
+                match (booking, class) {
+                    (Some(_), _) => k.1 += w,
+                    (None, Some(c)) => *k.2.entry(c.clone()).or_default() += w,
+                    (None, None) => {}
+                }
                 self.service_of.insert(*ticket, service.clone());
                 let weekday = calendar::Date(day).weekday();
                 let hour = (minute / 60).min(23) as usize;
@@ -261,7 +280,15 @@ impl Learner {
                 } else {
                     open_days.iter().sum::<f64>() / open_days.len() as f64
                 };
+                let (all, booked, classes) = self.kinds.get(&s).cloned().unwrap_or_default();
+                let walk_ins = all - booked;
                 ServiceLearned {
+                    booked_share: if all > 0.0 { booked / all } else { 0.0 },
+                    class_shares: classes
+                        .into_iter()
+                        .filter(|_| walk_ins > 0.0)
+                        .map(|(c, n)| (c, n / walk_ins))
+                        .collect(),
                     service_time: self.services.get(&s).and_then(Moments::fit),
                     no_show_rate: self
                         .calls
@@ -407,6 +434,47 @@ mod tests {
         assert!((fit.median_s - 600.0).abs() < 6.0, "{fit:?}");
         assert!((fit.log_sigma - 0.4).abs() < 0.02, "{fit:?}");
         assert!((fit.mean_s - 600.0 * 0.08f64.exp()).abs() < 10.0, "{fit:?}");
+    }
+
+    #[test]
+    fn the_shares_of_bookings_and_priority_walk_ins_are_learned() {
+        let mut log = Log::new();
+        let at = calendar::at(MONDAY, 9 * 60, OFFSET);
+        for i in 0..10u64 {
+            let (class, booking) = match i {
+                0 | 1 => (Some("booking"), Some(format!("b{i}"))),
+                2 => (Some("elderly"), None),
+                _ => (None, None),
+            };
+            log.push(
+                at + i as i64,
+                Event::TicketIssued {
+                    ticket: TicketId(i + 1),
+                    token: format!("t{i}"),
+                    service: Id::parse("business").unwrap(),
+                    number: format!("A{i:03}"),
+                    class: class.map(|c| Id::parse(c).unwrap()),
+                    citizen: None,
+                    booking,
+                },
+            );
+        }
+        let s = &log.learn(MONDAY).services[0];
+        assert!((s.booked_share - 0.2).abs() < 1e-9, "{s:?}");
+        // One elderly of eight walk-ins.
+        assert_eq!(s.class_shares.len(), 1);
+        assert_eq!(s.class_shares[0].0.as_str(), "elderly");
+        assert!((s.class_shares[0].1 - 0.125).abs() < 1e-9, "{s:?}");
+        // The forecast's model takes walk-ins only.
+        let cfg: crate::HallConfig = toml::from_str(
+            "[hall]\nid = \"h\"\nname = \"h\"\n[[services]]\nid = \"business\"\nprefix = \"A\"\nname = \"b\"\ntypical_min = 10\nlimit_min = 30\n[[windows]]\nid = \"1\"\nname = \"1\"\nserves = [\"business\"]\n",
+        )
+        .unwrap();
+        let learned = log.learn(MONDAY);
+        let m = crate::forecast::Model::from_config(&cfg).with_learned(&learned);
+        let hour = &m.arrivals[&Id::parse("business").unwrap()][0];
+        assert!((hour[9] - learned.services[0].arrivals_per_hour[0][9] * 0.8).abs() < 1e-9);
+        assert_eq!(m.classes[&Id::parse("business").unwrap()].len(), 1);
     }
 
     #[test]
