@@ -38,6 +38,37 @@ pub struct HallConfig {
     /// Notifications to the hall's SMS or WeChat gateway (webhook).
     #[serde(default)]
     pub notify: Option<Notify>,
+    /// The rebalancing advisor ([`crate::advice`]): advice only, or
+    /// applied by itself within these bounds.
+    #[serde(default)]
+    pub advisor: AdvisorConfig,
+}
+
+/// `[advisor]`: whether the advisor's changes are made without the
+/// manager, and how many.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdvisorConfig {
+    /// Make the advised changes (as `advisor`, in the log); otherwise they
+    /// are only shown on the dashboard.
+    pub auto: bool,
+    /// At most this many changes in any hour.
+    pub changes_per_hour: u32,
+    /// A window the advisor changed is left alone this long.
+    pub rest_min: u32,
+    /// Services a window keeps at most (a clerk's three).
+    pub max_services: usize,
+}
+
+impl Default for AdvisorConfig {
+    fn default() -> AdvisorConfig {
+        AdvisorConfig {
+            auto: false,
+            changes_per_hour: 4,
+            rest_min: 30,
+            max_services: 3,
+        }
+    }
 }
 
 /// Where hallq tells a citizen's gateway that a ticket is near its turn,

@@ -204,6 +204,9 @@ impl Forecaster {
             // real waits once there are enough of them.
             let mut calibration_now = PRIOR;
             let mut new_waits = 0usize;
+            // The advisor's own changes (automatic mode): when, which window.
+            let mut auto_changes: Vec<(Instant, hallq_core::Id)> = Vec::new();
+            let mut to_apply: Option<Advised> = None;
             let mut told: HashMap<String, (Millis, Spread)> = HashMap::new();
             let mut samples: std::collections::VecDeque<(f64, Spread)> =
                 std::collections::VecDeque::new();
@@ -272,10 +275,21 @@ impl Forecaster {
                 let m = model.clone();
                 let asked: Vec<String> = told.keys().cloned().collect();
                 let calibration = calibration_now;
+                // In automatic mode, a window the advisor changed rests.
+                let rules = &config.advisor;
+                let rest = Duration::from_secs(u64::from(rules.rest_min) * 60);
+                let bounds = hallq_core::advice::Bounds {
+                    max_services: rules.max_services,
+                    frozen: auto_changes
+                        .iter()
+                        .filter(|(t, _)| t.elapsed() < rest)
+                        .map(|(_, w)| w.clone())
+                        .collect(),
+                    ..hallq_core::advice::Bounds::default()
+                };
                 let began = Instant::now();
                 running_since.store(now_ms(), std::sync::atomic::Ordering::Release);
                 let done = on_forecast_thread(move || {
-                    let bounds = hallq_core::advice::Bounds::default();
                     let spreads = forecast(&hall, now, &m, RUNS, hall.seq());
                     let raw: Vec<(String, Spread)> = hall
                         .tickets()
@@ -341,6 +355,7 @@ impl Forecaster {
                         }
                     }
                     if let Some(a) = advice {
+                        to_apply = a.clone();
                         // The dashboards read again when the advice changes.
                         let changed = advice_tx.borrow().as_ref().map(|x| &x.advice)
                             != a.as_ref().map(|x| &x.advice);
@@ -353,6 +368,39 @@ impl Forecaster {
                 });
                 let took = began.elapsed();
                 running_since.store(0, std::sync::atomic::Ordering::Release);
+                if let Some(a) = to_apply.take()
+                    && config.advisor.auto
+                {
+                    auto_changes.retain(|(t, _)| t.elapsed() < Duration::from_secs(3600).max(rest));
+                    let last_hour = auto_changes
+                        .iter()
+                        .filter(|(t, _)| t.elapsed() < Duration::from_secs(3600))
+                        .count();
+                    if last_hour < config.advisor.changes_per_hour as usize && !a.advice.change.open
+                    {
+                        let c = &a.advice.change;
+                        let cmd = hallq_core::Command::Manage {
+                            by: "advisor".into(),
+                            seen: Some(a.seen),
+                            action: hallq_core::ManagerAction::Profile {
+                                window: c.window.clone(),
+                                serves: c.serves.clone(),
+                                policy: c.policy,
+                                weights: c.weights.clone(),
+                            },
+                        };
+                        match engine.command(cmd, |v, _| v.hall.seq()).await {
+                            Some(Ok(_)) => {
+                                tracing::info!(window = %c.window, text = %a.text, "the advisor changed a window's profile (automatic, [advisor] auto = true)");
+                                auto_changes.push((Instant::now(), c.window.clone()));
+                            }
+                            Some(Err(e)) => {
+                                tracing::info!(error = %e, "the advisor's change was refused")
+                            }
+                            None => {}
+                        }
+                    }
+                }
                 next_allowed = tokio::time::Instant::from_std(began) + (took * 4).max(EVERY_MIN);
                 if let Some(by_token) = done {
                     let _ = tx.send(Arc::new(Forecasts {

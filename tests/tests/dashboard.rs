@@ -426,3 +426,63 @@ async fn the_advisors_word_is_shown_and_taken_with_one_click() {
         .await;
     drop(pads);
 }
+
+/// `[advisor] auto = true`: the advisor makes its change itself (as
+/// `advisor`, within its bounds) — the idle business window takes social's
+/// long queue first, seen in its retained state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_advisor_in_automatic_mode_makes_the_change_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let hall = dir.path().join("hall.toml");
+    let text = std::fs::read_to_string(hallq_tests::demo_hall()).unwrap();
+    std::fs::write(
+        &hall,
+        format!("{text}\n[advisor]\nauto = true\nchanges_per_hour = 1\n"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_hall(&hall, &data, &[]);
+    for _ in 0..12 {
+        server.take("social");
+    }
+    let mut watch = Watcher::new(
+        &server.device("manager"),
+        &[
+            topic(hallq_contract::Topic::WindowState("2")),
+            topic(hallq_contract::Topic::WindowState("3")),
+        ],
+    )
+    .await;
+    let mut pads = Vec::new();
+    for w in ["2", "3", "9"] {
+        pads.push(server.open_pad(w).await);
+    }
+    // Within the advisor's next look (10 s after the hall moved).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(40);
+    let mut changed = None;
+    while changed.is_none() && tokio::time::Instant::now() < deadline {
+        for (t, s) in watch.drain(std::time::Duration::from_millis(500)).await {
+            let first = s["queues"]
+                .as_array()
+                .and_then(|q| q.first())
+                .map(|q| q["service"].clone());
+            if first == Some("social".into()) {
+                changed = Some(t);
+            }
+        }
+    }
+    let changed = changed.expect("the advisor changed a window within 40 s");
+    assert!(changed.ends_with("/window/2/state") || changed.ends_with("/window/3/state"));
+    // One change an hour at most: the other business window stays as it was.
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    let windows = server.hall()["windows"].clone();
+    let social_first = windows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["window"] == "2" || w["window"] == "3")
+        .filter(|w| w["serves"].as_array().and_then(|s| s.first()) == Some(&"social".into()))
+        .count();
+    assert_eq!(social_first, 1, "one advised window: {windows}");
+    drop(pads);
+}
