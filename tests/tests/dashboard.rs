@@ -30,6 +30,17 @@ fn login(server: &Server, id: &str, password: &str) -> Option<String> {
     Some(cookie.split(';').next().unwrap().to_owned())
 }
 
+/// Fills the login form and sends it.
+async fn log_in(b: &Browser, id: &str, password: &str) {
+    b.wait("#login-id").await.send_keys(id).await.unwrap();
+    b.wait("#login-password")
+        .await
+        .send_keys(password)
+        .await
+        .unwrap();
+    b.click("#login-submit").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_watches_the_hall_and_rebalances_it_from_the_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -45,17 +56,7 @@ async fn a_manager_watches_the_hall_and_rebalances_it_from_the_page() {
     // is said so, on the form.
     b.client.goto(&format!("{base}/manager")).await.unwrap();
     b.wait("#login-form").await;
-    b.wait("#login-id")
-        .await
-        .send_keys("manager")
-        .await
-        .unwrap();
-    b.wait("#login-password")
-        .await
-        .send_keys("wrong-password")
-        .await
-        .unwrap();
-    b.click("#login-submit").await;
+    log_in(&b, "manager", "wrong-password").await;
     b.wait_text("#login-error", "错误", 10).await;
     b.screenshot("manager-login-refused").await;
     let pw = b.wait("#login-password").await;
@@ -381,17 +382,7 @@ async fn the_advisors_word_is_shown_and_taken_with_one_click() {
     let base = format!("http://{}", server.http);
     let b = Browser::start(1400, 1100).await;
     b.client.goto(&format!("{base}/manager")).await.unwrap();
-    b.wait("#login-id")
-        .await
-        .send_keys("manager")
-        .await
-        .unwrap();
-    b.wait("#login-password")
-        .await
-        .send_keys("demo-manager-pass")
-        .await
-        .unwrap();
-    b.click("#login-submit").await;
+    log_in(&b, "manager", "demo-manager-pass").await;
     b.wait_text("#services", "社保医保", 10).await;
     // The advisor looks within 10 s of a change (and every minute).
     let text = b.wait_text("#advice-text", "社保医保 优先", 60).await;
