@@ -89,6 +89,10 @@ pub enum Break {
     NoHash { seq: u64 },
     /// The record's content, or the one before it, is not what was hashed.
     Mismatch { seq: u64 },
+    /// The chain holds, but the record's hash is not the one a day's digest
+    /// kept in the log signed: the log up to it was rewritten, hashes and
+    /// all.
+    Rewritten { seq: u64 },
 }
 
 impl Break {
@@ -96,7 +100,7 @@ impl Break {
     pub fn seq(&self) -> u64 {
         match self {
             Break::Missing { from, .. } => *from,
-            Break::NoHash { seq } | Break::Mismatch { seq } => *seq,
+            Break::NoHash { seq } | Break::Mismatch { seq } | Break::Rewritten { seq } => *seq,
         }
     }
 }
@@ -110,6 +114,10 @@ impl fmt::Display for Break {
             Break::Mismatch { seq } => write!(
                 f,
                 "record {seq} does not match its hash (it, or the record before it, was changed)"
+            ),
+            Break::Rewritten { seq } => write!(
+                f,
+                "record {seq} is not what the day's digest signed: the log up to it was rewritten, its hashes recomputed"
             ),
         }
     }

@@ -11,7 +11,7 @@ use std::path::Path;
 use hallq_core::Record;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::chain::{self, Follower, GENESIS, Hash};
+use crate::chain::{self, GENESIS, Hash};
 
 /// How long a commit waits for another connection's lock.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -64,16 +64,59 @@ pub struct RawRow<'a> {
     pub hash: Option<&'a [u8]>,
 }
 
-/// Checks one row against the chain as [`OnBreak`] says.
-pub(crate) fn follow(
+/// A log's check as it is read: its chain, and the heads the days' digests
+/// kept in it signed.
+#[derive(Debug, Default)]
+pub(crate) struct Check {
+    chain: crate::chain::Follower,
+    on_break: OnBreak,
+    heads: std::collections::BTreeMap<u64, Hash>,
+}
+
+impl Check {
+    /// The check of a log whose kept digests are `digests` (signed JSON).
+    pub(crate) fn new(on_break: OnBreak, digests: &[String]) -> Check {
+        let heads = digests
+            .iter()
+            .filter_map(|s| serde_json::from_str::<crate::digest::Signed>(s).ok())
+            .filter_map(|s| {
+                let head: Hash = chain::unhex(&s.digest.head)?.try_into().ok()?;
+                Some((s.digest.last_seq, head))
+            })
+            .collect();
+        Check {
+            chain: crate::chain::Follower::default(),
+            on_break,
+            heads,
+        }
+    }
+
+    /// Checks the next row as [`OnBreak`] says.
+    pub(crate) fn row(&mut self, row: RawRow<'_>) -> Result<(), StoreError> {
+        follow(&mut self.chain, &self.heads, self.on_break, row)
+    }
+}
+
+/// Checks one row against the chain and the signed heads.
+fn follow(
     chain: &mut crate::chain::Follower,
+    heads: &std::collections::BTreeMap<u64, Hash>,
     on_break: OnBreak,
     row: RawRow<'_>,
 ) -> Result<(), StoreError> {
     if on_break == OnBreak::Skip {
         return Ok(());
     }
-    match chain.next(row.seq, row.at_ms, row.body, row.hash) {
+    let signed = heads.get(&row.seq);
+    let checked = chain
+        .next(row.seq, row.at_ms, row.body, row.hash)
+        .and_then(|()| match signed {
+            Some(h) if row.hash != Some(&h[..]) => {
+                Err(crate::chain::Break::Rewritten { seq: row.seq })
+            }
+            _ => Ok(()),
+        });
+    match checked {
         Ok(()) => Ok(()),
         Err(b) if on_break == OnBreak::Warn => {
             tracing::error!(seq = b.seq(), what = %b, "THE EVENT LOG WAS CHANGED OUTSIDE HALLQ: its hash chain breaks here; started anyway (--accept-broken-log). Run `hallq verify` for the details");
@@ -336,12 +379,18 @@ impl EventStore for SqliteStore {
     /// a restart with a long log uses both cores.
     fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
         const CHUNK: usize = 4096;
+        let mut check = Check::new(
+            self.on_break,
+            &if self.on_break == OnBreak::Skip {
+                Vec::new()
+            } else {
+                self.digests()?
+            },
+        );
         let conn = &mut self.conn;
-        let on_break = self.on_break;
         std::thread::scope(|scope| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(4);
             let reader = scope.spawn(move || -> Result<(), StoreError> {
-                let mut chain = Follower::default();
                 let mut stmt =
                     conn.prepare("SELECT seq, at_ms, body, hash FROM events ORDER BY seq")?;
                 let mut rows = stmt.query([])?;
@@ -354,16 +403,12 @@ impl EventStore for SqliteStore {
                         .get_ref(3)?
                         .as_blob_or_null()
                         .map_err(rusqlite::Error::from)?;
-                    follow(
-                        &mut chain,
-                        on_break,
-                        RawRow {
-                            seq,
-                            at_ms,
-                            body,
-                            hash,
-                        },
-                    )?;
+                    check.row(RawRow {
+                        seq,
+                        at_ms,
+                        body,
+                        hash,
+                    })?;
                     let event = serde_json::from_str(body)
                         .map_err(|source| StoreError::Corrupt { seq, source })?;
                     chunk.push(Record { seq, at_ms, event });

@@ -18,8 +18,8 @@ use postgres::{Client, NoTls};
 
 use crate::lease::Lease;
 
-use crate::chain::{self, Follower, GENESIS, Hash};
-use crate::store::{Batch, EventStore, OnBreak, RawRow, StoreError, StoredReply, follow};
+use crate::chain::{self, GENESIS, Hash};
+use crate::store::{Batch, Check, EventStore, OnBreak, RawRow, StoreError, StoredReply};
 
 /// One hall's log in a PostgreSQL database.
 pub struct PgStore {
@@ -205,10 +205,14 @@ pub(crate) fn redact(url: &str) -> String {
 
 impl EventStore for PgStore {
     fn for_each_record(&mut self, f: &mut dyn FnMut(Record)) -> Result<(), StoreError> {
-        let mut chain = Follower::default();
-        let on_break = self.on_break;
+        let digests = if self.on_break == OnBreak::Skip {
+            Vec::new()
+        } else {
+            self.digests()?
+        };
+        let mut check = Check::new(self.on_break, &digests);
         self.raw_rows(0, &mut |row| {
-            follow(&mut chain, on_break, row)?;
+            check.row(row)?;
             let event = serde_json::from_str(row.body).map_err(|source| StoreError::Corrupt {
                 seq: row.seq,
                 source,

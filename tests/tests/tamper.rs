@@ -333,7 +333,7 @@ async fn every_kind_of_tampering_is_found_and_named() {
 
     // Rewritten by someone who knows the formula: one record changed and
     // every hash from there recomputed. Only the digests show it.
-    let rewritten = tampered(&data, "rewrite", |c| {
+    let rewrite = |c: &Connection, keep_digests: bool| {
         let from = seq_of(c, "ticket_issued", 2);
         c.execute(
             "UPDATE events SET body = replace(body, 'business', 'social') WHERE seq = ?1",
@@ -356,8 +356,23 @@ async fn every_kind_of_tampering_is_found_and_named() {
             )
             .unwrap();
         }
-        c.execute("DELETE FROM digests", []).unwrap();
-    });
+        if !keep_digests {
+            c.execute("DELETE FROM digests", []).unwrap();
+        }
+    };
+    // With the digests kept in the log left in place, the server itself
+    // sees the rewrite at its start: the first day's signed head is gone.
+    let rewritten_kept = tampered(&data, "rewrite-kept", |c| rewrite(c, true));
+    let refused = refusal(&rewritten_kept);
+    assert!(
+        refused.contains(&format!(
+            "breaks at record {}: record {} is not what the day's digest signed",
+            digests[0]["digest"]["last_seq"], digests[0]["digest"]["last_seq"]
+        )),
+        "{refused}"
+    );
+    // Without them, only the supervisor's copies show it.
+    let rewritten = tampered(&data, "rewrite", |c| rewrite(c, false));
     let (code, out) = verify(&rewritten, &copies, &key);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("chain: whole"), "{out}");
