@@ -200,6 +200,7 @@ impl Forecaster {
             let mut next_allowed = tokio::time::Instant::now();
             let mut last_seq = None;
             let mut advised_at: Option<(Instant, u64)> = None;
+            let mut advise_took = Duration::ZERO;
             // The range shown: the runs' own, calibrated on this hall's
             // real waits once there are enough of them.
             let mut calibration_now = PRIOR;
@@ -266,8 +267,13 @@ impl Forecaster {
                 // The advisor, on the same thread and copy: when the hall
                 // moved and [`ADVISE_MIN`] has passed, and every
                 // [`ADVISE_EVERY`] anyway (services go on).
+                // Never more than a tenth of the forecasting thread (one
+                // thread for every hall): no sooner than ten times the last
+                // advice's own duration.
+                let advise_min = ADVISE_MIN.max(advise_took * 10);
                 let advise_now = advised_at.is_none_or(|(t, seq): (Instant, u64)| {
-                    t.elapsed() >= ADVISE_EVERY || (seq != hall.seq() && t.elapsed() >= ADVISE_MIN)
+                    t.elapsed() >= ADVISE_EVERY.max(advise_min)
+                        || (seq != hall.seq() && t.elapsed() >= advise_min)
                 });
                 if advise_now {
                     advised_at = Some((Instant::now(), hall.seq()));
@@ -322,6 +328,7 @@ impl Forecaster {
                             (token, outcome)
                         })
                         .collect();
+                    let advising = Instant::now();
                     let advice = advise_now
                         .then(|| hallq_core::advice::advise(&hall, now, &m, &bounds, hall.seq()))
                         .map(|a| {
@@ -340,11 +347,15 @@ impl Forecaster {
                     // freeing it takes the owner's allocator lock, which a
                     // preempted low-priority thread would hold (priority
                     // inversion: the owner stalled for hundreds of ms).
-                    (by_token, advice, (raw, outcomes), hall)
+                    let advise_took = advise_now.then(|| advising.elapsed());
+                    (by_token, (advice, advise_took), (raw, outcomes), hall)
                 })
                 .await
-                .map(|(by_token, advice, (raw, outcomes), hall)| {
+                .map(|(by_token, (advice, took), (raw, outcomes), hall)| {
                     drop(hall);
+                    if let Some(t) = took {
+                        advise_took = t;
+                    }
                     new_waits += learn_calibration(&mut told, &mut samples, now, raw, outcomes);
                     // Fitted again every 20 new waits.
                     if new_waits >= 20 {
