@@ -436,6 +436,20 @@ impl Hall {
                 }
             }
         }
+        // Bookings settled that long ago, the windows' open time of those
+        // days, and what no rule reads any more of a citizen: memory stays
+        // bounded however long the hall runs (the log keeps it all).
+        let offset = self.config.hall.utc_offset_minutes;
+        let keep_from = today - KEEP_DAYS;
+        self.bookings.retain(|_, b| {
+            b.state == crate::booking::BookingState::Booked
+                || crate::calendar::local(b.slot_ms, offset).0 >= keep_from
+        });
+        self.open_time.retain(|(day, _, _), _| *day >= keep_from);
+        let rules = &self.config.booking;
+        let credit_from = today - i64::from(rules.no_show_days) - i64::from(rules.ban_days);
+        self.citizens
+            .retain(|_, c| c.forget_before(credit_from, today));
     }
 
     /// Takes a ticket off its window.
@@ -452,5 +466,126 @@ impl Hall {
             t.state = state;
             t.ended_ms = Some(now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::booking::BookingState;
+    use crate::command::Command;
+    use crate::config::HallConfig;
+    use crate::hall::{Hall, KEEP_DAYS};
+    use crate::id::Id;
+    use crate::{DAY_MS, Record};
+
+    /// Forty days, each with a booking checked in and served, a walk-in
+    /// with an ID number; one booking missed on the first day: what stays
+    /// in memory is a week's (and the one citizen whose no-show still
+    /// counts), and a replay of the log gives the same hall.
+    #[test]
+    fn old_bookings_open_time_and_idle_citizens_leave_memory() {
+        let mut cfg: HallConfig =
+            toml::from_str(include_str!("../tests/data/day-hall.toml")).unwrap();
+        cfg.hours = None;
+        let mut hall = Hall::new(cfg.clone());
+        let mut log: Vec<Record> = Vec::new();
+        let mut run = |hall: &mut Hall, now, cmd| {
+            if let Ok(r) = hall.handle(now, cmd) {
+                log.extend(r);
+            }
+        };
+        // 2026-11-27 08:30 China time.
+        let first = 1_795_739_400_000;
+        let (w, a) = (Id::parse("1").unwrap(), Id::parse("a").unwrap());
+        for d in 0..40 {
+            let now = first + d * DAY_MS;
+            run(&mut hall, now, Command::Tick);
+            run(
+                &mut hall,
+                now,
+                Command::Open {
+                    window: w.clone(),
+                    clerk: Some("li".into()),
+                },
+            );
+            let slot = now + 30 * 60_000;
+            run(
+                &mut hall,
+                now,
+                Command::Book {
+                    token: format!("bk{d}"),
+                    service: a.clone(),
+                    slot_ms: slot,
+                    citizen: format!("c{d}"),
+                },
+            );
+            if d == 0 {
+                // Booked and never came.
+                run(
+                    &mut hall,
+                    now,
+                    Command::Book {
+                        token: "late".into(),
+                        service: a.clone(),
+                        slot_ms: slot,
+                        citizen: "late".into(),
+                    },
+                );
+            }
+            run(
+                &mut hall,
+                slot,
+                Command::CheckIn {
+                    booking: format!("bk{d}"),
+                    token: format!("t{d}"),
+                },
+            );
+            run(
+                &mut hall,
+                slot + 1,
+                Command::IssueTicket {
+                    service: a.clone(),
+                    token: format!("w{d}"),
+                    class: None,
+                    citizen: Some(format!("walk{d}")),
+                },
+            );
+            for k in 0..2 {
+                let t = slot + 10_000 * (k + 1);
+                run(
+                    &mut hall,
+                    t,
+                    Command::CallNext {
+                        window: w.clone(),
+                        service: None,
+                    },
+                );
+                run(&mut hall, t + 1_000, Command::Start { window: w.clone() });
+                run(&mut hall, t + 2_000, Command::Finish { window: w.clone() });
+            }
+            run(&mut hall, slot + 3_600_000, Command::Tick);
+        }
+        let today = hall.day().unwrap();
+        assert!(
+            hall.bookings().count() <= KEEP_DAYS as usize + 1,
+            "{}",
+            hall.bookings().count()
+        );
+        assert!(
+            hall.bookings()
+                .all(|(_, b)| b.state != BookingState::Booked)
+        );
+        assert!(
+            hall.open_time
+                .keys()
+                .all(|(d, _, _)| *d >= today - KEEP_DAYS)
+        );
+        assert!(!hall.open_time.is_empty());
+        // Today's walk-in and booker (their quota), and "late", whose
+        // no-show of 39 days ago still counts toward a suspension.
+        let mut kept: Vec<&String> = hall.citizens.keys().collect();
+        kept.sort();
+        assert_eq!(kept, ["c39", "late", "walk39"], "{kept:?}");
+        assert_eq!(Hall::replay(cfg, &log), hall);
     }
 }

@@ -55,6 +55,14 @@ impl Citizen {
         self.no_shows.push(day);
     }
 
+    /// Forgets no-shows before `day` (no rule reads them: a suspension
+    /// counts `no_show_days` back from the last and lasts `ban_days`);
+    /// whether anything is left to keep on `today`.
+    pub(crate) fn forget_before(&mut self, day: Day, today: Day) -> bool {
+        self.no_shows.retain(|d| *d >= day);
+        !self.no_shows.is_empty() || self.ticket_day >= today
+    }
+
     /// Tickets taken on a day.
     pub fn tickets_on(&self, day: Day) -> u32 {
         if self.ticket_day == day {
