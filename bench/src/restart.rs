@@ -97,13 +97,12 @@ fn main() -> anyhow::Result<()> {
     }
     // The first start after an upgrade signs every finished day; then
     // `hallq verify` over the whole log and those digests.
-    let digests = hallq_server::digest::Digests {
-        hall: cfg.hall.id.to_string(),
-        signer: hallq_server::digest::Signer::load_or_create(dir.path())?,
-        log: hallq_server::http::LogSource::Sqlite(path.clone()),
-        utc_offset_minutes: cfg.hall.utc_offset_minutes,
-        mqtt: None,
-    };
+    let digests = hallq_server::digest::Digests::new(
+        dir.path(),
+        &cfg,
+        hallq_server::http::LogSource::Sqlite(path.clone()),
+        None,
+    )?;
     let t = Instant::now();
     let (made, broken) = digests.sign_finished_days()?;
     anyhow::ensure!(broken.is_none(), "the bench's own log breaks: {broken:?}");

@@ -295,14 +295,9 @@ async fn main() -> anyhow::Result<()> {
 /// fetch it from `GET …/digests/today`) and the finished days' digests, in
 /// `DATA/digests/`: what `hallq verify` checks the log against.
 fn spawn_digests(data: &std::path::Path, hall: &hallq_core::HallConfig) {
-    let digests = match hallq_server::digest::Signer::load_or_create(data) {
-        Ok(signer) => hallq_server::digest::Digests {
-            hall: hall.hall.id.to_string(),
-            signer,
-            log: hallq_server::http::LogSource::Sqlite(data.join("hall.db")),
-            utc_offset_minutes: hall.hall.utc_offset_minutes,
-            mqtt: None,
-        },
+    let log = hallq_server::http::LogSource::Sqlite(data.join("hall.db"));
+    let digests = match hallq_server::digest::Digests::new(data, hall, log, None) {
+        Ok(d) => d,
         Err(e) => {
             eprintln!("no digests: {e:#}");
             return;

@@ -373,7 +373,6 @@ pub fn analyse(rows: &[Row]) -> Vec<Change> {
     while i < rows.len() {
         let r = &rows[i];
         let orig = (r.seq as i64 + shift).max(0) as u64;
-        expect = expect.max(1);
         match known.remove(&i) {
             Some(Known::AsStored) => {
                 prev = r.stored.unwrap_or(prev);

@@ -284,6 +284,22 @@ impl std::fmt::Debug for Digests {
 }
 
 impl Digests {
+    /// A hall's digests: its signing key from (or made in) `dir`, its log.
+    pub fn new(
+        dir: &Path,
+        config: &hallq_core::HallConfig,
+        log: crate::http::LogSource,
+        mqtt: Option<crate::engine::MqttOut>,
+    ) -> anyhow::Result<Digests> {
+        Ok(Digests {
+            hall: config.hall.id.to_string(),
+            signer: Signer::load_or_create(dir)?,
+            log,
+            utc_offset_minutes: config.hall.utc_offset_minutes,
+            mqtt,
+        })
+    }
+
     fn open(&self) -> Result<Box<dyn EventStore>, StoreError> {
         crate::report::open_log(&self.log, &self.hall)
     }

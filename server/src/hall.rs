@@ -224,13 +224,12 @@ pub(crate) async fn start_hall(
         Some(url) => http::LogSource::Postgres(url.clone()),
         None => http::LogSource::Sqlite(dir.join("hall.db")),
     });
-    let digests = Arc::new(crate::digest::Digests {
-        hall: hall_id.clone(),
-        signer: crate::digest::Signer::load_or_create(&dir)?,
-        log: log.clone().expect("every hall has a log"),
-        utc_offset_minutes: config.hall.utc_offset_minutes,
-        mqtt: Some(mqtt_out.clone()),
-    });
+    let digests = Arc::new(crate::digest::Digests::new(
+        &dir,
+        &config,
+        log.clone().expect("every hall has a log"),
+        Some(mqtt_out.clone()),
+    )?);
     tracing::info!(hall = %hall_id, public_key = %digests.signer.public_hex(), "the hall signs its log's daily digests with this Ed25519 key (also in sign.pub): give it to the supervisor");
     crate::digest::spawn(digests.clone(), lease.clone());
     let forecaster = crate::forecaster::Forecaster::spawn(
