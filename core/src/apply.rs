@@ -40,6 +40,11 @@ impl Hall {
             | Event::BookingCheckedIn { .. }
             | Event::BookingMissed { .. }
             | Event::BookingCancelled { .. } => self.apply_booking(&r.event, now),
+            Event::CaseAccepted { .. }
+            | Event::CaseStep { .. }
+            | Event::CaseCard { .. }
+            | Event::CaseDeemed { .. }
+            | Event::PickupIssued { .. } => self.apply_case(&r.event, now),
             _ => self.apply_ticket(&r.event, now),
         }
         if let Some(t) = r.event.ticket() {
@@ -393,6 +398,7 @@ impl Hall {
             }
         }
         self.forget_finished_days(day);
+        self.forget_delivered_cases(now);
         if self.config.rules.carry_over {
             return;
         }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Millis;
+use crate::case::CaseAction;
 use crate::config::Policy;
 use crate::id::Id;
 
@@ -110,6 +111,29 @@ pub enum Command {
     },
     /// Time passed: cards, missed bookings, a new day.
     Tick,
+    /// 受理: finish the serving ticket and open a case under `case` (the
+    /// receipt's code, made by the edge).
+    Accept {
+        window: Id,
+        case: String,
+    },
+    /// A case moves on: by the back office, an approval system (`key`
+    /// makes a repeat harmless) or the pick-up window.
+    Case {
+        case: String,
+        by: String,
+        #[serde(default)]
+        key: Option<String>,
+        #[serde(default)]
+        note: String,
+        #[serde(flatten)]
+        action: CaseAction,
+    },
+    /// A pick-up ticket (统一出件) taken with a case code at the kiosk.
+    PickUp {
+        case: String,
+        token: String,
+    },
 }
 
 /// A manager's action.
@@ -151,7 +175,8 @@ impl Command {
             | Command::Close { window }
             | Command::Pause { window, .. }
             | Command::Resume { window }
-            | Command::SetProfile { window, .. } => Some(window),
+            | Command::SetProfile { window, .. }
+            | Command::Accept { window, .. } => Some(window),
             _ => None,
         }
     }
@@ -214,6 +239,20 @@ impl Command {
                 check("booking", booking, MAX_HANDLE_CHARS)?;
                 check("token", token, MAX_HANDLE_CHARS)
             }
+            Command::Case {
+                by, note, action, ..
+            } => {
+                check("by", by, MAX_CLERK_CHARS)?;
+                check("note", note, MAX_NOTICE_CHARS)?;
+                match action {
+                    CaseAction::Express { carrier, tracking } => {
+                        check("carrier", carrier, MAX_CLERK_CHARS)?;
+                        check("tracking", tracking, MAX_HANDLE_CHARS)
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Command::PickUp { token, .. } => check("token", token, MAX_HANDLE_CHARS),
             _ => Ok(()),
         }
     }

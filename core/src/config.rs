@@ -42,6 +42,49 @@ pub struct HallConfig {
     /// applied by itself within these bounds.
     #[serde(default)]
     pub advisor: AdvisorConfig,
+    /// The back-office departments that decide cases (审批部门).
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    /// `[cases]`: cases after the counter (受理 → 审批 → 出件).
+    #[serde(default)]
+    pub cases: CaseRules,
+}
+
+/// A department that decides the cases of its services (后台分类审批).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub id: Id,
+    pub name: String,
+}
+
+/// `[cases]`: where results are handed out (一个窗口出件) and when a case
+/// gets its yellow card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaseRules {
+    /// The service of pick-up tickets (统一出件); none: results are only
+    /// sent by post or handed out without a ticket.
+    pub service: Option<Id>,
+    /// The class a pick-up ticket taken with a case code gets, so it goes
+    /// before ordinary pick-up tickets.
+    pub class: Option<Id>,
+    /// The window the citizen is sent to ("请到 11 号窗口取件"); none: the
+    /// first window serving `service`.
+    pub window: Option<Id>,
+    /// A yellow card once a case has used this share of its working days.
+    pub yellow_percent: u32,
+}
+
+impl Default for CaseRules {
+    fn default() -> CaseRules {
+        CaseRules {
+            service: None,
+            class: None,
+            window: None,
+            yellow_percent: 80,
+        }
+    }
 }
 
 /// `[advisor]`: whether the advisor's changes are made without the
@@ -248,6 +291,16 @@ pub struct Service {
     /// mornings only for some services).
     #[serde(default)]
     pub hours: Option<WeekHours>,
+    /// The legal time limit of a case of this service, in working days
+    /// (承诺件); 0: decided at the counter (即办件), no case is opened.
+    #[serde(default)]
+    pub limit_days: u32,
+    /// A case not decided within its limit counts as approved (超时默许).
+    #[serde(default)]
+    pub deemed_approval: bool,
+    /// The department that decides its cases.
+    #[serde(default)]
+    pub department: Option<Id>,
 }
 
 /// One counter window and its work profile.
@@ -356,6 +409,20 @@ impl HallConfig {
         self.windows.iter().find(|w| w.id.as_str() == id)
     }
 
+    pub fn department(&self, id: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.id.as_str() == id)
+    }
+
+    /// The window results are handed out at: `[cases] window`, else the
+    /// first window serving the pick-up service.
+    pub fn pickup_window(&self) -> Option<&Window> {
+        let service = self.cases.service.as_ref()?;
+        match &self.cases.window {
+            Some(w) => self.window(w.as_str()),
+            None => self.windows.iter().find(|w| w.serves.contains(service)),
+        }
+    }
+
     /// The precedence rank of a class: 0 is first; no class comes last.
     pub fn rank(&self, class: Option<&Id>) -> usize {
         class
@@ -415,6 +482,21 @@ impl HallConfig {
                 ));
             }
         }
+        let departments: BTreeSet<&str> = self.departments.iter().map(|d| d.id.as_str()).collect();
+        if departments.len() != self.departments.len() {
+            return Err(err("departments".into(), "", "duplicate department id"));
+        }
+        for (i, s) in self.services.iter().enumerate() {
+            if let Some(d) = &s.department
+                && !departments.contains(d.as_str())
+            {
+                return Err(err(
+                    format!("services[{i}].department"),
+                    d.as_str(),
+                    "unknown department",
+                ));
+            }
+        }
         let mut classes = BTreeSet::new();
         for (i, c) in self.classes.iter().enumerate() {
             if !classes.insert(c.id.as_str()) {
@@ -434,6 +516,28 @@ impl HallConfig {
                 "unknown priority class",
             ));
         }
+        if let Some(c) = &self.cases.class
+            && !classes.contains(c.as_str())
+        {
+            return Err(err(
+                "cases.class".into(),
+                c.as_str(),
+                "unknown priority class",
+            ));
+        }
+        if let Some(s) = &self.cases.service
+            && !ids.contains(s.as_str())
+        {
+            return Err(err("cases.service".into(), s.as_str(), "unknown service"));
+        }
+        if !(1..=100).contains(&self.cases.yellow_percent) {
+            let v = self.cases.yellow_percent.to_string();
+            return Err(err(
+                "cases.yellow_percent".into(),
+                &v,
+                "a share of the limit, 1 to 100",
+            ));
+        }
         if self.booking.slot_min == 0 || 24 * 60 % self.booking.slot_min != 0 {
             let v = self.booking.slot_min.to_string();
             return Err(err(
@@ -449,6 +553,11 @@ impl HallConfig {
                 &v,
                 "the yellow card must come before the red",
             ));
+        }
+        if let Some(w) = &self.cases.window
+            && self.window(w.as_str()).is_none()
+        {
+            return Err(err("cases.window".into(), w.as_str(), "unknown window"));
         }
         let zones: BTreeSet<&str> = self.zones.iter().map(|z| z.id.as_str()).collect();
         let mut windows = BTreeSet::new();

@@ -90,12 +90,20 @@ impl Hall {
                 score,
             } => self.decide_rate(&ticket, window.as_ref(), score),
             Command::Tick => Ok(self.decide_tick(now)),
+            Command::Case {
+                case,
+                by,
+                key,
+                note,
+                action,
+            } => self.decide_case(&case, by, key, note, action),
+            Command::PickUp { case, token } => self.decide_pickup(now, &case, token),
             Command::Manage { by, seen, action } => self.decide_manage(now, by, seen, action),
             counter => self.decide_counter(now, counter),
         }
     }
 
-    fn service(&self, id: &Id) -> Result<&Service, CoreError> {
+    pub(crate) fn service(&self, id: &Id) -> Result<&Service, CoreError> {
         self.config
             .service(id.as_str())
             .ok_or_else(|| CoreError::UnknownService(id.to_string()))
@@ -116,7 +124,7 @@ impl Hall {
 
     /// Seconds a ticket is being served past the close of the session it
     /// was taken in (延时服务).
-    fn overtime_s(&self, t: &Ticket, now: Millis) -> u32 {
+    pub(crate) fn overtime_s(&self, t: &Ticket, now: Millis) -> u32 {
         let Some(hours) = &self.config.hours else {
             return 0;
         };
@@ -135,7 +143,7 @@ impl Hall {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn decide_issue(
+    pub(crate) fn decide_issue(
         &self,
         now: Millis,
         svc: &Service,
@@ -152,6 +160,7 @@ impl Hall {
         let new_day = self.day.is_none_or(|d| d < today);
         if new_day {
             events.push(Event::DayStarted { day: today });
+            events.extend(self.decide_case_day(today));
         }
         let issued = if new_day {
             0
@@ -659,14 +668,20 @@ impl Hall {
                 window,
             }),
             Command::Finish { .. } => match current {
-                Some(t) if t.state == TicketState::Serving => one(Event::ServiceFinished {
-                    ticket: t.id,
-                    window,
-                    overtime_s: self.overtime_s(t, now),
-                }),
+                Some(t) if t.state == TicketState::Serving => {
+                    let handed_out = self.decide_handed_out(t.id, &window);
+                    let mut events = vec![Event::ServiceFinished {
+                        ticket: t.id,
+                        window,
+                        overtime_s: self.overtime_s(t, now),
+                    }];
+                    events.extend(handed_out);
+                    Ok(events)
+                }
                 Some(_) => Err(CoreError::NotStarted),
                 None => Err(CoreError::NoCurrentTicket),
             },
+            Command::Accept { case, .. } => self.decide_accept(now, window, case),
             Command::Hold { .. } => {
                 let t = current.ok_or(CoreError::NoCurrentTicket)?;
                 one(Event::TicketHeld {

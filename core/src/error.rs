@@ -82,6 +82,31 @@ pub enum CoreError {
         "已被他人更改（您看到的是 {seen}，现在是 {now}），请刷新后再试 / changed by someone else meanwhile (you saw {seen}, it is now {now}); reload and try again"
     )]
     Stale { seen: u64, now: u64 },
+    #[error("事项 {0} 为即办件，不立案 / service {0} is decided at the counter: no case")]
+    NotACaseService(String),
+    #[error("没有这个办件编号 / no such case code")]
+    UnknownCase,
+    #[error("办件状态为 {state}，不能执行 {action} / a case that is {state} cannot {action}")]
+    CaseState {
+        state: &'static str,
+        action: &'static str,
+    },
+    #[error(
+        "邮寄须填写快递公司和运单号 / express delivery needs the carrier and the tracking number"
+    )]
+    TrackingRequired,
+    #[error("本厅不设统一出件 / this hall has no pick-up service")]
+    NoPickup,
+    #[error("此件已送达 / this case was delivered already")]
+    CaseDelivered,
+    #[error("此件尚未办结，暂不能取件 / this case is not ready for pick-up yet")]
+    CaseNotReady,
+    #[error("已取取件号 {0} / a pick-up ticket was taken already: {0}")]
+    PickupTaken(String),
+    #[error(
+        "办件编号须为 1 到 32 位字母、数字、- 或 _ / a case code or key is 1 to 32 letters, digits, - or _"
+    )]
+    BadCaseCode,
 }
 
 impl CoreError {
@@ -124,6 +149,15 @@ impl CoreError {
             CoreError::TooEarly => "too_early",
             CoreError::BadProfile(_) => "bad_profile",
             CoreError::Stale { .. } => "stale",
+            CoreError::NotACaseService(_) => "not_a_case_service",
+            CoreError::UnknownCase => "unknown_case",
+            CoreError::CaseState { .. } => "case_state",
+            CoreError::TrackingRequired => "tracking_required",
+            CoreError::NoPickup => "no_pickup",
+            CoreError::CaseDelivered => "case_delivered",
+            CoreError::CaseNotReady => "case_not_ready",
+            CoreError::PickupTaken(_) => "pickup_taken",
+            CoreError::BadCaseCode => "bad_case_code",
         }
     }
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Millis;
+use crate::case::CaseAction;
 use crate::config::Policy;
 use crate::id::{Id, TicketId};
 
@@ -183,6 +184,49 @@ pub enum Event {
     /// The citizen called it off before the slot.
     BookingCancelled {
         booking: String,
+    },
+    /// 受理: a case opened from a finished ticket (right after its
+    /// `ServiceFinished`).
+    CaseAccepted {
+        case: String,
+        ticket: TicketId,
+        service: Id,
+        department: Option<Id>,
+        window: Id,
+        clerk: Option<String>,
+        limit_days: u32,
+        deemed_approval: bool,
+    },
+    /// A case moved on (see [`CaseAction`]).
+    CaseStep {
+        case: String,
+        #[serde(flatten)]
+        action: CaseAction,
+        by: String,
+        #[serde(default)]
+        note: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// A case used its warning share of working days (yellow) or passed
+    /// its limit (red).
+    CaseCard {
+        case: String,
+        level: CardLevel,
+        department: Option<Id>,
+        window: Id,
+        clerk: Option<String>,
+        used_days: u32,
+    },
+    /// 超时默许: undecided past its limit, the case counts as approved.
+    CaseDeemed {
+        case: String,
+        used_days: u32,
+    },
+    /// A pick-up ticket (right after its `TicketIssued`) for a case.
+    PickupIssued {
+        case: String,
+        ticket: TicketId,
     },
     /// The manager's notice for the hall's screens ("" when cleared).
     NoticeSet {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::booking::{Booking, Citizen};
 use crate::calendar::Day;
+use crate::case::Cases;
 use crate::config::{HallConfig, Policy};
 use crate::event::{CardKind, CardLevel, Record};
 use crate::id::{Id, TicketId};
@@ -167,6 +168,8 @@ pub struct Hall {
     /// Time windows were open, per (service day, window, clerk), for the
     /// spells that have ended (the reports' idle time).
     pub(crate) open_time: BTreeMap<(Day, Id, Option<String>), Millis>,
+    /// Cases after the counter.
+    pub(crate) cases: Cases,
 }
 
 impl Hall {
@@ -216,6 +219,7 @@ impl Hall {
             notice: String::new(),
             notice_seq: 0,
             open_time: BTreeMap::new(),
+            cases: Cases::default(),
         }
     }
 
@@ -314,6 +318,7 @@ impl Hall {
             notice: String::new(),
             notice_seq: self.notice_seq,
             open_time: BTreeMap::new(),
+            cases: Cases::default(),
         }
     }
 

@@ -31,6 +31,7 @@ pub mod advice;
 mod apply;
 pub mod booking;
 pub mod calendar;
+pub mod case;
 pub mod command;
 pub mod config;
 mod decide;
@@ -44,6 +45,7 @@ pub mod queue;
 pub mod supervision;
 pub mod view;
 
+pub use case::{Case, CaseAction, CaseState};
 pub use command::{Command, ManagerAction};
 pub use config::{ConfigError, DeviceRole, HallConfig, NoShowPolicy, Policy, Staff};
 pub use error::CoreError;

@@ -161,6 +161,7 @@ impl Hall {
         let today = self.day_of(now);
         if self.day.is_some_and(|d| d < today) {
             events.push(Event::DayStarted { day: today });
+            events.extend(self.decide_case_day(today));
         }
         for d in self.deadlines.due(now) {
             match &d.due {
