@@ -162,6 +162,7 @@ pub fn op_from_words(words: &[&str]) -> Option<Op> {
         "x" | "no-show" | "no_show" => Op::NoShow,
         "s" | "start" => Op::Start,
         "f" | "finish" => Op::Finish,
+        "a" | "accept" => Op::Accept,
         "h" | "hold" => Op::Hold,
         "t" | "transfer" => {
             let note = Some(rest_from(3)).filter(|n| !n.is_empty());
@@ -208,6 +209,9 @@ pub fn describe(reply: &Reply) -> String {
             }
             if !t.materials.is_empty() {
                 s.push_str(&format!("\n  材料 / materials: {}", t.materials.join("；")));
+            }
+            if let Some(c) = &reply.case {
+                s.push_str(&format!("\n  已受理，办件编号 / case accepted: {c}"));
             }
             s
         }

@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 #[command(
     name = "hallq-pad",
     about = "hallq 叫号器 / the clerk's call pad",
-    after_help = "Commands: call-next [SERVICE], call NUMBER [REASON], recall, no-show, start, finish, hold, transfer service|window ID [NOTE], pause REASON, resume, open [CLERK], close.\nWithout a command on a terminal: the full-screen pad (n=叫号 k=指定叫号 r=重呼 x=过号 s=开始 f=办结 h=挂起 t=转办 p=暂停 c=恢复 o=开窗 e=关窗 q=退出); from a pipe: one command per line."
+    after_help = "Commands: call-next [SERVICE], call NUMBER [REASON], recall, no-show, start, finish, accept, hold, transfer service|window ID [NOTE], pause REASON, resume, open [CLERK], close.\nWithout a command on a terminal: the full-screen pad (n=叫号 k=指定叫号 r=重呼 x=过号 s=开始 f=办结 a=受理 h=挂起 t=转办 p=暂停 c=恢复 o=开窗 e=关窗 q=退出); from a pipe: one command per line."
 )]
 struct Args {
     /// `--user` defaults to pad-{window}.

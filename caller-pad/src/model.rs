@@ -91,7 +91,10 @@ impl PadModel {
             (S::Calling, Op::Recall | Op::NoShow | Op::Start | Op::Hold | Op::Transfer { .. }) => {
                 true
             }
-            (S::Serving, Op::Finish | Op::CallNext { .. } | Op::Hold | Op::Transfer { .. }) => true,
+            (
+                S::Serving,
+                Op::Finish | Op::Accept | Op::CallNext { .. } | Op::Hold | Op::Transfer { .. },
+            ) => true,
             _ => false,
         };
         (!ok).then(|| {
@@ -223,6 +226,7 @@ pub fn op_name(op: &Op) -> &'static str {
         Op::NoShow => "过号",
         Op::Start => "开始办理",
         Op::Finish => "办结",
+        Op::Accept => "受理",
         Op::Hold => "挂起",
         Op::Transfer { .. } => "转办",
         Op::Pause { .. } => "暂停",

@@ -92,13 +92,14 @@ fn choices(ask: Ask, model: &PadModel) -> Vec<String> {
 }
 
 /// The buttons: key, what it does, a sample op to ask the model about.
-const BUTTONS: [(char, &str, &str); 13] = [
+const BUTTONS: [(char, &str, &str); 14] = [
     ('n', "叫号", "next"),
     ('k', "指定", "call"),
     ('r', "重呼", "recall"),
     ('x', "过号", "no-show"),
     ('s', "开始", "start"),
     ('f', "办结", "finish"),
+    ('a', "受理", "accept"),
     ('h', "挂起", "hold"),
     ('t', "转办", "transfer"),
     ('p', "暂停", "pause"),
@@ -119,6 +120,7 @@ fn sample(key: char) -> Option<Op> {
         'x' => Op::NoShow,
         's' => Op::Start,
         'f' => Op::Finish,
+        'a' => Op::Accept,
         'h' => Op::Hold,
         't' => Op::Transfer {
             to_service: None,

@@ -205,6 +205,9 @@ pub struct Reply {
     pub ticket: Option<TicketRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorBody>,
+    /// The code of the case an `accept` opened (for the receipt, 受理回执).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
 }
 
 impl Reply {
@@ -214,6 +217,7 @@ impl Reply {
             ok: true,
             ticket,
             error: None,
+            case: None,
         }
     }
 
@@ -226,6 +230,7 @@ impl Reply {
                 code: code.to_string(),
                 message: message.to_string(),
             }),
+            case: None,
         }
     }
 }
@@ -263,6 +268,9 @@ pub enum Op {
     NoShow,
     Start,
     Finish,
+    /// 受理: finish the ticket and open a case (承诺件); the reply carries
+    /// the case code for the receipt.
+    Accept,
     Transfer {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to_service: Option<String>,
@@ -410,6 +418,24 @@ pub struct Metrics {
     pub yellow_today: u32,
     #[serde(default)]
     pub red_today: u32,
+    /// Cases after the counter, per department (none when the hall has
+    /// no cases).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<CaseMetric>,
+}
+
+/// A department's cases (限时办结): open ones and their cards now, and how
+/// many of those decided were decided within their limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseMetric {
+    /// The department's id; "" for cases of services without one.
+    pub department: String,
+    pub open: u32,
+    /// Open cases holding a yellow / a red card.
+    pub yellow: u32,
+    pub red: u32,
+    pub decided: u32,
+    pub on_time: u32,
 }
 
 #[cfg(test)]
@@ -480,6 +506,7 @@ mod tests {
             Op::NoShow,
             Op::Start,
             Op::Finish,
+            Op::Accept,
             Op::Resume,
             Op::Close,
             Op::Open {

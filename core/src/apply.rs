@@ -432,6 +432,8 @@ impl Hall {
             .values()
             .take_while(|t| t.day < today - KEEP_DAYS)
             .filter(|t| t.state.is_final())
+            // The phone page of a ticket whose case is still open follows it.
+            .filter(|t| !self.cases.follows(&t.token))
             .map(|t| t.id)
             .collect();
         for id in old {

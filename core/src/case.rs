@@ -27,8 +27,10 @@ use crate::id::{Id, TicketId};
 /// on-time shares reads them); the log keeps it for ever.
 pub const CASE_KEEP_DAYS: Day = 92;
 
-/// The most characters of a case code or an idempotency key.
+/// The most characters of a case code.
 pub const MAX_CASE_CODE: usize = 32;
+/// The most characters of an idempotency key (a UUID fits).
+pub const MAX_CASE_KEY: usize = 64;
 
 /// Where a case is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -243,6 +245,14 @@ impl Cases {
         self.by_code.insert(case.code.clone(), case);
     }
 
+    /// Whether the ticket with this token has a case not yet delivered.
+    pub(crate) fn follows(&self, token: &str) -> bool {
+        self.by_token
+            .get(token)
+            .and_then(|c| self.by_code.get(c))
+            .is_some_and(|c| c.state != CaseState::Delivered)
+    }
+
     /// Forgets the cases delivered before `before` (and their look-ups).
     fn forget_delivered(&mut self, before: Millis) {
         let old: Vec<String> = self
@@ -377,7 +387,7 @@ impl Hall {
         window: Id,
         code: String,
     ) -> Result<Vec<Event>, CoreError> {
-        check_code(&code)?;
+        check_code(&code, MAX_CASE_CODE)?;
         if self.cases.get(&code).is_some() {
             return Err(CoreError::DuplicateToken);
         }
@@ -423,7 +433,7 @@ impl Hall {
     ) -> Result<Vec<Event>, CoreError> {
         let c = self.cases.get(code).ok_or(CoreError::UnknownCase)?;
         if let Some(k) = &key {
-            check_code(k)?;
+            check_code(k, MAX_CASE_KEY)?;
             if c.keys.contains(k) {
                 return Ok(Vec::new());
             }
@@ -679,10 +689,10 @@ impl Hall {
     }
 }
 
-/// A case code or key: 1 to 32 letters, digits, `-` or `_`.
-fn check_code(code: &str) -> Result<(), CoreError> {
+/// A case code or key: 1 to `max` letters, digits, `-` or `_`.
+fn check_code(code: &str, max: usize) -> Result<(), CoreError> {
     let ok = !code.is_empty()
-        && code.len() <= MAX_CASE_CODE
+        && code.len() <= max
         && code
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');

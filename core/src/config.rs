@@ -351,6 +351,8 @@ pub enum DeviceRole {
     /// held to the public rate limit).
     Kiosk,
     Manager,
+    /// An approval system that pushes case changes over HTTP (no MQTT).
+    Approval,
 }
 
 impl DeviceRole {

@@ -104,7 +104,7 @@ pub enum CoreError {
     #[error("已取取件号 {0} / a pick-up ticket was taken already: {0}")]
     PickupTaken(String),
     #[error(
-        "办件编号须为 1 到 32 位字母、数字、- 或 _ / a case code or key is 1 to 32 letters, digits, - or _"
+        "办件编号须为 1 到 32 位（键 64 位）字母、数字、- 或 _ / a case code (key) is 1 to 32 (64) letters, digits, - or _"
     )]
     BadCaseCode,
 }

@@ -162,10 +162,13 @@ impl Accounts {
         let mut by_user = HashMap::new();
         for hall in halls {
             for d in &hall.devices {
+                let Some(role) = role_of(d.role) else {
+                    continue;
+                };
                 let account = Account {
                     hall: hall.hall.id.to_string(),
                     password: d.password.clone(),
-                    role: role_of(d.role),
+                    role,
                     window: d.window.as_ref().map(|w| w.to_string()),
                 };
                 let clash = by_user.insert(d.id.to_string(), account);
@@ -186,16 +189,18 @@ impl Accounts {
     }
 }
 
-/// The contract role of a configured device.
-pub fn role_of(r: DeviceRole) -> Role {
-    match r {
+/// The contract role of a configured device; none for one that never
+/// speaks MQTT (an approval system: HTTP only).
+pub fn role_of(r: DeviceRole) -> Option<Role> {
+    Some(match r {
         DeviceRole::Pad => Role::Pad,
         DeviceRole::Display => Role::Display,
         DeviceRole::Announcer => Role::Announcer,
         DeviceRole::RatingPad => Role::RatingPad,
         DeviceRole::Kiosk => Role::Kiosk,
         DeviceRole::Manager => Role::Manager,
-    }
+        DeviceRole::Approval => return None,
+    })
 }
 
 /// Where the embedded broker listens.

@@ -23,6 +23,10 @@ pub struct Dashboard {
     pub red_today: u32,
     pub notice: Notice,
     pub series: Series,
+    /// Open cases holding a card, most urgent first (限时办结).
+    pub case_cards: Vec<crate::cases::CaseInfo>,
+    /// On-time figures per department.
+    pub cases: Vec<crate::cases::CaseFigures>,
 }
 
 /// One service now and over the last half hour and hour.
@@ -214,6 +218,13 @@ impl Views<'_> {
                 at_ms: now,
             },
             series: series(&today, now),
+            case_cards: self
+                .cases_by_urgency(None, false)
+                .into_iter()
+                .filter(|c| c.card.is_some() && c.undecided())
+                .take(30)
+                .collect(),
+            cases: self.case_report(),
         }
     }
 }

@@ -213,7 +213,9 @@ pub(crate) async fn start_hall(
             .filter(|d| {
                 matches!(
                     d.role,
-                    hallq_core::DeviceRole::Manager | hallq_core::DeviceRole::Kiosk
+                    hallq_core::DeviceRole::Manager
+                        | hallq_core::DeviceRole::Kiosk
+                        | hallq_core::DeviceRole::Approval
                 )
             })
             .map(|d| (d.id.to_string(), (d.role, d.password.clone())))

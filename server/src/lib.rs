@@ -13,7 +13,8 @@
 //! - [`lease`]: which node runs a hall when nodes share PostgreSQL.
 //! - [`broker`]: the embedded MQTT broker with the contract's permissions.
 //! - [`bridge`]: the server's MQTT client (embedded or external broker).
-//! - [`views`]: what the outside sees (API JSON, contract messages, report).
+//! - [`views`]: what the outside sees (API JSON, contract messages, report);
+//!   [`cases`] the same for cases after the counter.
 //! - [`http`]: the HTTP + WebSocket API (one router per hall, one listener).
 //! - [`mosquitto`]: the same permissions as Mosquitto ACL and password files.
 //!
@@ -22,6 +23,7 @@
 
 pub mod bridge;
 pub mod broker;
+pub mod cases;
 pub mod chain;
 pub mod config;
 pub mod dashboard;

@@ -156,9 +156,14 @@ enum StaffCmd {
         /// Name shown on the page, e.g. 王经理.
         #[arg(long)]
         name: String,
-        /// manager (acts), supervisor (watches) or clerk.
-        #[arg(long, value_parser = ["manager", "supervisor", "clerk"])]
+        /// manager (acts), supervisor (watches), clerk, or department
+        /// (back office: decides cases).
+        #[arg(long, value_parser = ["manager", "supervisor", "clerk", "department"])]
         role: String,
+        /// A department account's department (the hall file's id); none:
+        /// every department.
+        #[arg(long)]
+        department: Option<String>,
         /// The hall this account is for (several times for several); none:
         /// every hall of the server (city level).
         #[arg(long = "hall")]
@@ -187,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
             name,
             role,
             halls,
+            department,
         }) => {
             hallq_core::Id::parse(&id).map_err(|e| anyhow::anyhow!("id {id:?}: {e}"))?;
             for h in &halls {
@@ -201,6 +207,7 @@ async fn main() -> anyhow::Result<()> {
             let role = match role.as_str() {
                 "manager" => Role::Manager,
                 "supervisor" => Role::Supervisor,
+                "department" => Role::Department,
                 _ => Role::Clerk,
             };
             let mut f = StaffFile::load(&file)?;
@@ -211,6 +218,7 @@ async fn main() -> anyhow::Result<()> {
                 role,
                 password_hash: hash_password(password),
                 halls,
+                department,
             });
             f.save(&file)?;
             println!(

@@ -35,10 +35,13 @@ pub fn acl_file(halls: &[HallConfig], server_user: &str) -> String {
     block(&mut out, server_user, server);
     for hall in halls {
         for d in &hall.devices {
+            let Some(role) = role_of(d.role) else {
+                continue;
+            };
             let id = Identity {
                 hall: hall.hall.id.as_str(),
                 device: d.id.as_str(),
-                role: role_of(d.role),
+                role,
                 window: d.window.as_ref().map(|w| w.as_str()),
             };
             block(&mut out, d.id.as_str(), std::iter::once(id));

@@ -1,6 +1,7 @@
 //! Notifications for the hall's SMS or WeChat gateway: when a waiting ticket
-//! is `places_before` or fewer from its turn, when it is called, and when it
-//! is transferred, hallq POSTs a signed JSON to the configured URL.
+//! is `places_before` or fewer from its turn, when it is called, when it
+//! is transferred, and when the case accepted from it is ready, needs more
+//! material or was posted, hallq POSTs a signed JSON to the configured URL.
 //!
 //! The notifications of a commit are computed on the owner thread from the
 //! new records and the hall right after them, and stored in the same SQLite
@@ -52,6 +53,14 @@ pub struct Payload {
     pub window_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recall: Option<bool>,
+    /// `case`: the case accepted from the ticket, and the line for the
+    /// citizen ("办结，请到 11号窗口 取件", "请补正材料：…", "已邮寄：…").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<hallq_core::CaseState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     pub at_ms: Millis,
 }
 
@@ -75,6 +84,9 @@ pub fn compute(hall: &Hall, records: &[Record], places_before: u32) -> Vec<Notif
         window: None,
         window_name: None,
         recall: None,
+        case: None,
+        state: None,
+        message: None,
         at_ms,
     };
     let mut push = |key: String, p: Payload| {
@@ -109,6 +121,31 @@ pub fn compute(hall: &Hall, records: &[Record], places_before: u32) -> Vec<Notif
                     format!("transferred:{}:{}", t.token, r.seq),
                     payload("transferred", t, r.at_ms),
                 );
+            }
+            // A case the citizen must hear of: ready for pick-up, material
+            // missing, sent by post.
+            Event::CaseStep { case, action, .. }
+                if matches!(
+                    action,
+                    hallq_core::CaseAction::Ready
+                        | hallq_core::CaseAction::NeedMaterial
+                        | hallq_core::CaseAction::Express { .. }
+                ) =>
+            {
+                let Some(c) = hall.case(case) else { continue };
+                let Some(t) = hall.ticket_by_token(&c.token) else {
+                    continue;
+                };
+                let views = crate::views::Views { hall, now: r.at_ms };
+                let mut p = payload("case", t, r.at_ms);
+                p.case = Some(case.clone());
+                p.state = Some(match action {
+                    hallq_core::CaseAction::Ready => hallq_core::CaseState::Ready,
+                    hallq_core::CaseAction::NeedMaterial => hallq_core::CaseState::NeedsMaterial,
+                    _ => hallq_core::CaseState::Delivered,
+                });
+                p.message = views.citizen_case(&c.token).map(|v| v.message);
+                push(format!("case:{case}:{}", r.seq), p);
             }
             Event::QueueMoved { tickets, .. } => {
                 for id in tickets {

@@ -27,6 +27,9 @@ pub struct DayReport {
     pub by_window: Vec<Row>,
     pub by_service: Vec<Row>,
     pub hours: Vec<Hour>,
+    /// Cases after the counter per department, as of the report (the
+    /// cases in memory: open ones and those delivered in the last 92 days).
+    pub cases: Vec<crate::cases::CaseFigures>,
 }
 
 /// One line of the report. Times in seconds.
@@ -261,6 +264,7 @@ impl Views<'_> {
                     avg_wait_s: avg_p90(waits).0,
                 })
                 .collect(),
+            cases: self.case_report(),
         }
     }
 }
@@ -307,6 +311,32 @@ pub fn to_csv(r: &DayReport) -> String {
     }
     for x in &r.by_service {
         line("service", x);
+    }
+    if !r.cases.is_empty() {
+        out.push_str(
+            "\r\n部分 part,部门 department,名称 name,受理 accepted,在办 open,办结 decided,\
+             按时 on time,逾期 late,默许 deemed,按时率% on time %,平均工作日 avg days,黄牌在办 yellow open,红牌在办 red open\r\n",
+        );
+        for f in &r.cases {
+            let cells = [
+                "cases".to_owned(),
+                f.department.clone().unwrap_or_default(),
+                f.department_name.clone(),
+                f.accepted.to_string(),
+                f.open.to_string(),
+                f.decided.to_string(),
+                f.on_time.to_string(),
+                f.late.to_string(),
+                f.deemed.to_string(),
+                f.on_time_percent
+                    .map_or(String::new(), |v| format!("{v:.1}")),
+                f.avg_days.map_or(String::new(), |v| format!("{v:.1}")),
+                f.yellow_open.to_string(),
+                f.red_open.to_string(),
+            ];
+            let cells: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            let _ = write!(out, "{}\r\n", cells.join(","));
+        }
     }
     out
 }

@@ -116,14 +116,34 @@ pub struct StreamEvent {
     pub score: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub card: Option<String>,
+    /// A case's code, department and new state (case events, staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
-/// The stream line of a record: `event`, public and staff forms.
+/// The stream line of a record: `event`, public and staff forms. Cases
+/// are staff's only: their codes pick results up.
 pub fn event_line(hall: &Hall, r: &Record) -> Arc<Line> {
     let public = project(hall, r, false);
     let staff = project(hall, r, true);
+    let is_case = matches!(
+        r.event,
+        Event::CaseAccepted { .. }
+            | Event::CaseStep { .. }
+            | Event::CaseCard { .. }
+            | Event::CaseDeemed { .. }
+            | Event::PickupIssued { .. }
+    );
     Arc::new(Line {
-        public: text("event", &public),
+        public: if is_case {
+            String::new()
+        } else {
+            text("event", &public)
+        },
         staff: text("event", &staff),
         kind: "event",
         key: None,
@@ -286,6 +306,55 @@ pub fn project(hall: &Hall, r: &Record, staff: bool) -> StreamEvent {
         } => {
             e.service = Some(service.to_string());
             e.slot_ms = Some(*slot_ms);
+        }
+        Event::CaseAccepted {
+            case,
+            service,
+            department,
+            window,
+            clerk,
+            ..
+        } => {
+            e.case = s(&Some(case.clone()));
+            e.service = Some(service.to_string());
+            e.department = department.as_ref().map(|d| d.to_string());
+            e.window = Some(window.to_string());
+            e.clerk = s(clerk);
+            e.state = Some("accepted".to_owned());
+        }
+        Event::CaseStep {
+            case, action, note, ..
+        } => {
+            e.case = s(&Some(case.clone()));
+            e.reason = s(&Some(note.clone()).filter(|n| !n.is_empty()));
+            if let Some(c) = hall.case(case) {
+                e.department = c.department.as_ref().map(|d| d.to_string());
+                e.state = Some(c.state.as_str().to_owned());
+            }
+            if let hallq_core::CaseAction::Deliver { window } = action {
+                e.window = Some(window.to_string());
+            }
+        }
+        Event::CaseCard {
+            case,
+            level,
+            department,
+            window,
+            clerk,
+            ..
+        } => {
+            e.case = s(&Some(case.clone()));
+            e.department = department.as_ref().map(|d| d.to_string());
+            e.window = Some(window.to_string());
+            e.clerk = s(clerk);
+            e.card = Some(format!("case_{}", level.as_str())).filter(|_| staff);
+        }
+        Event::CaseDeemed { case, .. } | Event::PickupIssued { case, .. } => {
+            e.case = s(&Some(case.clone()));
+            if let Some(c) = hall.case(case) {
+                e.department = c.department.as_ref().map(|d| d.to_string());
+                e.state = Some(c.state.as_str().to_owned());
+            }
         }
         _ => {}
     }

@@ -63,6 +63,9 @@ pub struct TicketInfo {
     pub rating: Option<u8>,
     pub materials: Vec<String>,
     pub limit_min: u32,
+    /// The case accepted from this ticket (受理), as its applicant sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<crate::cases::CitizenCase>,
 }
 
 /// A booking as the API shows it.
@@ -91,6 +94,16 @@ pub struct HallSnapshot {
     /// The hall's zones with the services their windows serve (the kiosk
     /// groups its buttons by them).
     pub zones: Vec<ZoneInfo>,
+    /// The back-office departments that decide cases.
+    pub departments: Vec<DepartmentInfo>,
+    /// Whether the kiosk offers a pick-up ticket with a case code (统一出件).
+    pub pickup: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DepartmentInfo {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +239,7 @@ impl Views<'_> {
             rating: t.rating,
             materials,
             limit_min,
+            case: self.citizen_case(&t.token),
         }
     }
 
@@ -329,6 +343,15 @@ impl Views<'_> {
                     }
                 })
                 .collect(),
+            departments: cfg
+                .departments
+                .iter()
+                .map(|d| DepartmentInfo {
+                    id: d.id.to_string(),
+                    name: d.name.clone(),
+                })
+                .collect(),
+            pickup: cfg.cases.service.is_some(),
         }
     }
 
@@ -388,6 +411,19 @@ impl Views<'_> {
             cards,
             yellow_today,
             red_today,
+            cases: self
+                .case_report()
+                .into_iter()
+                .filter(|f| f.department_name != crate::cases::ALL)
+                .map(|f| hallq_contract::payload::CaseMetric {
+                    department: f.department.unwrap_or_default(),
+                    open: f.open,
+                    yellow: f.yellow_open,
+                    red: f.red_open,
+                    decided: f.decided,
+                    on_time: f.on_time,
+                })
+                .collect(),
         }
     }
 

@@ -18,7 +18,9 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
       body,
     });
     if (r.ok) {
-      location.href = `${BASE}/manager`;
+      const who = await r.json().catch(() => ({}));
+      // The back office has its own page; everyone else the dashboard.
+      location.href = who.role === "department" ? `${BASE}/backoffice` : `${BASE}/manager`;
       return;
     }
     const e = await r.json().catch(() => ({}));

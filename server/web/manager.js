@@ -214,6 +214,34 @@ function renderCards(d) {
   }
 }
 
+// 限时办结: cases behind the counter — on-time share per department and
+// the cases holding a yellow or a red card.
+function renderCases(d) {
+  const box = $("cases");
+  box.hidden = !d.cases.length;
+  if (!d.cases.length) return;
+  const tbody = $("case-report").querySelector("tbody");
+  tbody.replaceChildren();
+  for (const f of d.cases) {
+    const tr = el("tr");
+    const pct = f.on_time_percent === null ? "–" : `${f.on_time_percent}%`;
+    for (const v of [f.department_name, f.open, f.yellow_open, f.red_open, f.decided, pct, f.avg_days ?? "–", f.deemed]) {
+      tr.append(el("td", String(v)));
+    }
+    if (f.red_open) tr.classList.add("red");
+    tbody.append(tr);
+  }
+  const ul = $("case-cards");
+  ul.replaceChildren();
+  if (!d.case_cards.length) ul.append(el("li", "无 / none", "muted"));
+  for (const c of d.case_cards) {
+    const left = c.days_left === null ? "" : c.days_left < 0 ? ` · 逾期 ${-c.days_left} 个工作日 late` : ` · 剩 ${c.days_left} 个工作日 left`;
+    ul.append(el("li",
+      `${c.card === "red" ? "红牌 RED" : "黄牌 yellow"} ${c.code} ${c.service_name} · ${c.department_name || ""} · ${c.state_name} · 已用 ${c.used_days}/${c.limit_days} 工作日${left} · 受理 ${c.window_name}${c.clerk ? " " + c.clerk : ""}`,
+      `card-line ${c.card}`));
+  }
+}
+
 function renderDevices(d) {
   const ul = $("devices");
   ul.replaceChildren();
@@ -285,6 +313,7 @@ function render(d) {
   renderServices(d);
   renderWindows(d);
   renderCards(d);
+  renderCases(d);
   renderDevices(d);
   renderCharts(d);
   $("notice-now").textContent = d.notice.text || "（无 / none）";
@@ -329,6 +358,8 @@ function follow() {
       if (e.type === "ticket_issued") addEvent(`取号 ${e.number} ${serviceName(e.service)}`);
       else if (e.type === "card_issued") addEvent(`亮牌 card ${e.card || ""} ${e.number || ""}`);
       else if (e.type === "notice_set") addEvent(`公告 ${e.notice || "（清除 cleared）"}`);
+      else if (e.type === "case_card") addEvent(`办件亮牌 case ${e.card || ""} ${e.case || ""}`);
+      else if (e.type === "case_accepted") addEvent(`受理 case ${e.case || ""} ${serviceName(e.service)}`);
     } else if (msg.type === "device" && !msg.data.status.online) {
       addEvent(`设备离线 device offline: ${msg.data.device}`);
     }
@@ -340,6 +371,7 @@ async function start() {
   const r = await fetch("/api/v1/me");
   if (r.status === 401) { location.href = `${BASE}/manager/login`; return; }
   me = await r.json();
+  if (me.role === "department") { location.href = `${BASE}/backoffice`; return; }
   hall = PAGE_HALL || me.hall;
   $("me").textContent = `${me.name}（${me.role === "manager" ? "值班经理 manager" : me.role === "supervisor" ? "督查 supervisor (read-only)" : me.role}）`;
   if (me.role !== "manager") document.body.classList.add("read-only");

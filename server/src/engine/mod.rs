@@ -693,6 +693,12 @@ impl EngineHandle {
     }
 }
 
+/// A fresh code for a case's receipt (受理回执): ten digits, typed at the
+/// kiosk to pick the result up. Random, so a code does not tell the next.
+pub fn case_code() -> String {
+    format!("{:010}", uuid::Uuid::new_v4().as_u128() % 10_000_000_000)
+}
+
 /// A fresh unguessable handle for a ticket or a booking.
 pub fn new_token() -> String {
     uuid::Uuid::new_v4().simple().to_string()

@@ -81,8 +81,15 @@ impl Engine {
                     .find_map(|r| r.event.ticket())
                     .and_then(|id| self.hall.ticket(id))
                     .map(|t| views.ticket_ref(t, true));
+                let case = records.iter().find_map(|r| match &r.event {
+                    hallq_core::Event::CaseAccepted { case, .. } => Some(case.clone()),
+                    _ => None,
+                });
                 p.batch.records.extend(records);
-                Reply::ok(&cmd.id, ticket)
+                Reply {
+                    case,
+                    ..Reply::ok(&cmd.id, ticket)
+                }
             }
             Err(e) => Reply::err(&cmd.id, e.code(), &e.to_string()),
         };
@@ -174,6 +181,10 @@ impl Engine {
             Op::NoShow => Command::NoShow { window },
             Op::Start => Command::Start { window },
             Op::Finish => Command::Finish { window },
+            Op::Accept => Command::Accept {
+                window,
+                case: super::case_code(),
+            },
             Op::Hold => Command::Hold { window },
             Op::Transfer {
                 to_service,

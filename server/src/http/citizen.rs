@@ -44,6 +44,8 @@ struct TakeTicket {
     id_number: Option<String>,
     /// A booking's id: checks the booking in.
     appointment: Option<String>,
+    /// A case code (受理回执): a pick-up ticket for its result (统一出件).
+    case: Option<String>,
 }
 
 /// The hash of an ID number (18 or 15 characters: digits, a final X).
@@ -82,6 +84,10 @@ pub(super) async fn take_ticket(
     let req: TakeTicket = json_body(&body)?;
     let token = new_token();
     let cmd = match (req.appointment, req.service) {
+        _ if req.case.is_some() => Command::PickUp {
+            case: req.case.unwrap_or_default().trim().to_owned(),
+            token: token.clone(),
+        },
         (Some(booking), _) => Command::CheckIn {
             booking,
             token: token.clone(),
@@ -104,7 +110,7 @@ pub(super) async fn take_ticket(
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
-                "须指定事项或预约 / give a service or an appointment",
+                "须指定事项、预约或办件编号 / give a service, an appointment or a case code",
             ));
         }
     };

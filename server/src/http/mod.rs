@@ -4,6 +4,7 @@
 //! credentials) in `manager.rs`.
 
 pub mod auth;
+mod cases;
 mod citizen;
 mod city;
 mod digests;
@@ -157,9 +158,20 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/{file}", get(pages::citizen_asset))
         .route("/manager/login", get(pages::login_page))
         .route("/manager/report", get(pages::report_page))
+        .route("/backoffice", get(pages::backoffice_page))
+        .route("/backoffice.js", get(pages::backoffice_js))
         .route("/manager/report.js", get(pages::report_js))
         .route("/api/v1/halls/{hall}/reports/day", get(pages::day_report))
         .route("/api/v1/halls/{hall}/learned", get(pages::learned))
+        .route("/api/v1/halls/{hall}/cases", get(cases::list))
+        .route(
+            "/api/v1/halls/{hall}/cases/{code}",
+            get(cases::one).post(cases::change),
+        )
+        .route(
+            "/api/v1/halls/{hall}/integration/cases/{code}",
+            post(cases::integration),
+        )
         .route("/api/v1/halls/{hall}/digests", get(digests::list))
         .route("/api/v1/halls/{hall}/digests/key", get(digests::key))
         .route("/api/v1/halls/{hall}/digests/today", get(digests::today))
@@ -259,8 +271,13 @@ impl From<CoreError> for ApiError {
             | E::BadSlot
             | E::BadScore
             | E::BadProfile(_)
-            | E::BadTransfer => StatusCode::UNPROCESSABLE_ENTITY,
-            E::UnknownTicket | E::UnknownBooking | E::UnknownWindow(_) => StatusCode::NOT_FOUND,
+            | E::BadTransfer
+            | E::BadCaseCode
+            | E::TrackingRequired
+            | E::NotACaseService(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::UnknownTicket | E::UnknownBooking | E::UnknownWindow(_) | E::UnknownCase => {
+                StatusCode::NOT_FOUND
+            }
             E::BookingBanned | E::NotOwner => StatusCode::FORBIDDEN,
             E::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::CONFLICT,
@@ -373,15 +390,21 @@ async fn stream(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     check_hall(&state, &hall)?;
-    // The staff form for a manager's or supervisor's session or a manager's
-    // Basic login; a wrong login is refused, not downgraded.
-    let staff =
-        if state.sessions.who(&headers).is_some() || headers.contains_key(header::AUTHORIZATION) {
-            session::staff(&state, peer.ip(), &headers, session::Need::Watch)?;
-            true
-        } else {
-            false
-        };
+    // The staff form for a manager's, supervisor's or back office's session
+    // or a manager's Basic login; a wrong login is refused, not downgraded.
+    let back_office = state
+        .sessions
+        .who(&headers)
+        .is_some_and(|w| w.role == session::Role::Department && w.for_hall(&state.hall));
+    let staff = if back_office {
+        true
+    } else if state.sessions.who(&headers).is_some() || headers.contains_key(header::AUTHORIZATION)
+    {
+        session::staff(&state, peer.ip(), &headers, session::Need::Watch)?;
+        true
+    } else {
+        false
+    };
     Ok(ws
         .max_message_size(4 * 1024)
         .on_upgrade(move |socket| follow(socket, state, staff)))
@@ -521,6 +544,35 @@ async fn hall_metrics(
             .set(s.issued_today.into());
         open.with_label_values(&[&s.service])
             .set(s.windows_open.into());
+    }
+    let cases = gauge(
+        "hallq_cases_open",
+        "Cases not yet decided, per department",
+        &["department"],
+    );
+    let case_cards = gauge(
+        "hallq_cases_carded",
+        "Undecided cases holding a yellow or a red card, per department",
+        &["department", "level"],
+    );
+    let decided = gauge(
+        "hallq_cases_decided",
+        "Cases decided (in memory: the last 92 days), per department and timeliness",
+        &["department", "timely"],
+    );
+    for c in &m.cases {
+        let d = c.department.as_str();
+        cases.with_label_values(&[d]).set(c.open.into());
+        case_cards
+            .with_label_values(&[d, "yellow"])
+            .set(c.yellow.into());
+        case_cards.with_label_values(&[d, "red"]).set(c.red.into());
+        decided
+            .with_label_values(&[d, "on_time"])
+            .set(c.on_time.into());
+        decided
+            .with_label_values(&[d, "late"])
+            .set((c.decided - c.on_time).into());
     }
     let served = gauge(
         "hallq_window_served_today",

@@ -109,6 +109,19 @@ pub(super) async fn login_js() -> Response {
     )
 }
 
+/// The back office's page (后台审批): a department's cases.
+pub(super) async fn backoffice_page() -> Response {
+    asset(include_str!("../../web/backoffice.html"), HTML, false)
+}
+
+pub(super) async fn backoffice_js() -> Response {
+    asset(
+        include_str!("../../web/backoffice.js"),
+        "text/javascript; charset=utf-8",
+        true,
+    )
+}
+
 pub(super) async fn report_page() -> Response {
     asset(include_str!("../../web/report.html"), HTML, false)
 }

@@ -28,8 +28,11 @@ pub enum Role {
     Manager,
     /// Watches: dashboard and reports, no action.
     Supervisor,
-    /// Has a pad; no dashboard.
+    /// Has a pad; no dashboard. On the web: a case's pick-up and post.
     Clerk,
+    /// Back office (后台审批): decides the cases of one department (or of
+    /// every department, without `department`).
+    Department,
 }
 
 /// One account of `staff.toml`.
@@ -44,6 +47,9 @@ pub struct Account {
     /// city's supervisors).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub halls: Vec<String>,
+    /// A back-office account's department (the hall file's id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 /// The file: `[[user]]` tables.
@@ -85,7 +91,7 @@ impl StaffFile {
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
         let text = format!(
             "# hallq staff accounts for the web (dashboard, reports). Written by\n\
-             # `hallq staff add`; roles: manager, supervisor, clerk.\n\n{}",
+             # `hallq staff add`; roles: manager, supervisor, clerk, department.\n\n{}",
             toml::to_string(self)?
         );
         let tmp = path.with_extension("toml.tmp");
@@ -103,6 +109,9 @@ pub struct Who {
     pub role: Role,
     /// The halls this login is for; none: every hall.
     pub halls: Vec<String>,
+    /// A back-office login's department; none: every department.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 impl Who {
@@ -135,6 +144,7 @@ static DEMO_ACCOUNTS: std::sync::LazyLock<Vec<Account>> = std::sync::LazyLock::n
         ("manager", "演示经理", Role::Manager),
         ("supervisor", "演示督查", Role::Supervisor),
         ("clerk", "演示窗口人员", Role::Clerk),
+        ("officer", "演示审批人员", Role::Department),
     ]
     .into_iter()
     .map(|(id, name, role)| Account {
@@ -143,6 +153,7 @@ static DEMO_ACCOUNTS: std::sync::LazyLock<Vec<Account>> = std::sync::LazyLock::n
         role,
         password_hash: hash_password(&format!("demo-{id}-pass")),
         halls: Vec::new(),
+        department: None,
     })
     .collect()
 });
@@ -256,6 +267,7 @@ pub(super) async fn login(
         name: a.name,
         role: a.role,
         halls: a.halls,
+        department: a.department,
     };
     tracing::info!(staff = %who.id, role = ?who.role, "web login");
     let token = state.sessions.start(who.clone());
@@ -326,6 +338,9 @@ pub enum Need {
     Watch,
     /// Act: a manager.
     Act,
+    /// Cases after the counter: any staff login (each route checks what
+    /// the role may do with them).
+    Cases,
 }
 
 /// Who may do this: a session of the right role, or HTTP Basic with a
@@ -348,6 +363,7 @@ pub fn staff(
         let may = match need {
             Need::Watch => matches!(who.role, Role::Manager | Role::Supervisor),
             Need::Act => who.role == Role::Manager,
+            Need::Cases => true,
         };
         if !may {
             return Err(ApiError::new(
@@ -374,6 +390,7 @@ pub fn staff(
         id,
         role: Role::Manager,
         halls: vec![state.hall.clone()],
+        department: None,
     })
 }
 
@@ -396,6 +413,7 @@ mod tests {
             role,
             password_hash: hash_password(pw),
             halls: Vec::new(),
+            department: None,
         };
         f.put(account("first", Role::Manager));
         f.put(account("second", Role::Supervisor));

@@ -1,7 +1,7 @@
 // The self-service kiosk: services by zone, the materials and time limit
 // before the ticket (一次性告知), a priority class where the hall allows
 // it, an optional ID number, booking check-in by code; the ticket on
-// screen, with how its printing went. It takes tickets with its own device
+// screen, with how its printing went; a pick-up ticket with a case code. It takes tickets with its own device
 // login (no public rate limit), kept in this browser; leaving needs it.
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -46,6 +46,7 @@ async function load() {
   const r = await fetch(`/api/v1/halls/${HALL}`);
   hall = await r.json();
   $("hall-name").textContent = hall.name;
+  $("pickup").hidden = !hall.pickup;
   // Refreshing: the buttons stay (a finger may be on one); their counts change.
   const existing = document.querySelectorAll("#zones button[data-service]");
   if (existing.length) {
@@ -172,6 +173,14 @@ function start() {
   $("checkin").onclick = () => { $("booking-code").value = ""; $("booking-error").textContent = ""; $("booking").showModal(); };
   $("booking-cancel").onclick = () => $("booking").close();
   $("booking-ok").onclick = () => take({ appointment: $("booking-code").value.trim() }, $("booking-error"));
+  // 统一出件: a pick-up ticket with the receipt's case code goes first.
+  $("pickup").onclick = () => { $("case-code").value = ""; $("case-error").textContent = ""; $("case").showModal(); };
+  $("case-cancel").onclick = () => $("case").close();
+  $("case-ok").onclick = () => {
+    const code = $("case-code").value.trim();
+    if (!code) { $("case-error").textContent = "请输入办件编号 / enter the case code"; return; }
+    take({ case: code }, $("case-error"));
+  };
   $("ticket-ok").onclick = () => $("ticket").close();
   $("exit").onclick = () => { $("leave-password").value = ""; $("leave-error").textContent = ""; $("leave").showModal(); };
   $("leave-cancel").onclick = () => $("leave").close();

@@ -1,12 +1,14 @@
 // The citizen's ticket on the phone, reached by the printed QR code: where
 // it stands, live over the public stream; where to go when called; the
-// rating afterwards. Nothing here shows another citizen's ticket.
+// rating afterwards; the case accepted from it, to its result. Nothing
+// here shows another citizen's ticket.
 "use strict";
 const ID = decodeURIComponent(location.pathname.split("/").pop());
 const main = document.getElementById("main");
 let ticket = null;
 let live = false;
 let lastStatus = null;
+let lastCase = null;
 
 /// A change worth telling at once: said by screen readers (the live
 /// region), felt (vibration) and seen (a flash), for deaf citizens too.
@@ -48,6 +50,15 @@ function render(t, hallName) {
       p("big", zhEn(`请到 ${t.window_name || t.window} 办理`, `Please go to ${t.window_name || t.window}`))));
   } else if (t.status === "serving") {
     status.append(card("", p("big", zhEn(`正在 ${t.window_name || ""} 办理`, `Being served at ${t.window_name || ""}`))));
+  } else if (t.status === "done" && t.case) {
+    // Accepted (受理): the case behind the counter, to the result.
+    const [zh, en] = t.case.message.split(" / ");
+    const c = card(`case ${t.case.state}`,
+      p("big", zhEn(zh, en || zh)),
+      p("", zhEn(`办件编号 ${t.case.code}（${t.case.state_name}）`, `Case ${t.case.code}`)));
+    c.id = "case";
+    status.append(c);
+    if (t.rating === null || t.rating === undefined) status.append(rating(t));
   } else if (t.status === "done") {
     status.append(card("", p("big", zhEn("已办结，谢谢！", "Done — thank you!"))));
     if (t.rating === null || t.rating === undefined) status.append(rating(t));
@@ -111,6 +122,10 @@ async function load() {
     const w = ticket.window_name || ticket.window;
     tell(`轮到您了，请到 ${w}`, `It is your turn: please go to ${w}`);
   }
+  if (ticket.case && ticket.case.state === "ready" && lastCase !== null && lastCase !== "ready") {
+    tell(`办结，请到 ${ticket.case.pickup_window || "大厅"} 取件`, `Your result is ready at ${ticket.case.pickup_window || "the hall"}`);
+  }
+  lastCase = ticket.case ? ticket.case.state : null;
   lastStatus = ticket.status;
   render(ticket, hallName);
 }
@@ -126,5 +141,8 @@ async function start() {
   followStream((msg) => {
     if (msg.type === "event" || msg.type === "call") soon();
   }, (up) => { live = up; if (ticket) render(ticket, hallName); if (up) soon(); });
+  // A case moves behind the counter, where the public stream says nothing:
+  // look again every minute while it is open.
+  setInterval(() => { if (ticket && ticket.case && ticket.case.state !== "delivered") load(); }, 60000);
 }
 start();
