@@ -12,6 +12,8 @@
 //! when they should.
 //!
 //! Run: `cargo run --release -p hallq-bench --bin hallq-day [-- --seed 7]`.
+//! With `--weeks N`: weeks of cases behind the counter (承诺件) instead, the
+//! on-time share per department.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -58,6 +60,12 @@ struct Args {
     /// per service.
     #[arg(long, conflicts_with_all = ["advisor", "pooled", "forecast"])]
     compare: Option<u64>,
+    /// Cases behind the counter over this many weeks from --date (the
+    /// hall's calendar: weekends and holidays): the on-time share, late
+    /// cases, average working days and cards per department, over 5 seeds
+    /// from --seed.
+    #[arg(long, conflicts_with_all = ["advisor", "pooled", "forecast", "compare"])]
+    weeks: Option<i64>,
     /// With --forecast: first simulate this many other days (seeds after
     /// --seed), fit the range's calibration on their real waits, and show
     /// the range calibrated so on this day too.
@@ -185,6 +193,9 @@ fn main() -> anyhow::Result<()> {
     };
     if let Some(n) = args.compare {
         return compare(&hall_cfg, &bounds, &pattern, date, args.tickets, n);
+    }
+    if let Some(weeks) = args.weeks {
+        return case_weeks(&hall_cfg, &pattern, date, weeks, args.seed);
     }
     let sim = Sim {
         cfg: &hall_cfg,
@@ -1035,4 +1046,118 @@ fn report(d: &Day, cfg: &HallConfig, per_hour: &BTreeMap<u32, (u32, u32)>, date:
         last_minute / 60,
         last_minute % 60
     );
+}
+
+/// `--weeks`: cases over weeks, per department, for 5 seeds.
+fn case_weeks(
+    cfg: &HallConfig,
+    pattern: &DayPattern,
+    date: Date,
+    weeks: i64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let cases = pattern
+        .cases
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the day pattern has no [cases]"))?;
+    let days = weeks * 7;
+    println!(
+        "hallq-day --weeks {weeks}: cases behind the counter, {} to {}, seeds {seed}..{}",
+        date,
+        Date(date.0 + days - 1),
+        seed + 4
+    );
+    println!(
+        "  limits: {}",
+        cfg.services
+            .iter()
+            .filter(|s| s.limit_days > 0)
+            .map(|s| format!(
+                "{} {} working days{}",
+                s.name,
+                s.limit_days,
+                if s.deemed_approval {
+                    " (超时默许)"
+                } else {
+                    ""
+                }
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "  {:<16} {:>6} {:>8} {:>8} {:>12} {:>6} {:>7} {:>9} {:>6} {:>6}",
+        "department",
+        "seed",
+        "accepted",
+        "decided",
+        "on time %",
+        "late",
+        "deemed",
+        "avg days",
+        "yellow",
+        "red"
+    );
+    let mut shares: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for s in seed..seed + 5 {
+        let started = std::time::Instant::now();
+        let w = hallq_demo::cases::simulate(
+            cfg,
+            cases,
+            pattern.tickets_per_day,
+            &pattern.mix,
+            date.0,
+            days,
+            s,
+        )?;
+        let cards = w.hall.case_card_counts();
+        for f in hallq_server::cases::case_report(&w.hall) {
+            let given = |level| {
+                cards
+                    .iter()
+                    .filter(|((d, l), _)| {
+                        *l == level
+                            && (f.department.is_none()
+                                || d.as_ref().map(|d| d.as_str()) == f.department.as_deref())
+                    })
+                    .map(|(_, n)| *n)
+                    .sum::<u32>()
+            };
+            let name = f
+                .department_name
+                .split(" / ")
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            if let Some(p) = f.on_time_percent {
+                shares.entry(name.clone()).or_default().push(p);
+            }
+            println!(
+                "  {:<16} {:>6} {:>8} {:>8} {:>12} {:>6} {:>7} {:>9} {:>6} {:>6}",
+                name,
+                s,
+                f.accepted,
+                f.decided,
+                f.on_time_percent.map_or("–".into(), |p| format!("{p:.1}")),
+                f.late,
+                f.deemed,
+                f.avg_days.map_or("–".into(), |d| format!("{d:.1}")),
+                given(CardLevel::Yellow),
+                given(CardLevel::Red),
+            );
+        }
+        eprintln!(
+            "  (seed {s}: {} events through the core in {} ms)",
+            w.records.len(),
+            started.elapsed().as_millis()
+        );
+    }
+    println!("  on-time share over the seeds (min–max):");
+    for (name, v) in shares {
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+        println!("    {name:<14} {lo:.1}–{hi:.1} %");
+    }
+    Ok(())
 }

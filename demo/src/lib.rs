@@ -2,6 +2,8 @@
 //! the service mix and how citizens behave. Shared by the demo and the day
 //! simulation, so both follow the one file the project can change.
 
+pub mod cases;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -17,6 +19,9 @@ pub struct DayPattern {
     /// Service id → share of the tickets.
     pub mix: BTreeMap<String, f64>,
     pub citizens: Behaviour,
+    /// Cases behind the counter; none: no case is accepted.
+    #[serde(default)]
+    pub cases: Option<cases::CasePattern>,
 }
 
 /// Shares of citizens who do one thing or another.

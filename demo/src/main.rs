@@ -83,6 +83,44 @@ async fn main() -> anyhow::Result<()> {
             d.printer = Some(format!("file:{}", path.display()));
         }
     }
+    // A new demo hall starts with three weeks of cases behind it, so the
+    // back office and the manager's case cards have something to show.
+    let day = DayPattern::load(&a.day)?;
+    if !a.data.join("hall.db").exists()
+        && let Some(cases) = &day.cases
+    {
+        std::fs::create_dir_all(&a.data)?;
+        let mut history = hall.clone();
+        if !a.real_hours {
+            history.hours = None; // as the server will run it
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64;
+        let today = hallq_core::calendar::local(now, hall.hall.utc_offset_minutes).0;
+        let w = hallq_demo::cases::simulate(
+            &history,
+            cases,
+            day.tickets_per_day,
+            &day.mix,
+            today - 21,
+            21,
+            2026,
+        )?;
+        let mut store = hallq_server::store::SqliteStore::open(&a.data.join("hall.db"))?;
+        hallq_server::store::EventStore::append(
+            &mut store,
+            &hallq_server::store::Batch {
+                records: w.records,
+                ..Default::default()
+            },
+        )?;
+        println!(
+            "📚 历史 / history: {} cases of the last three weeks in {}/hall.db",
+            w.hall.cases().count(),
+            a.data.display()
+        );
+    }
     let free = |addr: SocketAddr| match std::net::TcpListener::bind(addr) {
         Ok(_) => addr,
         Err(_) => SocketAddr::new(addr.ip(), 0),
@@ -137,6 +175,9 @@ async fn main() -> anyhow::Result<()> {
         a.data.display()
     );
     spawn_digests(&a.data, &hall);
+    println!(
+        "  CASES http://{http}/backoffice (officer / demo-officer-pass): 受理 at the counter → 审批 → 出件 at window 11"
+    );
     println!(
         "  speed ×{}: one simulated minute every {:.1} s\n",
         a.speed,
@@ -238,7 +279,6 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let clock = people::Clock::new(a.speed);
-    let day = DayPattern::load(&a.day)?;
     for d in hall
         .devices
         .iter()
@@ -273,6 +313,7 @@ async fn main() -> anyhow::Result<()> {
         hall.clone(),
         day,
     ));
+    tokio::spawn(people::back_office(http, hall_id.clone(), clock.clone()));
     if let Some(voice) = hall
         .devices
         .iter()

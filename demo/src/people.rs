@@ -81,17 +81,154 @@ const KIOSK_LOGIN: &str = "a2lvc2stMTpkZW1vLWtpb3NrLTEtcGFzcw==";
 
 /// A tiny HTTP POST: the citizens' kiosk.
 fn post(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<serde_json::Value> {
+    let auth = format!("Basic {KIOSK_LOGIN}");
+    request(addr, "POST", path, &[("Authorization", &auth)], Some(body)).map(|(_, _, v)| v)
+}
+
+/// One HTTP/1.1 request: status, head, JSON body (null if none).
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<(u16, String, serde_json::Value)> {
     let mut s = TcpStream::connect(addr)?;
+    let body = body.unwrap_or("");
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: hallq\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Authorization: Basic {KIOSK_LOGIN}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: hallq\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         {extra}Connection: close\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = String::new();
     s.read_to_string(&mut raw)?;
-    let json = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    serde_json::from_str(json).map_err(std::io::Error::other)
+    let (head, json) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let value = serde_json::from_str(json).unwrap_or(serde_json::Value::Null);
+    Ok((status, head.to_owned(), value))
+}
+
+/// `approval:demo-approval-pass`, base64: the departments' approval system.
+const APPROVAL_LOGIN: &str = "YXBwcm92YWw6ZGVtby1hcHByb3ZhbC1wYXNz";
+
+/// The back office at work, every half hour of simulated time: it takes
+/// new cases up and decides those in review (through the approval
+/// system's route, idempotent by key), sends results to window 11 or by
+/// post; applicants whose result is ready come for it with a pick-up
+/// ticket (the kiosk, with the case code).
+pub async fn back_office(http: SocketAddr, hall: String, clock: Clock) {
+    // The history's cases keep their state (and cards) for the manager to
+    // see; the back office works the cases accepted since the demo began.
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let cookie = loop {
+        let body = r#"{"id":"officer","password":"demo-officer-pass"}"#;
+        let r = tokio::task::spawn_blocking(move || {
+            request(http, "POST", "/api/v1/login", &[], Some(body))
+        })
+        .await;
+        if let Ok(Ok((200, head, _))) = r
+            && let Some(c) = head.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie:")
+                    .then(|| l[11..].trim().split(';').next().unwrap_or("").to_owned())
+            })
+        {
+            break c;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    let mut n = 0u64;
+    loop {
+        clock.minutes(30.0).await;
+        let (cookie, hall) = (cookie.clone(), hall.clone());
+        let work = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<String>> {
+            let path = format!("/api/v1/halls/{hall}/cases");
+            let (_, _, list) = request(http, "GET", &path, &[("Cookie", &cookie)], None)?;
+            let mut said = Vec::new();
+            let live = list["cases"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["accepted_ms"].as_i64().unwrap_or(0) >= started);
+            for c in live {
+                let code = c["code"].as_str().unwrap_or_default();
+                let roll = rand::rng().random::<f64>();
+                let (action, via_system) = match c["state"].as_str() {
+                    Some("accepted") => (r#"{"action":"review"}"#.to_owned(), false),
+                    Some("in_review") if roll < 0.05 => (
+                        r#"{"action":"refuse","note":"不符合法定条件 / conditions not met"}"#
+                            .to_owned(),
+                        false,
+                    ),
+                    Some("in_review") if roll < 0.5 => (r#"{"action":"approve"}"#.to_owned(), true),
+                    Some("decided") if roll < 0.25 => (
+                        format!(
+                            r#"{{"action":"express","carrier":"EMS","tracking":"11{:011}"}}"#,
+                            rand::rng().random_range(0..100_000_000_000u64)
+                        ),
+                        false,
+                    ),
+                    Some("decided") => (r#"{"action":"ready"}"#.to_owned(), false),
+                    Some("ready") if roll < 0.5 => {
+                        let body = format!(r#"{{"case":"{code}"}}"#);
+                        let t = post(http, &format!("/api/v1/halls/{hall}/tickets"), &body)?;
+                        if let Some(number) = t["number"].as_str() {
+                            said.push(format!("🎫 取件 {number} / pick-up ticket for case {code}"));
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let path = format!("/api/v1/halls/{hall}/cases/{code}");
+                let (status, _, v) = if via_system {
+                    let key = format!("demo-{code}-{}", c["steps"].as_array().map_or(0, Vec::len));
+                    request(
+                        http,
+                        "POST",
+                        &format!("/api/v1/halls/{hall}/integration/cases/{code}"),
+                        &[
+                            ("Authorization", &format!("Basic {APPROVAL_LOGIN}")),
+                            ("Idempotency-Key", &key),
+                        ],
+                        Some(&action),
+                    )?
+                } else {
+                    request(http, "POST", &path, &[("Cookie", &cookie)], Some(&action))?
+                };
+                if status == 200 {
+                    said.push(format!(
+                        "🏛 办件 {code} {} → {}",
+                        c["service_name"].as_str().unwrap_or(""),
+                        v["state_name"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+            Ok(said)
+        })
+        .await;
+        if let Ok(Ok(said)) = work {
+            n += 1;
+            // The history's hundreds of cases would fill the terminal:
+            // a few lines a round.
+            for line in said.iter().take(if n == 1 { 3 } else { 5 }) {
+                println!("{line}");
+            }
+            if said.len() > 5 {
+                println!("🏛 … {} more case changes", said.len() - 5);
+            }
+        }
+    }
 }
 
 /// A service time in minutes: log-normal around the service's typical time.
@@ -192,7 +329,26 @@ pub async fn clerk(
             }
             continue;
         }
-        let _ = pad.send(Op::Finish).await;
+        // 承诺件: some applications are accepted as a case (受理) for the
+        // back office to decide.
+        let case_service = ticket
+            .service
+            .as_deref()
+            .and_then(|s| config.service(s))
+            .is_some_and(|s| s.limit_days > 0);
+        let accept_share = day.cases.as_ref().map_or(0.0, |c| c.accept_share);
+        if case_service && rand::rng().random::<f64>() < accept_share {
+            if let Ok(r) = pad.send(Op::Accept).await
+                && let Some(code) = r.case
+            {
+                println!(
+                    "📋 {} 受理 / accepted as case {code} at {}号窗口",
+                    ticket.number, window
+                );
+            }
+        } else {
+            let _ = pad.send(Op::Finish).await;
+        }
         let rates = rand::rng().random::<f64>() < day.citizens.rating;
         if let (true, Some((client, topic))) = (rates, &rating_pad) {
             let score = [5, 5, 5, 4, 4, 3, 2][rand::rng().random_range(0..7)];

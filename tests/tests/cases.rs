@@ -430,3 +430,88 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
         (Some("EMS"), Some("delivered"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_sees_the_case_cards_of_three_weeks_behind_the_counter() {
+    // Three weeks of cases up to yesterday, written to the log before the
+    // server starts (as the demo does), on the calendar the server keeps
+    // with --always-open (Monday to Friday).
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = hallq_server::config::load_hall(&hallq_tests::demo_hall()).unwrap();
+    config.hours = None;
+    let day = hallq_demo::DayPattern::demo();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let today = hallq_core::calendar::local(now, config.hall.utc_offset_minutes).0;
+    let w = hallq_demo::cases::simulate(
+        &config,
+        day.cases.as_ref().unwrap(),
+        day.tickets_per_day,
+        &day.mix,
+        today - 21,
+        21,
+        11,
+    )
+    .unwrap();
+    let mut store = hallq_server::store::SqliteStore::open(&dir.path().join("hall.db")).unwrap();
+    hallq_server::store::EventStore::append(
+        &mut store,
+        &hallq_server::store::Batch {
+            records: w.records,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    drop(store);
+    let server = Server::start(dir.path());
+    let manager = login(&server, "manager");
+    let (s, _, d) = server.http_with(
+        "GET",
+        &format!("/api/v1/halls/{HALL}/dashboard"),
+        None,
+        &with(&manager),
+    );
+    assert_eq!(s, 200);
+    let cards = d["case_cards"].as_array().unwrap();
+    assert!(!cards.is_empty(), "open cases with cards: {d}");
+    for c in cards {
+        let (used, limit) = (
+            c["used_days"].as_u64().unwrap(),
+            c["limit_days"].as_u64().unwrap(),
+        );
+        match c["card"].as_str() {
+            Some("red") => assert!(used > limit, "{c}"),
+            Some("yellow") => assert!(used * 100 >= limit * 80 && used <= limit, "{c}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let all = d["cases"].as_array().unwrap().last().unwrap().clone();
+    assert!(all["decided"].as_u64().unwrap() > 100, "{all}");
+
+    let base = format!("http://{}", server.http);
+    let b = Browser::start(1400, 1300).await;
+    b.client
+        .goto(&format!("{base}/manager/login"))
+        .await
+        .unwrap();
+    b.wait("#login-id")
+        .await
+        .send_keys("manager")
+        .await
+        .unwrap();
+    b.wait("#login-password")
+        .await
+        .send_keys("demo-manager-pass")
+        .await
+        .unwrap();
+    b.click("#login-submit").await;
+    b.wait_text("#case-report", "市场监管局", 10).await;
+    b.wait_text("#case-cards", "工作日", 5).await;
+    b.client
+        .execute("document.getElementById('cases').scrollIntoView()", vec![])
+        .await
+        .unwrap();
+    b.screenshot("manager-case-cards").await;
+}
