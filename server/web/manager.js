@@ -372,6 +372,7 @@ async function start() {
   if (r.status === 401) { location.href = `${BASE}/manager/login`; return; }
   me = await r.json();
   if (me.role === "department") { location.href = `${BASE}/backoffice`; return; }
+  $("backoffice-link").href = `${BASE}/backoffice`;
   hall = PAGE_HALL || me.hall;
   $("me").textContent = `${me.name}（${me.role === "manager" ? "值班经理 manager" : me.role === "supervisor" ? "督查 supervisor (read-only)" : me.role}）`;
   if (me.role !== "manager") document.body.classList.add("read-only");

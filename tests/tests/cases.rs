@@ -429,6 +429,56 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
         (t["case"]["carrier"].as_str(), t["case"]["state"].as_str()),
         (Some("EMS"), Some("delivered"))
     );
+
+    // The other case is decided and ready: its phone page sends the
+    // citizen to window 11, and the kiosk gives a pick-up ticket for its
+    // code (an unknown code is said so).
+    let officer = login(&server, "officer");
+    for action in ["review", "approve", "ready"] {
+        let (s, v) = change(
+            &server,
+            &officer,
+            &codes[0],
+            &format!(r#"{{"action":"{action}"}}"#),
+        );
+        assert_eq!(s, 200, "{action}: {v}");
+    }
+    phone
+        .client
+        .goto(&format!("{base}/t/{}", tokens[0]))
+        .await
+        .unwrap();
+    phone.wait_text("#case", "11号窗口", 10).await;
+    phone.screenshot("phone-case-ready").await;
+    phone.assert_accessible("phone-case-ready").await;
+    let kiosk = Browser::start(1280, 1024).await;
+    kiosk.client.goto(&format!("{base}/kiosk")).await.unwrap();
+    kiosk
+        .wait("#setup-password")
+        .await
+        .send_keys("demo-kiosk-1-pass")
+        .await
+        .unwrap();
+    kiosk.click("#setup-ok").await;
+    kiosk.wait_text("#zones", "统一发证", 10).await;
+    kiosk.click("#pickup").await;
+    kiosk
+        .wait("#case-code")
+        .await
+        .send_keys("123")
+        .await
+        .unwrap();
+    kiosk.click("#case-ok").await;
+    kiosk.wait_text("#case-error", "没有这个办件编号", 5).await;
+    kiosk.screenshot("kiosk-pickup-unknown").await;
+    let input = kiosk.wait("#case-code").await;
+    input.clear().await.unwrap();
+    input.send_keys(&codes[0]).await.unwrap();
+    kiosk.click("#case-ok").await;
+    kiosk.wait_text("#ticket-number", "F", 5).await;
+    kiosk.wait_text("#ticket-service", "统一发证", 5).await;
+    kiosk.screenshot("kiosk-pickup-ticket").await;
+    kiosk.assert_accessible("kiosk-pickup-ticket").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

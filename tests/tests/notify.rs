@@ -210,6 +210,70 @@ async fn notices_are_signed_retried_and_neither_lost_nor_repeated() {
     })
     .await;
 
+    // A case accepted from A002 and made ready by the approval system: the
+    // citizen is told where to pick the result up.
+    send_all(
+        &mut pad,
+        [
+            Op::CallNext {
+                service: Some("business".into()),
+            },
+            Op::Start,
+        ],
+    )
+    .await;
+    let code = pad.send(Op::Accept).await.unwrap().case.expect("a case");
+    for (key, action) in [("k1", "review"), ("k2", "approve"), ("k3", "ready")] {
+        let (status, _, v) = server.http_with(
+            "POST",
+            &format!(
+                "/api/v1/halls/{}/integration/cases/{code}",
+                hallq_tests::HALL
+            ),
+            Some(&format!(r#"{{"action":"{action}"}}"#)),
+            &[
+                (
+                    "Authorization",
+                    "Basic YXBwcm92YWw6ZGVtby1hcHByb3ZhbC1wYXNz",
+                ),
+                ("Idempotency-Key", key),
+            ],
+        );
+        assert_eq!(status, 200, "{action}: {v}");
+    }
+    until(&gw, "the case ready", |g| {
+        g.accepted
+            .keys()
+            .any(|k| k.starts_with(&format!("case:{code}:")))
+    })
+    .await;
+    let ready = {
+        let g = gw.lock().unwrap();
+        g.accepted
+            .iter()
+            .find(|(k, _)| k.starts_with("case:"))
+            .unwrap()
+            .1[0]
+            .clone()
+    };
+    assert_eq!(
+        (
+            ready["kind"].as_str(),
+            ready["state"].as_str(),
+            ready["case"].as_str()
+        ),
+        (Some("case"), Some("ready"), Some(code.as_str()))
+    );
+    assert!(
+        ready["message"].as_str().unwrap().contains("11号窗口"),
+        "{ready}"
+    );
+    assert_eq!(
+        ready["ticket"].as_str(),
+        Some(a2.as_str()),
+        "the phone page's handle"
+    );
+
     // Once more time to repeat anything it would repeat.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let g = gw.lock().unwrap();
