@@ -98,6 +98,8 @@ pub struct HallSnapshot {
     pub departments: Vec<DepartmentInfo>,
     /// Whether the kiosk offers a pick-up ticket with a case code (统一出件).
     pub pickup: bool,
+    /// The window results are handed out at, if any.
+    pub pickup_window: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -352,6 +354,7 @@ impl Views<'_> {
                 })
                 .collect(),
             pickup: cfg.cases.service.is_some(),
+            pickup_window: cfg.pickup_window().map(|w| w.id.to_string()),
         }
     }
 

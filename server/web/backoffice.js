@@ -1,6 +1,7 @@
 // The back office (后台分类审批): a department's cases, most urgent first,
 // each moved on with one button (and a note where the rules want one);
-// refreshed whenever the staff stream says a case changed.
+// refreshed whenever the staff stream says a case changed. The pick-up
+// window's clerk finds a case by its code, hands it over or posts it.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -8,6 +9,7 @@ const PAGE_HALL = (location.pathname.match(/^\/h\/([^/]+)\//) || [])[1];
 const BASE = PAGE_HALL ? `/h/${PAGE_HALL}` : "";
 let hall = null;
 let me = null;
+let pickupWindow = null;
 
 // What each state allows, with the button's words; `note` marks a
 // required note (补正 says what is missing, a refusal says why).
@@ -39,6 +41,71 @@ function days(c) {
   return c.days_left < 0 ? `${used}（逾期 ${-c.days_left} late）` : `${used}（剩 ${c.days_left} left）`;
 }
 
+// The buttons a role has for a case in its state: the back office decides,
+// the pick-up window's clerk hands out and posts, a manager does both.
+function actionsFor(c) {
+  const all = ACTIONS[c.state] || [];
+  if (me.role === "clerk" || me.role === "manager") {
+    const extra = [];
+    if (c.state === "ready" && pickupWindow) extra.push(["deliver", "已当面交付 Handed over"]);
+    if (me.role === "clerk") {
+      const post = ["decided", "ready"].includes(c.state) ? [["express", "邮寄 Send by post", "express"]] : [];
+      return [...extra, ...post];
+    }
+    return [...all, ...extra];
+  }
+  return all;
+}
+
+// One case as a table row, with its buttons.
+function caseRow(c) {
+  const tr = el("tr");
+  tr.dataset.case = c.code;
+  if (c.card) tr.classList.add(c.card);
+  const code = el("td");
+  code.append(el("b", c.code));
+  if (c.card) code.append(" ", el("span", c.card === "red" ? "红牌" : "黄牌", `card ${c.card}`));
+  if (c.deemed) code.append(" ", el("span", "超时默许", "muted"));
+  tr.append(code);
+  tr.append(el("td", `${c.service_name}${c.department_name ? " · " + c.department_name : ""}`));
+  tr.append(el("td", `${c.accepted_date} ${c.window_name}${c.clerk ? " " + c.clerk : ""} (${c.number})`));
+  const decided = c.approved === null ? "" : c.approved ? "（批准 approved）" : "（不予批准 refused）";
+  tr.append(el("td", `${c.state_name}${decided}`, "state"));
+  tr.append(el("td", days(c), c.late ? "red" : ""));
+  tr.append(el("td", c.due_date || "–"));
+  const note = c.delivery && c.delivery.by === "express" ? `${c.delivery.carrier} ${c.delivery.tracking}` : c.reason || "";
+  tr.append(el("td", note));
+  const acts = el("td", undefined, "act");
+  for (const [action, label, kind] of actionsFor(c)) {
+    const b = el("button", label);
+    b.type = "button";
+    b.dataset.action = action;
+    b.onclick = () => change(c, action, label, kind);
+    acts.append(b);
+  }
+  tr.append(acts);
+  return tr;
+}
+
+async function find(ev) {
+  if (ev) ev.preventDefault();
+  const code = $("find-code").value.trim();
+  const err = $("find-error");
+  err.hidden = true;
+  if (!code) { $("found").hidden = true; return; }
+  const r = await fetch(`/api/v1/halls/${hall}/cases/${encodeURIComponent(code)}`);
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    $("found").hidden = true;
+    err.textContent = (body.error && body.error.message) || `${r.status}`;
+    err.hidden = false;
+    return;
+  }
+  const tbody = $("found").querySelector("tbody");
+  tbody.replaceChildren(caseRow(body));
+  $("found").hidden = false;
+}
+
 function render(body) {
   const tbody = $("report").querySelector("tbody");
   tbody.replaceChildren();
@@ -53,37 +120,12 @@ function render(body) {
   const rows = $("cases").querySelector("tbody");
   rows.replaceChildren();
   $("empty").hidden = body.cases.length > 0;
-  for (const c of body.cases) {
-    const tr = el("tr");
-    tr.dataset.case = c.code;
-    if (c.card) tr.classList.add(c.card);
-    const code = el("td");
-    code.append(el("b", c.code));
-    if (c.card) code.append(" ", el("span", c.card === "red" ? "红牌" : "黄牌", `card ${c.card}`));
-    if (c.deemed) code.append(" ", el("span", "超时默许", "muted"));
-    tr.append(code);
-    tr.append(el("td", `${c.service_name}${c.department_name ? " · " + c.department_name : ""}`));
-    tr.append(el("td", `${c.accepted_date} ${c.window_name}${c.clerk ? " " + c.clerk : ""} (${c.number})`));
-    const decided = c.approved === null ? "" : c.approved ? "（批准 approved）" : "（不予批准 refused）";
-    tr.append(el("td", `${c.state_name}${decided}`, "state"));
-    tr.append(el("td", days(c), c.late ? "red" : ""));
-    tr.append(el("td", c.due_date || "–"));
-    const note = c.delivery && c.delivery.by === "express" ? `${c.delivery.carrier} ${c.delivery.tracking}` : c.reason || "";
-    tr.append(el("td", note));
-    const acts = el("td", undefined, "act");
-    for (const [action, label, kind] of ACTIONS[c.state] || []) {
-      const b = el("button", label);
-      b.type = "button";
-      b.dataset.action = action;
-      b.onclick = () => change(c, action, label, kind);
-      acts.append(b);
-    }
-    tr.append(acts);
-    rows.append(tr);
-  }
+  for (const c of body.cases) rows.append(caseRow(c));
 }
 
 async function load() {
+  if (!$("found").hidden) find();
+  if (me.role === "clerk") return; // the pick-up window finds cases by code
   const q = new URLSearchParams();
   if ($("department").value) q.set("department", $("department").value);
   if ($("all").checked) q.set("all", "true");
@@ -113,6 +155,7 @@ function change(c, action, label, kind) {
       body.carrier = $("change-carrier").value.trim();
       body.tracking = $("change-tracking").value.trim();
     }
+    if (action === "deliver") body.window = pickupWindow;
     const r = await fetch(`/api/v1/halls/${hall}/cases/${encodeURIComponent(c.code)}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -157,6 +200,14 @@ async function start() {
   $("me").textContent = `${me.name}（${roles[me.role] || me.role}）`;
   const snap = await (await fetch(`/api/v1/halls/${hall}`)).json().catch(() => null);
   if (snap) $("hall-name").textContent = snap.name;
+  pickupWindow = snap && snap.pickup_window;
+  $("find-form").onsubmit = find;
+  if (me.role === "clerk") {
+    $("report-section").hidden = true;
+    $("list-section").hidden = true;
+    $("department").parentElement.hidden = true;
+    $("all").parentElement.hidden = true;
+  }
   const select = $("department");
   for (const d of (snap && snap.departments) || []) {
     const o = el("option", d.name);
@@ -174,6 +225,10 @@ async function start() {
     location.href = `${BASE}/manager/login`;
   };
   await load();
+  if (me.role === "clerk") {
+    $("live").hidden = true; // a clerk has no staff stream: looks a case up when asked
+    return;
+  }
   follow();
 }
 

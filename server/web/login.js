@@ -19,8 +19,10 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
     });
     if (r.ok) {
       const who = await r.json().catch(() => ({}));
-      // The back office has its own page; everyone else the dashboard.
-      location.href = who.role === "department" ? `${BASE}/backoffice` : `${BASE}/manager`;
+      // The back office and the pick-up window's clerk have the cases'
+      // page; everyone else the dashboard.
+      const cases = who.role === "department" || who.role === "clerk";
+      location.href = cases ? `${BASE}/backoffice` : `${BASE}/manager`;
       return;
     }
     const e = await r.json().catch(() => ({}));

@@ -119,6 +119,34 @@ impl Browser {
         }
     }
 
+    /// Opens the kiosk at `base` and logs it in as the demo hall's
+    /// `kiosk-1`, as its staff does once; waits for its services.
+    pub async fn open_kiosk(&self, base: &str) {
+        self.client.goto(&format!("{base}/kiosk")).await.unwrap();
+        self.wait("#setup-password")
+            .await
+            .send_keys("demo-kiosk-1-pass")
+            .await
+            .unwrap();
+        self.click("#setup-ok").await;
+        self.wait_text("#zones", "社保", 10).await;
+    }
+
+    /// Logs a staff account in on the login form at `base`.
+    pub async fn staff_login(&self, base: &str, id: &str, password: &str) {
+        self.client
+            .goto(&format!("{base}/manager/login"))
+            .await
+            .unwrap();
+        self.wait("#login-id").await.send_keys(id).await.unwrap();
+        self.wait("#login-password")
+            .await
+            .send_keys(password)
+            .await
+            .unwrap();
+        self.click("#login-submit").await;
+    }
+
     /// Waits up to 10 s for an element.
     pub async fn wait(&self, css: &str) -> fantoccini::elements::Element {
         self.client

@@ -305,6 +305,28 @@ impl Server {
         http_request(self.http, method, path, body, headers).expect("http request")
     }
 
+    /// Logs a staff account in over the API; the session cookie
+    /// (`name=value`), or none when refused.
+    pub fn web_login(&self, id: &str, password: &str) -> Option<String> {
+        let body = format!(r#"{{"id":"{id}","password":"{password}"}}"#);
+        let (status, head, _) = self.http_with("POST", "/api/v1/login", Some(&body), &[]);
+        if status != 200 {
+            return None;
+        }
+        let cookie = head
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("set-cookie: ")
+                    .or_else(|| l.strip_prefix("Set-Cookie: "))
+            })
+            .expect("a session cookie");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        Some(cookie.split(';').next().unwrap().to_owned())
+    }
+
     /// Takes a ticket at the demo hall's kiosk, asserting 201.
     pub fn take(&self, service: &str) -> Value {
         let (status, _, body) = self.http_with(

@@ -12,22 +12,12 @@ use hallq_tests::browser::Browser;
 use hallq_tests::{HALL, KIOSK, Server};
 use serde_json::Value;
 
-/// Logs in over the API; the session cookie header.
+/// Logs a demo account in over the API; the session cookie header.
 fn login(server: &Server, id: &str) -> (String, String) {
-    let body = format!(r#"{{"id":"{id}","password":"demo-{id}-pass"}}"#);
-    let (status, head, _) = server.http_with("POST", "/api/v1/login", Some(&body), &[]);
-    assert_eq!(status, 200, "{id} logs in");
-    let cookie = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .expect("a session cookie");
-    (
-        "Cookie".to_owned(),
-        cookie.split(';').next().unwrap().to_owned(),
-    )
+    let cookie = server
+        .web_login(id, &format!("demo-{id}-pass"))
+        .unwrap_or_else(|| panic!("{id} logs in"));
+    ("Cookie".to_owned(), cookie)
 }
 
 fn with(h: &(String, String)) -> [(&str, &str); 1] {
@@ -347,21 +337,7 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
     }
     let base = format!("http://{}", server.http);
     let b = Browser::start(1400, 900).await;
-    b.client
-        .goto(&format!("{base}/manager/login"))
-        .await
-        .unwrap();
-    b.wait("#login-id")
-        .await
-        .send_keys("officer")
-        .await
-        .unwrap();
-    b.wait("#login-password")
-        .await
-        .send_keys("demo-officer-pass")
-        .await
-        .unwrap();
-    b.click("#login-submit").await;
+    b.staff_login(&base, "officer", "demo-officer-pass").await;
     // A back-office login lands on its own page with both cases.
     let row = format!("tr[data-case='{}']", codes[1]);
     b.wait_text(&row, "商事登记", 10).await;
@@ -452,15 +428,7 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
     phone.screenshot("phone-case-ready").await;
     phone.assert_accessible("phone-case-ready").await;
     let kiosk = Browser::start(1280, 1024).await;
-    kiosk.client.goto(&format!("{base}/kiosk")).await.unwrap();
-    kiosk
-        .wait("#setup-password")
-        .await
-        .send_keys("demo-kiosk-1-pass")
-        .await
-        .unwrap();
-    kiosk.click("#setup-ok").await;
-    kiosk.wait_text("#zones", "统一发证", 10).await;
+    kiosk.open_kiosk(&base).await;
     kiosk.click("#pickup").await;
     kiosk
         .wait("#case-code")
@@ -479,6 +447,53 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
     kiosk.wait_text("#ticket-service", "统一发证", 5).await;
     kiosk.screenshot("kiosk-pickup-ticket").await;
     kiosk.assert_accessible("kiosk-pickup-ticket").await;
+
+    // The citizen asks for post instead: the pick-up window's clerk finds
+    // the case by its code and records the carrier and tracking number.
+    let clerk = Browser::start(1400, 700).await;
+    clerk.staff_login(&base, "clerk", "demo-clerk-pass").await;
+    clerk
+        .wait("#find-code")
+        .await
+        .send_keys(&codes[0])
+        .await
+        .unwrap();
+    clerk.click("#find-form button").await;
+    let row = format!("#found tr[data-case='{}']", codes[0]);
+    clerk.wait_text(&row, "待取件", 5).await;
+    let shown = clerk
+        .client
+        .execute(
+            "return document.getElementById('list-section').hidden",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, Value::Bool(true), "a clerk has no list of cases");
+    assert!(
+        clerk
+            .client
+            .find(Locator::Css(&format!(
+                "{row} button[data-action='approve']"
+            )))
+            .await
+            .is_err(),
+        "a clerk does not decide"
+    );
+    clerk
+        .click(&format!("{row} button[data-action='express']"))
+        .await;
+    clerk
+        .wait("#change-tracking")
+        .await
+        .send_keys("9876543210")
+        .await
+        .unwrap();
+    clerk.click("#change-ok").await;
+    clerk.wait_text(&format!("{row} .state"), "已送达", 5).await;
+    clerk.screenshot("clerk-case-posted").await;
+    let t = ticket(&server, &tokens[0]);
+    assert_eq!(t["case"]["tracking"].as_str(), Some("9876543210"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,21 +557,7 @@ async fn the_manager_sees_the_case_cards_of_three_weeks_behind_the_counter() {
 
     let base = format!("http://{}", server.http);
     let b = Browser::start(1400, 1300).await;
-    b.client
-        .goto(&format!("{base}/manager/login"))
-        .await
-        .unwrap();
-    b.wait("#login-id")
-        .await
-        .send_keys("manager")
-        .await
-        .unwrap();
-    b.wait("#login-password")
-        .await
-        .send_keys("demo-manager-pass")
-        .await
-        .unwrap();
-    b.click("#login-submit").await;
+    b.staff_login(&base, "manager", "demo-manager-pass").await;
     b.wait_text("#case-report", "市场监管局", 10).await;
     b.wait_text("#case-cards", "工作日", 5).await;
     b.client

@@ -292,15 +292,7 @@ async fn a_citizen_books_cancels_books_again_and_checks_in_at_the_kiosk() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     let kiosk = Browser::start(1280, 1024).await;
-    kiosk.client.goto(&format!("{base}/kiosk")).await.unwrap();
-    kiosk
-        .wait("#setup-password")
-        .await
-        .send_keys("demo-kiosk-1-pass")
-        .await
-        .unwrap();
-    kiosk.click("#setup-ok").await;
-    kiosk.wait_text("#zones", "社保", 10).await;
+    kiosk.open_kiosk(&base).await;
     kiosk.click("#checkin").await;
     kiosk
         .wait("#booking-code")
@@ -380,19 +372,7 @@ async fn a_keyboard_alone_takes_a_ticket_at_the_kiosk() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     let kiosk = Browser::start(1280, 1024).await;
-    kiosk
-        .client
-        .goto(&format!("http://{}/kiosk", server.http))
-        .await
-        .unwrap();
-    kiosk
-        .wait("#setup-password")
-        .await
-        .send_keys("demo-kiosk-1-pass")
-        .await
-        .unwrap();
-    kiosk.click("#setup-ok").await;
-    kiosk.wait_text("#zones", "社保", 10).await;
+    kiosk.open_kiosk(&format!("http://{}", server.http)).await;
     let active = |what: &'static str| {
         let c = kiosk.client.clone();
         async move {

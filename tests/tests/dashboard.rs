@@ -11,23 +11,7 @@ use hallq_tests::{HALL, Server, Watcher, topic};
 
 /// Logs in over the API; the session cookie (`name=value`).
 fn login(server: &Server, id: &str, password: &str) -> Option<String> {
-    let body = format!(r#"{{"id":"{id}","password":"{password}"}}"#);
-    let (status, head, _) = server.http_with("POST", "/api/v1/login", Some(&body), &[]);
-    if status != 200 {
-        return None;
-    }
-    let cookie = head
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("set-cookie: ")
-                .or_else(|| l.strip_prefix("Set-Cookie: "))
-        })
-        .expect("a session cookie");
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    Some(cookie.split(';').next().unwrap().to_owned())
+    server.web_login(id, password)
 }
 
 /// Fills the login form and sends it.
