@@ -170,6 +170,32 @@ async fn main() -> anyhow::Result<()> {
         false,
     )
     .await?;
+    // The ground: the one-file Python relay, behind a third
+    // instance of the broker, when Debian's python3-paho-mqtt is there.
+    let py_port = relay::broker("xuchang").await?.port();
+    let py_login = |user: &str, password: &str| Login {
+        port: py_port,
+        ..login(user, password)
+    };
+    let mut py_loop = match relay::spawn_python(
+        &py_login("relay", "relay-pass"),
+        &dir.path().join("relay-py.log"),
+    ) {
+        Ok(child) => Some((
+            child,
+            PadLoop::start(
+                &py_login("pad-3", "pad-pass"),
+                &py_login("led-3", "led-pass"),
+                &["call_next"],
+                false,
+            )
+            .await?,
+        )),
+        Err(why) => {
+            println!("(the Python relay is left out: {why}; apt-get install python3-paho-mqtt)");
+            None
+        }
+    };
     let mut hallq_loop = PadLoop::start(
         &login("pad-3", "demo-pad-3-pass"),
         &login("led-3", "demo-led-3-pass"),
@@ -179,8 +205,12 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     hallq_loop.send("open").await?;
     let (mut e2e, mut peer) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut py = Vec::with_capacity(n);
     for _ in 0..30 {
         relay_loop.once().await?;
+        if let Some((_, l)) = &mut py_loop {
+            l.once().await?;
+        }
         hallq_loop.once().await?;
     }
     running.engine.stages.lock().expect("stages").clear();
@@ -190,9 +220,18 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..k {
             peer.push(relay_loop.once().await?);
         }
+        if let Some((_, l)) = &mut py_loop {
+            for _ in 0..k {
+                py.push(l.once().await?);
+            }
+        }
         for _ in 0..k {
             e2e.push(hallq_loop.once().await?);
         }
+    }
+    if let Some((mut child, _)) = py_loop.take() {
+        let _ = child.kill();
+        let _ = child.wait();
     }
     let (p50, p99) = (median(&mut peer), quantile(&mut peer, 0.99));
     report("peer relay: pad command → display state", &mut peer);
@@ -204,6 +243,17 @@ async fn main() -> anyhow::Result<()> {
         "",
         quantile(&mut e2e, 0.99).as_secs_f64() / p99.as_secs_f64()
     );
+    if !py.is_empty() {
+        let (p50, p99) = (median(&mut py), quantile(&mut py, 0.99));
+        report("Python relay (paho): pad command → display state", &mut py);
+        println!(
+            "{:<44} {:>9.2} {:>9} {:>9.2}",
+            "  hallq ÷ Python relay (the issue's ground)",
+            median(&mut e2e).as_secs_f64() / p50.as_secs_f64(),
+            "",
+            quantile(&mut e2e, 0.99).as_secs_f64() / p99.as_secs_f64()
+        );
+    }
     // Where hallq's time goes, from the owner's own clocks (each figure is
     // from the broker's handing the command over).
     let stages: Vec<_> = running

@@ -114,3 +114,54 @@ pub fn spawn(login: Login, log: &Path) -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("the relay did not subscribe"))?;
     Ok(())
 }
+
+/// The issue's own peer: the one-file Python relay (`bench/relay.py`,
+/// paho-mqtt), behind `login`'s broker. None, and why, when Debian's
+/// `python3-paho-mqtt` is not installed.
+pub fn spawn_python(login: &Login, log: &Path) -> Result<std::process::Child, String> {
+    use std::io::BufRead;
+    // Debian's interpreter, where Debian's package is (a pyenv shim on
+    // the PATH may be another Python).
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("relay.py");
+    let mut child = std::process::Command::new(python)
+        .arg(&script)
+        .args([
+            login.host.as_str(),
+            &login.port.to_string(),
+            login.hall.as_str(),
+            login.user.as_str(),
+            login.password.as_str(),
+        ])
+        .arg(log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{python}: {e}"))?;
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        Ok(line) if line.trim() == "ready" => Ok(child),
+        _ => {
+            let _ = child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            Err(err
+                .lines()
+                .last()
+                .unwrap_or("the Python relay did not start")
+                .to_owned())
+        }
+    }
+}
