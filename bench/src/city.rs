@@ -219,9 +219,10 @@ async fn main() -> anyhow::Result<()> {
         ids.len()
     );
     println!(
-        "call → display at {first} under that load ({} samples, {} without a state): p50 {}  p90 {}  p99 {}",
+        "call → display at {first} under that load ({} samples, {} without a state, {} refused: queue empty): p50 {}  p90 {}  p99 {}",
         m.samples.len(),
         m.misses,
+        m.refused,
         us(q(0.5)),
         us(q(0.9)),
         us(q(0.99))

@@ -241,10 +241,15 @@ pub async fn measuring_display(
 /// The measuring pad: one command at a time (`call_next`, `start`,
 /// `finish` in turn), each timed to the next state the measuring display
 /// stamps (a count refresh may come in between; it is rare and only makes
-/// a sample shorter, never longer).
+/// a sample shorter, never longer). A command the hall refuses (a call on
+/// an empty queue, then a start with no ticket) changes no state: it is
+/// counted as refused, not timed — timed, it would wait for the next
+/// coalesced count refresh (up to 500 ms) and pass for a stall.
 pub struct MeasuringPad {
     client: rumqttc::AsyncClient,
     topic: String,
+    /// Each reply's `ok`, in order.
+    replies: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<bool>>,
 }
 
 /// What [`MeasuringPad::measure`] saw.
@@ -253,6 +258,8 @@ pub struct Measured {
     pub samples: Vec<Duration>,
     /// Commands after which no state came within 2 s.
     pub misses: u32,
+    /// Commands the hall refused (no state to wait for).
+    pub refused: u32,
     /// How long it measured, in seconds.
     pub secs: f64,
 }
@@ -268,10 +275,37 @@ impl MeasuringPad {
     /// Connects the pad of `window` and opens the window.
     pub async fn open(login: Login, window: &str) -> anyhow::Result<MeasuringPad> {
         let (client, mut ev) = login.connect(&login.client_id("measure"), None);
-        tokio::spawn(async move { while ev.poll().await.is_ok() {} });
+        let reply_topic = Topic::PadReply(window).to_string(&login.hall);
+        let (tx, replies) = tokio::sync::mpsc::unbounded_channel();
+        let (ready_tx, ready) = tokio::sync::oneshot::channel();
+        let (sub, subscribe) = (client.clone(), reply_topic.clone());
+        tokio::spawn(async move {
+            let mut ready_tx = Some(ready_tx);
+            loop {
+                match ev.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = sub.try_subscribe(subscribe.clone(), QoS::AtLeastOnce);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        if let Some(r) = ready_tx.take() {
+                            let _ = r.send(());
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == reply_topic => {
+                        let ok = serde_json::from_slice::<serde_json::Value>(&p.payload)
+                            .is_ok_and(|v| v["ok"] == true);
+                        let _ = tx.send(ok);
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        ready.await?;
         let pad = MeasuringPad {
             client,
             topic: Topic::PadCmd(window).to_string(&login.hall),
+            replies: tokio::sync::Mutex::new(replies),
         };
         pad.send(0, "open").await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -296,8 +330,10 @@ impl MeasuringPad {
         mut each_second: impl FnMut(),
     ) -> anyhow::Result<Measured> {
         while states.try_recv().is_ok() {}
+        let mut replies = self.replies.lock().await;
+        while replies.try_recv().is_ok() {}
         let t0 = std::time::Instant::now();
-        let (mut samples, mut misses, mut i) = (Vec::new(), 0, 0u64);
+        let (mut samples, mut misses, mut refused, mut i) = (Vec::new(), 0, 0, 0u64);
         let mut last = std::time::Instant::now();
         while t0.elapsed() < Duration::from_secs(seconds) {
             let op = ["call_next", "start", "finish"][(i % 3) as usize];
@@ -305,6 +341,14 @@ impl MeasuringPad {
             while states.try_recv().is_ok() {}
             let t = std::time::Instant::now();
             self.send(i, op).await?;
+            // The reply says whether a state is coming (states go out
+            // before replies, but on another connection).
+            let ok = tokio::time::timeout(Duration::from_secs(2), replies.recv()).await;
+            if matches!(ok, Ok(Some(false))) {
+                refused += 1;
+                tokio::time::sleep(gap).await;
+                continue;
+            }
             match tokio::time::timeout(Duration::from_secs(2), states.recv()).await {
                 Ok(Some(at)) => samples.push(at - t),
                 _ => misses += 1,
@@ -320,6 +364,7 @@ impl MeasuringPad {
         Ok(Measured {
             samples,
             misses,
+            refused,
             secs: t0.elapsed().as_secs_f64(),
         })
     }

@@ -250,9 +250,10 @@ async fn main() -> anyhow::Result<()> {
         watched.load(Ordering::Relaxed)
     );
     println!(
-        "call → display under load ({} samples, {} without a state): p50 {}  p90 {}  p99 {}  max {}",
+        "call → display under load ({} samples, {} without a state, {} refused: queue empty): p50 {}  p90 {}  p99 {}  max {}",
         m.samples.len(),
         m.misses,
+        m.refused,
         us(q(0.5)),
         us(q(0.9)),
         us(q(0.99)),
