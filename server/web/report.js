@@ -113,6 +113,13 @@ async function load(date) {
   table("by-clerk", r.by_clerk, true);
   table("by-window", r.by_window.filter((w) => w.tickets > 0 || w.idle_s), true);
   table("by-service", r.by_service, false);
+  // 限时办结: the on-time share per department.
+  $("cases-section").hidden = !r.cases.length;
+  plainTable("cases", [["部门", "Department"], ["受理", "Accepted"], ["在办", "Open"], ["已办结", "Decided"],
+    ["按时", "On time"], ["逾期", "Late"], ["超时默许", "Deemed"], ["按时率", "On time %"], ["平均工作日", "Avg days"],
+    ["黄牌在办", "Yellow open"], ["红牌在办", "Red open"]],
+  r.cases.map((f) => [f.department_name, f.accepted, f.open, f.decided, f.on_time, f.late, f.deemed,
+    f.on_time_percent === null ? "–" : `${f.on_time_percent}%`, f.avg_days ?? "–", f.yellow_open, f.red_open]));
   chart(r);
   $("generated").textContent = `生成于 generated ${new Date(r.at_ms).toLocaleString("zh-CN", { hour12: false })}`;
 }

@@ -565,4 +565,20 @@ async fn the_manager_sees_the_case_cards_of_three_weeks_behind_the_counter() {
         .await
         .unwrap();
     b.screenshot("manager-case-cards").await;
+
+    // The day report gives the on-time share per department.
+    b.client
+        .goto(&format!("{base}/manager/report"))
+        .await
+        .unwrap();
+    let row = b.wait_text("#cases", "市场监管局", 10).await;
+    assert!(row.contains('%'), "{row}");
+    b.client
+        .execute(
+            "document.getElementById('cases-section').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.screenshot("report-cases").await;
 }
