@@ -1111,7 +1111,17 @@ fn case_weeks(
             s,
         )?;
         let cards = w.hall.case_card_counts();
-        for f in hallq_server::cases::case_report(&w.hall) {
+        // What the per-department figures cost (the owner makes them for
+        // each `metrics` message, at most once a second).
+        let timed = std::time::Instant::now();
+        let report = hallq_server::cases::case_report(&w.hall);
+        let report_us = timed.elapsed().as_micros();
+        // And what they add to the hall's copy for readers (made by the owner).
+        let timed = std::time::Instant::now();
+        let copy = w.hall.clone();
+        let copy_us = timed.elapsed().as_micros();
+        drop(copy);
+        for f in report {
             let given = |level| {
                 cards
                     .iter()
@@ -1147,9 +1157,10 @@ fn case_weeks(
             );
         }
         eprintln!(
-            "  (seed {s}: {} events through the core in {} ms)",
+            "  (seed {s}: {} events through the core in {} ms; the figures of {} cases in {report_us} µs; a copy of the hall in {copy_us} µs)",
             w.records.len(),
-            started.elapsed().as_millis()
+            started.elapsed().as_millis(),
+            w.hall.cases().count()
         );
     }
     println!("  on-time share over the seeds (min–max):");

@@ -1,6 +1,8 @@
 //! How each event changes the hall (`apply`): the fold that replays the log.
 //! Nothing here decides anything; `decide.rs` has the rules.
 
+use std::sync::Arc;
+
 use crate::Millis;
 use crate::booking::{Booking, BookingState};
 use crate::calendar::Day;
@@ -24,7 +26,7 @@ impl Hall {
             Event::QueueMoved { to, tickets, .. } => {
                 for id in tickets {
                     self.dequeue(*id);
-                    if let Some(t) = self.tickets.get_mut(id) {
+                    if let Some(t) = self.tickets.get_mut(id).map(Arc::make_mut) {
                         t.service = to.clone();
                         t.transfers += 1;
                     }
@@ -75,7 +77,12 @@ impl Hall {
                 self.release(*ticket, window);
                 self.end_ticket(*ticket, TicketState::NoShow, now);
                 let day = self.day.unwrap_or(0);
-                if let Some(c) = self.tickets.get(ticket).and_then(|t| t.citizen.clone()) {
+                if let Some(c) = self
+                    .tickets
+                    .get(ticket)
+                    .map(Arc::as_ref)
+                    .and_then(|t| t.citizen.clone())
+                {
                     self.citizens.entry(c).or_default().no_show(day);
                 }
             }
@@ -85,7 +92,7 @@ impl Hall {
                 places,
             } => {
                 self.release(*ticket, window);
-                if let Some(t) = self.tickets.get_mut(ticket) {
+                if let Some(t) = self.tickets.get_mut(ticket).map(Arc::make_mut) {
                     t.put_back = true;
                     t.state = TicketState::Waiting;
                 }
@@ -96,7 +103,7 @@ impl Hall {
                 if let Some(w) = self.windows.get_mut(window) {
                     w.held.insert(*ticket);
                 }
-                if let Some(t) = self.tickets.get_mut(ticket) {
+                if let Some(t) = self.tickets.get_mut(ticket).map(Arc::make_mut) {
                     t.state = TicketState::Held;
                 }
             }
@@ -108,7 +115,7 @@ impl Hall {
                 ..
             } => {
                 self.release(*ticket, window);
-                if let Some(t) = self.tickets.get_mut(ticket) {
+                if let Some(t) = self.tickets.get_mut(ticket).map(Arc::make_mut) {
                     t.state = TicketState::Waiting;
                     t.transfers += 1;
                     t.started_ms = None;
@@ -120,7 +127,7 @@ impl Hall {
                 self.enqueue(*ticket, None);
             }
             Event::ServiceStarted { ticket, .. } => {
-                if let Some(t) = self.tickets.get_mut(ticket) {
+                if let Some(t) = self.tickets.get_mut(ticket).map(Arc::make_mut) {
                     t.state = TicketState::Serving;
                     t.started_ms = Some(now);
                 }
@@ -131,7 +138,7 @@ impl Hall {
                 overtime_s,
             } => {
                 self.release(*ticket, window);
-                if let Some(t) = self.tickets.get_mut(ticket) {
+                if let Some(t) = self.tickets.get_mut(ticket).map(Arc::make_mut) {
                     t.overtime_s = *overtime_s;
                 }
                 self.end_ticket(*ticket, TicketState::Done, now);
@@ -140,7 +147,7 @@ impl Hall {
                 }
             }
             Event::TicketRated { ticket, score, .. } => {
-                if let Some(t) = self.tickets.get_mut(ticket) {
+                if let Some(t) = self.tickets.get_mut(ticket).map(Arc::make_mut) {
                     t.rating = Some(*score);
                 }
             }
@@ -207,7 +214,7 @@ impl Hall {
             wait_card: None,
             service_card: None,
         };
-        self.tickets.insert(*ticket, t);
+        self.tickets.insert(*ticket, Arc::new(t));
         self.enqueue(*ticket, None);
     }
 
@@ -221,7 +228,7 @@ impl Hall {
             w.held.remove(&ticket);
         }
         let mut service = None;
-        if let Some(t) = self.tickets.get_mut(&ticket) {
+        if let Some(t) = self.tickets.get_mut(&ticket).map(Arc::make_mut) {
             if recall {
                 t.recalls += 1;
             } else {
@@ -251,7 +258,7 @@ impl Hall {
         service: &Id,
         clerk: &Option<String>,
     ) {
-        if let Some(t) = self.tickets.get_mut(&ticket) {
+        if let Some(t) = self.tickets.get_mut(&ticket).map(Arc::make_mut) {
             match kind {
                 CardKind::Wait => t.wait_card = Some(level),
                 CardKind::Service => t.service_card = Some(level),
@@ -470,7 +477,7 @@ impl Hall {
     }
 
     fn end_ticket(&mut self, ticket: TicketId, state: TicketState, now: Millis) {
-        if let Some(t) = self.tickets.get_mut(&ticket) {
+        if let Some(t) = self.tickets.get_mut(&ticket).map(Arc::make_mut) {
             t.state = state;
             t.ended_ms = Some(now);
         }

@@ -13,6 +13,7 @@
 //! material comes in is day 0 again. A decision stops it for good.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -226,7 +227,9 @@ impl Case {
 /// The hall's cases with their look-ups; they change together, here only.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Cases {
-    by_code: BTreeMap<String, Case>,
+    /// Shared with the hall's copies (readers, forecasts): a copy of the
+    /// hall copies pointers, and a change copies only the case it changes.
+    by_code: BTreeMap<String, Arc<Case>>,
     /// The accepting ticket's token → case code (the phone page).
     by_token: HashMap<String, String>,
     /// A pick-up ticket → its case code.
@@ -237,12 +240,12 @@ pub(crate) struct Cases {
 
 impl Cases {
     fn get(&self, code: &str) -> Option<&Case> {
-        self.by_code.get(code)
+        self.by_code.get(code).map(|c| &**c)
     }
 
     fn insert(&mut self, case: Case) {
         self.by_token.insert(case.token.clone(), case.code.clone());
-        self.by_code.insert(case.code.clone(), case);
+        self.by_code.insert(case.code.clone(), Arc::new(case));
     }
 
     /// Whether the ticket with this token has a case not yet delivered.
@@ -298,7 +301,7 @@ impl Hall {
     /// The cases in memory: those not yet delivered, and those delivered
     /// in the last [`CASE_KEEP_DAYS`] days.
     pub fn cases(&self) -> impl Iterator<Item = &Case> {
-        self.cases.by_code.values()
+        self.cases.by_code.values().map(|c| &**c)
     }
 
     /// Case cards given, per (department, level), since the log began.
@@ -394,7 +397,7 @@ impl Hall {
         let rt = &self.windows[&window];
         let t = rt
             .current
-            .and_then(|id| self.tickets.get(&id))
+            .and_then(|id| self.tickets.get(&id).map(Arc::as_ref))
             .ok_or(CoreError::NoCurrentTicket)?;
         if t.state != TicketState::Serving {
             return Err(CoreError::NotStarted);
@@ -488,7 +491,9 @@ impl Hall {
             CaseState::Delivered => return Err(CoreError::CaseDelivered),
             _ => return Err(CoreError::CaseNotReady),
         }
-        if let Some(t) = c.pickup.and_then(|id| self.tickets.get(&id))
+        if let Some(t) = c
+            .pickup
+            .and_then(|id| self.tickets.get(&id).map(Arc::as_ref))
             && !t.state.is_final()
         {
             return Err(CoreError::PickupTaken(t.number.clone()));
@@ -542,7 +547,7 @@ impl Hall {
                 limit_days,
                 deemed_approval,
             } => {
-                let Some(t) = self.tickets.get(ticket) else {
+                let Some(t) = self.tickets.get(ticket).map(Arc::as_ref) else {
                     return;
                 };
                 let by = clerk.clone().unwrap_or_else(|| window.to_string());
@@ -591,7 +596,7 @@ impl Hall {
                     return;
                 };
                 let used = self.case_used_days(c, today);
-                let Some(c) = self.cases.by_code.get_mut(case) else {
+                let Some(c) = self.cases.by_code.get_mut(case).map(Arc::make_mut) else {
                     return;
                 };
                 let Some(next) = action.next(c.state) else {
@@ -646,7 +651,7 @@ impl Hall {
                 department,
                 ..
             } => {
-                if let Some(c) = self.cases.by_code.get_mut(case) {
+                if let Some(c) = self.cases.by_code.get_mut(case).map(Arc::make_mut) {
                     c.card = Some(c.card.map_or(*level, |l| l.max(*level)));
                 }
                 *self
@@ -656,7 +661,7 @@ impl Hall {
                     .or_default() += 1;
             }
             Event::CaseDeemed { case, used_days } => {
-                if let Some(c) = self.cases.by_code.get_mut(case) {
+                if let Some(c) = self.cases.by_code.get_mut(case).map(Arc::make_mut) {
                     c.state = CaseState::Decided;
                     c.used_before = *used_days;
                     c.running_since = None;
@@ -673,7 +678,7 @@ impl Hall {
                 }
             }
             Event::PickupIssued { case, ticket } => {
-                if let Some(c) = self.cases.by_code.get_mut(case) {
+                if let Some(c) = self.cases.by_code.get_mut(case).map(Arc::make_mut) {
                     c.pickup = Some(*ticket);
                     self.cases.by_pickup.insert(*ticket, case.clone());
                 }

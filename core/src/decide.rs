@@ -9,6 +9,7 @@ use crate::event::{Event, Record};
 use crate::hall::{Hall, Ticket, TicketState, WindowRuntime};
 use crate::id::{Id, TicketId};
 use crate::{Millis, booking::BookingState};
+use std::sync::Arc;
 
 /// The window a counter command is for, as the hall has it now.
 struct Counter<'a> {
@@ -361,7 +362,9 @@ impl Hall {
             return Err(CoreError::WindowClosed);
         }
         let at = Counter {
-            current: rt.current.and_then(|id| self.tickets.get(&id)),
+            current: rt
+                .current
+                .and_then(|id| self.tickets.get(&id).map(Arc::as_ref)),
             window,
             rt,
         };
@@ -521,6 +524,7 @@ impl Hall {
                 let mut waiting: Vec<&Ticket> = self
                     .tickets
                     .values()
+                    .map(Arc::as_ref)
                     .filter(|t| {
                         t.service == from && t.state == TicketState::Waiting && t.sent_to.is_none()
                     })

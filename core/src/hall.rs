@@ -3,6 +3,7 @@
 //! `queue.rs`; cards in `supervision.rs`; bookings and citizens in `booking.rs`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -143,7 +144,9 @@ pub struct Hall {
     pub(crate) numbers: BTreeMap<Id, u32>,
     /// Tickets issued per service on `day`.
     pub(crate) issued: BTreeMap<Id, u32>,
-    pub(crate) tickets: BTreeMap<TicketId, Ticket>,
+    /// Shared with the hall's copies (readers, forecasts): a copy copies
+    /// pointers, and a change copies only the ticket it changes.
+    pub(crate) tickets: BTreeMap<TicketId, Arc<Ticket>>,
     pub(crate) tokens: HashMap<String, TicketId>,
     /// Numbers of the current day (all of them with carry-over).
     pub(crate) by_number: HashMap<String, TicketId>,
@@ -286,7 +289,7 @@ impl Hall {
     /// and the time spent open — what a run never reads. A day's worth of
     /// finished tickets would cost more to copy than the run itself.
     pub(crate) fn working_copy(&self) -> Hall {
-        let tickets: BTreeMap<TicketId, Ticket> = self
+        let tickets: BTreeMap<TicketId, Arc<Ticket>> = self
             .tickets
             .iter()
             .filter(|(_, t)| !t.state.is_final())
@@ -328,22 +331,24 @@ impl Hall {
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
-        self.tickets.get(&id)
+        self.tickets.get(&id).map(Arc::as_ref)
     }
 
     pub fn ticket_by_token(&self, token: &str) -> Option<&Ticket> {
-        self.tokens.get(token).and_then(|id| self.tickets.get(id))
+        self.tokens
+            .get(token)
+            .and_then(|id| self.tickets.get(id).map(Arc::as_ref))
     }
 
     /// A ticket of the current day by its number ("A001").
     pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
         self.by_number
             .get(number)
-            .and_then(|id| self.tickets.get(id))
+            .and_then(|id| self.tickets.get(id).map(Arc::as_ref))
     }
 
     pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
-        self.tickets.values()
+        self.tickets.values().map(Arc::as_ref)
     }
 
     pub fn window(&self, id: &str) -> Option<&WindowRuntime> {
@@ -376,7 +381,7 @@ impl Hall {
         line.and_then(|l| self.queues.line(&l))
             .into_iter()
             .flatten()
-            .filter_map(|k| self.tickets.get(&k.ticket))
+            .filter_map(|k| self.tickets.get(&k.ticket).map(Arc::as_ref))
     }
 
     /// The tickets numbered on the current service day (all of them, with
@@ -384,7 +389,7 @@ impl Hall {
     pub fn tickets_today(&self) -> impl Iterator<Item = &Ticket> {
         self.by_number
             .values()
-            .filter_map(|id| self.tickets.get(id))
+            .filter_map(|id| self.tickets.get(id).map(Arc::as_ref))
     }
 
     /// How many tickets of a service wait.
@@ -408,10 +413,10 @@ impl Hall {
             .windows
             .values()
             .filter_map(|w| w.current)
-            .filter_map(|id| self.tickets.get(&id));
+            .filter_map(|id| self.tickets.get(&id).map(Arc::as_ref));
         self.queues
             .all()
-            .filter_map(|k| self.tickets.get(&k.ticket))
+            .filter_map(|k| self.tickets.get(&k.ticket).map(Arc::as_ref))
             .chain(current)
     }
 
@@ -424,7 +429,10 @@ impl Hall {
         let w = self.windows.get(window)?;
         Some(if !w.open {
             WindowStatus::Closed
-        } else if let Some(t) = w.current.and_then(|id| self.tickets.get(&id)) {
+        } else if let Some(t) = w
+            .current
+            .and_then(|id| self.tickets.get(&id).map(Arc::as_ref))
+        {
             if t.state == TicketState::Serving {
                 WindowStatus::Serving
             } else {

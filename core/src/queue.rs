@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use crate::config::Policy;
 use crate::error::CoreError;
@@ -95,7 +96,7 @@ impl Hall {
     /// Puts a waiting ticket into its queue (its service's, or the window it
     /// was sent to); `put_back` places it behind that many tickets.
     pub(crate) fn enqueue(&mut self, id: TicketId, put_back: Option<u32>) {
-        let Some(t) = self.tickets.get(&id) else {
+        let Some(t) = self.tickets.get(&id).map(Arc::as_ref) else {
             return;
         };
         let rank = self.config.rank(t.class.as_ref());
@@ -161,7 +162,12 @@ impl Hall {
             .into_iter()
             .flatten()
             .find(|k| {
-                only.is_none_or(|s| self.tickets.get(&k.ticket).is_some_and(|t| &t.service == s))
+                only.is_none_or(|s| {
+                    self.tickets
+                        .get(&k.ticket)
+                        .map(Arc::as_ref)
+                        .is_some_and(|t| &t.service == s)
+                })
             })
         {
             return Ok(k.ticket);

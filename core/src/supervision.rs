@@ -4,6 +4,7 @@
 //! a `Tick` then turns what is due into events.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::Millis;
 use crate::event::{CardKind, CardLevel, Event};
@@ -92,7 +93,7 @@ impl Hall {
 
     /// Recomputes a ticket's card deadlines from its state.
     pub(crate) fn schedule(&mut self, id: TicketId) {
-        let Some(t) = self.tickets.get(&id) else {
+        let Some(t) = self.tickets.get(&id).map(Arc::as_ref) else {
             return;
         };
         let rules = &self.config.rules;
@@ -170,7 +171,7 @@ impl Hall {
                     kind,
                     level,
                 } => {
-                    let Some(t) = self.tickets.get(ticket) else {
+                    let Some(t) = self.tickets.get(ticket).map(Arc::as_ref) else {
                         continue;
                     };
                     // A new day expires waiting tickets before their cards matter.
