@@ -707,3 +707,71 @@ fn check_code(code: &str, max: usize) -> Result<(), CoreError> {
         Err(CoreError::BadCaseCode)
     }
 }
+
+#[cfg(test)]
+mod names {
+    use super::*;
+
+    #[test]
+    fn state_and_action_names_are_serdes() {
+        use CaseState as S;
+        for s in [
+            S::Accepted,
+            S::InReview,
+            S::NeedsMaterial,
+            S::Decided,
+            S::Ready,
+            S::Delivered,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        let window = Id::parse("11").unwrap();
+        for a in [
+            CaseAction::Review,
+            CaseAction::NeedMaterial,
+            CaseAction::Supplied,
+            CaseAction::Approve,
+            CaseAction::Refuse,
+            CaseAction::Ready,
+            CaseAction::Deliver { window },
+            CaseAction::Express {
+                carrier: "EMS".into(),
+                tracking: "1".into(),
+            },
+        ] {
+            assert_eq!(serde_json::to_value(&a).unwrap()["action"], a.as_str());
+        }
+    }
+
+    #[test]
+    fn only_the_allowed_steps_lead_on() {
+        use CaseState as S;
+        let all = [
+            S::Accepted,
+            S::InReview,
+            S::NeedsMaterial,
+            S::Decided,
+            S::Ready,
+            S::Delivered,
+        ];
+        // Nothing leads on from a delivered case, and nothing back to accepted.
+        for a in [CaseAction::Review, CaseAction::Approve, CaseAction::Ready] {
+            assert_eq!(a.next(S::Delivered), None);
+        }
+        for s in all {
+            for a in [
+                CaseAction::Review,
+                CaseAction::NeedMaterial,
+                CaseAction::Supplied,
+                CaseAction::Approve,
+                CaseAction::Refuse,
+                CaseAction::Ready,
+            ] {
+                assert_ne!(a.next(s), Some(S::Accepted), "{a:?} from {s:?}");
+            }
+        }
+        // The clock runs only while the department has it.
+        let running: Vec<_> = all.into_iter().filter(|s| s.clock_runs()).collect();
+        assert_eq!(running, [S::Accepted, S::InReview]);
+    }
+}

@@ -409,3 +409,120 @@ fn a_change_with_a_known_key_is_done_once_and_the_log_replays_to_the_same_cases(
     let back: Event = serde_json::from_value(json).unwrap();
     assert_eq!(back, step.event);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of random weeks: hours to wait, then what happens.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// A ticket of a case service, served at window 1 and accepted.
+        Accept(&'static str),
+        /// A change to the `n`th case (modulo how many there are).
+        Act(usize, CaseAction, &'static str),
+        /// A pick-up ticket for the `n`th case, served at window 2.
+        PickUp(usize),
+    }
+
+    fn step() -> impl Strategy<Value = (u16, Step)> {
+        let action = prop_oneof![
+            Just(CaseAction::Review),
+            Just(CaseAction::NeedMaterial),
+            Just(CaseAction::Supplied),
+            Just(CaseAction::Approve),
+            Just(CaseAction::Refuse),
+            Just(CaseAction::Ready),
+            Just(CaseAction::Express {
+                carrier: "EMS".into(),
+                tracking: "1".into()
+            }),
+        ];
+        let what = prop_oneof![
+            2 => prop::sample::select(vec!["permit", "licence"]).prop_map(Step::Accept),
+            6 => (0usize..8, action, prop::sample::select(vec!["", "缺材料"]))
+                .prop_map(|(n, a, note)| Step::Act(n, a, note)),
+            1 => (0usize..8).prop_map(Step::PickUp),
+        ];
+        (0u16..60, what)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Over random weeks: a case's used days never go back, a card is
+        /// never taken back nor given twice, a decision stands, a refused
+        /// change changes nothing, and the log replays to the same hall.
+        #[test]
+        fn cases_keep_their_clock_cards_and_decisions(steps in prop::collection::vec(step(), 1..120)) {
+            let mut sim = hall();
+            let mut codes: Vec<String> = Vec::new();
+            let mut last: std::collections::BTreeMap<String, (u32, Option<CardLevel>, Option<u32>)> =
+                Default::default();
+            for (i, (hours, s)) in steps.into_iter().enumerate() {
+                sim.now += i64::from(hours) * 3_600_000;
+                sim.tick();
+                match s {
+                    Step::Accept(service) => {
+                        let code = format!("C{i}");
+                        // A ticket may not be issued out of hours: skip then.
+                        let before = sim.hall.clone();
+                        if sim.take_as(service, None, None).is_ok() {
+                            let served = sim.call("1").is_ok()
+                                && sim.win("1", |window| Command::Start { window }).is_ok()
+                                && sim
+                                    .run(Command::Accept { window: id("1"), case: code.clone() })
+                                    .is_ok();
+                            prop_assert!(served, "a lone ticket is served and accepted");
+                            codes.push(code);
+                        } else {
+                            prop_assert_eq!(&sim.hall, &before);
+                        }
+                    }
+                    Step::Act(n, action, note) if !codes.is_empty() => {
+                        let code = codes[n % codes.len()].clone();
+                        let before = sim.hall.clone();
+                        if act(&mut sim, &code, action, note).is_err() {
+                            prop_assert_eq!(&sim.hall, &before, "a refused change changes nothing");
+                        }
+                    }
+                    Step::PickUp(n) if !codes.is_empty() => {
+                        let code = codes[n % codes.len()].clone();
+                        let token = format!("pick{i}");
+                        if sim.run(Command::PickUp { case: code.clone(), token }).is_ok() {
+                            sim.call("2").unwrap();
+                            sim.win("2", |window| Command::Start { window }).unwrap();
+                            sim.win("2", |window| Command::Finish { window }).unwrap();
+                            prop_assert_eq!(sim.hall.case(&code).unwrap().state, CaseState::Delivered);
+                        }
+                    }
+                    _ => {}
+                }
+                let today = sim.hall.day().unwrap_or(0);
+                for c in sim.hall.cases() {
+                    let used = sim.hall.case_used_days(c, today);
+                    if let Some((u, card, decided)) = last.get(&c.code) {
+                        prop_assert!(used >= *u, "{} used {} then {}", c.code, u, used);
+                        prop_assert!(c.card >= *card, "a card is never taken back");
+                        if decided.is_some() {
+                            prop_assert_eq!(c.decided_days, *decided, "a decision stands");
+                        }
+                    }
+                    if c.card == Some(CardLevel::Red) {
+                        prop_assert!(c.limit_days < used || c.decided_days.is_some_and(|d| d > c.limit_days) || !c.running(),
+                            "red only past the limit");
+                    }
+                    last.insert(c.code.clone(), (used, c.card, c.decided_days));
+                }
+            }
+            // Every card once per case and level.
+            let mut seen = std::collections::BTreeSet::new();
+            for r in &sim.log {
+                if let Event::CaseCard { case, level, .. } = &r.event {
+                    prop_assert!(seen.insert((case.clone(), *level)), "{case} {level:?} twice");
+                }
+            }
+            prop_assert_eq!(Hall::replay(cases_hall(), &sim.log), sim.hall);
+        }
+    }
+}
