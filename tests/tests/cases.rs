@@ -346,6 +346,7 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
     b.wait_text("#me", "审批人员", 5).await;
     b.wait_text("#report", "市场监管局", 5).await;
     b.screenshot("backoffice-list").await;
+    b.assert_accessible("backoffice-list").await;
 
     // Review, then refuse: the dialog wants the reason.
     b.click(&format!("{row} button[data-action='review']"))
@@ -367,6 +368,7 @@ async fn the_back_office_decides_from_its_page_and_the_phone_shows_the_result() 
         .await
         .unwrap();
     b.screenshot("backoffice-refuse-dialog").await;
+    b.assert_accessible("backoffice-refuse-dialog").await;
     b.click("#change-ok").await;
     b.wait_text(&format!("{row} .state"), "不予批准", 5).await;
     // Sent by post from the page.
@@ -565,6 +567,7 @@ async fn the_manager_sees_the_case_cards_of_three_weeks_behind_the_counter() {
         .await
         .unwrap();
     b.screenshot("manager-case-cards").await;
+    b.assert_accessible("manager-case-cards").await;
 
     // The day report gives the on-time share per department.
     b.client
