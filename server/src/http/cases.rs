@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use hallq_core::{CaseAction, Command, CoreError, DeviceRole};
 use serde::Deserialize;
 
-use super::session::{Need, Role, Who, staff};
+use super::session::{CaseStaff, Role, StaffLogin, Who};
 use super::{ApiError, AppState, check_hall, json_body};
 use crate::cases::CaseInfo;
 
@@ -44,13 +44,9 @@ fn own_department(who: &Who) -> Option<&str> {
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
+    StaffLogin { who, .. }: StaffLogin<CaseStaff>,
     Query(q): Query<ListQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Cases)?;
     if who.role == Role::Clerk {
         return Err(forbidden());
     }
@@ -74,12 +70,9 @@ pub(super) async fn list(
 
 pub(super) async fn one(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((hall, code)): Path<(String, String)>,
-    headers: HeaderMap,
+    StaffLogin { who, .. }: StaffLogin<CaseStaff>,
+    Path((_, code)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Cases)?;
     let case = state
         .engine
         .query(move |v| v.case(&code))
@@ -119,13 +112,10 @@ fn may(role: Role, action: &CaseAction) -> bool {
 
 pub(super) async fn change(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((hall, code)): Path<(String, String)>,
-    headers: HeaderMap,
+    StaffLogin { who, .. }: StaffLogin<CaseStaff>,
+    Path((_, code)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Cases)?;
     let req: Change = json_body(&body)?;
     if !may(who.role, &req.action) {
         return Err(forbidden());

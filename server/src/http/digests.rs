@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::auth::Class;
-use super::session::{Need, staff};
+use super::session::{StaffLogin, Watching};
 use super::{ApiError, AppState, check_hall};
 use crate::digest::Digests;
 
@@ -78,12 +78,8 @@ pub(super) async fn key(
 /// far, signed now and not kept.
 pub(super) async fn today(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
-    headers: HeaderMap,
+    _: StaffLogin<Watching>,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    staff(&state, peer.ip(), &headers, Need::Watch)?;
     let d = digests(&state)?;
     match off_thread(&state, move || d.today()).await? {
         Some(s) => Ok(Json(s).into_response()),

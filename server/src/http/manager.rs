@@ -6,16 +6,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use hallq_core::{Command, CoreError, ManagerAction, Policy};
 use serde::Deserialize;
 
-use super::session::{Need, staff};
-use super::{ApiError, AppState, check_hall, json_body, parse_id};
+use super::session::{Acting, StaffLogin, Watching};
+use super::{ApiError, AppState, json_body, parse_id};
 
 /// `PUT …/windows/{window}/profile`.
 #[derive(Debug, Deserialize)]
@@ -32,13 +29,10 @@ struct Profile {
 
 pub(super) async fn set_profile(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path((hall, window)): Path<(String, String)>,
-    headers: HeaderMap,
+    StaffLogin { who, .. }: StaffLogin<Acting>,
+    Path((_, window)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Act)?;
     let req: Profile = json_body(&body)?;
     let serves = req
         .serves
@@ -91,13 +85,9 @@ struct Manage {
 
 pub(super) async fn manage(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
-    headers: HeaderMap,
+    StaffLogin { who, .. }: StaffLogin<Acting>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Act)?;
     let req: Manage = json_body(&body)?;
     let seq = act(&state, who.id, req.seen, req.action).await?;
     Ok(Json(serde_json::json!({ "ok": true, "seq": seq })).into_response())
@@ -113,13 +103,9 @@ struct NoticeBody {
 
 pub(super) async fn set_notice(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
-    headers: HeaderMap,
+    StaffLogin { who, .. }: StaffLogin<Acting>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Act)?;
     let req: NoticeBody = json_body(&body)?;
     act(
         &state,
@@ -138,12 +124,8 @@ pub(super) async fn set_notice(
 
 pub(super) async fn report(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
-    headers: HeaderMap,
+    _: StaffLogin<Watching>,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    staff(&state, peer.ip(), &headers, Need::Watch)?;
     let report = state
         .engine
         .query(|v| v.report())

@@ -3,15 +3,13 @@
 //! and the day report. uPlot (MIT, `server/web/vendor/uplot`) draws the
 //! charts.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use super::session::{Need, staff};
-use super::{ApiError, AppState, check_hall};
+use super::session::{StaffLogin, Watching};
+use super::{ApiError, AppState};
 
 /// An embedded asset with its type; cached for an hour (the page itself
 /// is not cached, so a new binary's page fetches its new assets by name).
@@ -162,12 +160,8 @@ pub(super) async fn uplot_css() -> Response {
 /// the devices' health and who is asking.
 pub(super) async fn dashboard(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
-    headers: HeaderMap,
+    StaffLogin { who, .. }: StaffLogin<Watching>,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    let who = staff(&state, peer.ip(), &headers, Need::Watch)?;
     let d = state
         .engine
         .query(|v| v.dashboard())
@@ -201,12 +195,8 @@ pub(super) struct DayQuery {
 /// (see [`hallq_core::learn`]).
 pub(super) async fn learned(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
-    headers: HeaderMap,
+    _: StaffLogin<Watching>,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    staff(&state, peer.ip(), &headers, Need::Watch)?;
     let (today, config) = state
         .engine
         .query(|v| {
@@ -232,13 +222,9 @@ pub(super) async fn learned(
 /// `GET …/reports/day?date=YYYY-MM-DD[&format=csv]` (manager or supervisor).
 pub(super) async fn day_report(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(hall): Path<String>,
+    _: StaffLogin<Watching>,
     axum::extract::Query(q): axum::extract::Query<DayQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_hall(&state, &hall)?;
-    staff(&state, peer.ip(), &headers, Need::Watch)?;
     let day = match &q.date {
         Some(d) => Some(crate::report::parse_date(d).ok_or_else(|| {
             ApiError::new(

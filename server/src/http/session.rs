@@ -331,6 +331,65 @@ fn login_required() -> ApiError {
     )
 }
 
+/// A staff route's login, checked before the handler runs: the path's
+/// `{hall}` is this server's hall (404 `unknown_hall`), and the login — a
+/// session, or HTTP Basic with a manager device — may do what `N` says
+/// (401, 403). `who` is who asked.
+#[derive(Debug)]
+pub struct StaffLogin<N> {
+    pub who: Who,
+    need: std::marker::PhantomData<N>,
+}
+
+/// What a [`StaffLogin`] needs, as a type.
+pub trait Needs {
+    const NEED: Need;
+}
+
+/// Watching: a manager or a supervisor.
+#[derive(Debug)]
+pub struct Watching;
+/// Acting: a manager.
+#[derive(Debug)]
+pub struct Acting;
+/// Cases: any staff login (the route checks what the role may do).
+#[derive(Debug)]
+pub struct CaseStaff;
+
+impl Needs for Watching {
+    const NEED: Need = Need::Watch;
+}
+impl Needs for Acting {
+    const NEED: Need = Need::Act;
+}
+impl Needs for CaseStaff {
+    const NEED: Need = Need::Cases;
+}
+
+impl<N: Needs + Send + Sync> axum::extract::FromRequestParts<AppState> for StaffLogin<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route"))?;
+        if let Some((_, hall)) = params.iter().find(|(k, _)| *k == "hall") {
+            super::check_hall(state, hall)?;
+        }
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::unavailable())?;
+        let who = staff(state, peer.ip(), &parts.headers, N::NEED)?;
+        Ok(StaffLogin {
+            who,
+            need: std::marker::PhantomData,
+        })
+    }
+}
+
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
