@@ -712,17 +712,18 @@ fn check_code(code: &str, max: usize) -> Result<(), CoreError> {
 mod names {
     use super::*;
 
+    const ALL: [CaseState; 6] = [
+        CaseState::Accepted,
+        CaseState::InReview,
+        CaseState::NeedsMaterial,
+        CaseState::Decided,
+        CaseState::Ready,
+        CaseState::Delivered,
+    ];
+
     #[test]
     fn state_and_action_names_are_serdes() {
-        use CaseState as S;
-        for s in [
-            S::Accepted,
-            S::InReview,
-            S::NeedsMaterial,
-            S::Decided,
-            S::Ready,
-            S::Delivered,
-        ] {
+        for s in ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         let window = Id::parse("11").unwrap();
@@ -746,19 +747,11 @@ mod names {
     #[test]
     fn only_the_allowed_steps_lead_on() {
         use CaseState as S;
-        let all = [
-            S::Accepted,
-            S::InReview,
-            S::NeedsMaterial,
-            S::Decided,
-            S::Ready,
-            S::Delivered,
-        ];
         // Nothing leads on from a delivered case, and nothing back to accepted.
         for a in [CaseAction::Review, CaseAction::Approve, CaseAction::Ready] {
             assert_eq!(a.next(S::Delivered), None);
         }
-        for s in all {
+        for s in ALL {
             for a in [
                 CaseAction::Review,
                 CaseAction::NeedMaterial,
@@ -771,7 +764,7 @@ mod names {
             }
         }
         // The clock runs only while the department has it.
-        let running: Vec<_> = all.into_iter().filter(|s| s.clock_runs()).collect();
+        let running: Vec<_> = ALL.into_iter().filter(|s| s.clock_runs()).collect();
         assert_eq!(running, [S::Accepted, S::InReview]);
     }
 }
