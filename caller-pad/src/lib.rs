@@ -224,6 +224,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_accept_reply_shows_the_case_code() {
+        assert_eq!(op_from_words(&["a"]), Some(Op::Accept));
+        let r = Reply {
+            case: Some("4821907715".into()),
+            ..Reply::ok("i", Some(hallq_contract::TicketRef::numbered("A012")))
+        };
+        assert!(
+            describe(&r).contains("办件编号 / case accepted: 4821907715"),
+            "{}",
+            describe(&r)
+        );
+    }
+
+    #[test]
     fn words_map_to_buttons() {
         assert_eq!(op_from_words(&["n"]), Some(Op::CallNext { service: None }));
         assert_eq!(

@@ -194,7 +194,10 @@ impl PadModel {
         let ticket = state.and_then(|s| s.ticket.as_ref());
         let message = match &self.notice {
             Some(Notice::Reply(r)) => Some(match &r.error {
-                None => "√好".to_owned(),
+                None => r
+                    .case
+                    .as_ref()
+                    .map_or("√好".to_owned(), |c| format!("√受理{c}")),
                 Some(e) => format!("×{}", e.code),
             }),
             Some(Notice::Refused(_)) => Some("×未发送".to_owned()),

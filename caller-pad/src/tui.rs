@@ -275,8 +275,12 @@ pub fn draw(f: &mut Frame<'_>, model: &PadModel, ui: &Ui, now_ms: i64) {
                 format!("✗ {} ({})", e.message, e.code),
                 Style::default().fg(Color::Red),
             ),
+            // 受理: the case code, for the receipt, before anything else.
             None => (
-                crate::describe(r).lines().next().unwrap_or("").to_owned(),
+                match &r.case {
+                    Some(code) => format!("✓ 已受理，办件编号 {code} / case accepted"),
+                    None => crate::describe(r).lines().next().unwrap_or("").to_owned(),
+                },
                 Style::default().fg(Color::Green),
             ),
         },
