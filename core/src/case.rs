@@ -200,9 +200,6 @@ pub struct Case {
     pub deemed: bool,
     /// Why it was refused, or what material is missing.
     pub reason: Option<String>,
-    pub decided_ms: Option<Millis>,
-    /// Working days used when it was decided.
-    pub decided_days: Option<u32>,
     /// The pick-up ticket taken with the code, if any.
     pub pickup: Option<TicketId>,
     pub delivery: Option<Delivery>,
@@ -213,9 +210,14 @@ pub struct Case {
 }
 
 impl Case {
-    /// Whether it was (or is being) decided after its limit.
+    /// Working days used when it was decided (its clock stopped there).
+    pub fn decided_days(&self) -> Option<u32> {
+        self.approved.map(|_| self.used_before)
+    }
+
+    /// Whether it was decided after its limit.
     pub fn late(&self) -> bool {
-        self.deemed || self.decided_days.is_some_and(|d| d > self.limit_days)
+        self.deemed || self.decided_days().is_some_and(|d| d > self.limit_days)
     }
 
     /// Whether the clock runs now.
@@ -572,8 +574,6 @@ impl Hall {
                     approved: None,
                     deemed: false,
                     reason: None,
-                    decided_ms: None,
-                    decided_days: None,
                     pickup: None,
                     delivery: None,
                     steps: vec![Step {
@@ -617,8 +617,6 @@ impl Hall {
                         c.running_since = None;
                         c.approved = Some(*action == CaseAction::Approve);
                         c.reason = (*action == CaseAction::Refuse).then(|| note.clone());
-                        c.decided_ms = Some(now);
-                        c.decided_days = Some(used);
                     }
                     CaseAction::Deliver { window } => {
                         c.delivery = Some(Delivery::Window {
@@ -667,8 +665,6 @@ impl Hall {
                     c.running_since = None;
                     c.approved = Some(true);
                     c.deemed = true;
-                    c.decided_ms = Some(now);
-                    c.decided_days = Some(*used_days);
                     c.steps.push(Step {
                         at_ms: now,
                         state: CaseState::Decided,
@@ -721,25 +717,31 @@ mod names {
         CaseState::Delivered,
     ];
 
-    #[test]
-    fn state_and_action_names_are_serdes() {
-        for s in ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-        let window = Id::parse("11").unwrap();
-        for a in [
+    /// Every action, one of each.
+    fn actions() -> Vec<CaseAction> {
+        vec![
             CaseAction::Review,
             CaseAction::NeedMaterial,
             CaseAction::Supplied,
             CaseAction::Approve,
             CaseAction::Refuse,
             CaseAction::Ready,
-            CaseAction::Deliver { window },
+            CaseAction::Deliver {
+                window: Id::parse("11").unwrap(),
+            },
             CaseAction::Express {
                 carrier: "EMS".into(),
                 tracking: "1".into(),
             },
-        ] {
+        ]
+    }
+
+    #[test]
+    fn state_and_action_names_are_serdes() {
+        for s in ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for a in actions() {
             assert_eq!(serde_json::to_value(&a).unwrap()["action"], a.as_str());
         }
     }
@@ -748,18 +750,11 @@ mod names {
     fn only_the_allowed_steps_lead_on() {
         use CaseState as S;
         // Nothing leads on from a delivered case, and nothing back to accepted.
-        for a in [CaseAction::Review, CaseAction::Approve, CaseAction::Ready] {
+        for a in actions() {
             assert_eq!(a.next(S::Delivered), None);
         }
         for s in ALL {
-            for a in [
-                CaseAction::Review,
-                CaseAction::NeedMaterial,
-                CaseAction::Supplied,
-                CaseAction::Approve,
-                CaseAction::Refuse,
-                CaseAction::Ready,
-            ] {
+            for a in actions() {
                 assert_ne!(a.next(s), Some(S::Accepted), "{a:?} from {s:?}");
             }
         }

@@ -4,45 +4,22 @@
 
 mod common;
 
-use common::{MORNING, id, small_hall};
+use common::{MORNING, id, issue_n, open_windows, small_hall};
 use hallq_core::advice::{Bounds, advise};
 use hallq_core::config::Policy;
 use hallq_core::forecast::Model;
 use hallq_core::{Command, Hall};
 
-fn open(hall: &mut Hall, windows: &[&str]) {
-    for w in windows {
-        hall.handle(
-            MORNING,
-            Command::Open {
-                window: id(w),
-                clerk: None,
-            },
-        )
-        .unwrap();
-    }
-}
-
+/// `n` tickets of `service`, after those the hall has (a millisecond apart).
 fn issue(hall: &mut Hall, service: &str, n: usize) {
-    let before = hall.tickets().count();
-    for i in before..before + n {
-        hall.handle(
-            MORNING + 1 + i as i64,
-            Command::IssueTicket {
-                service: id(service),
-                token: format!("t-{service}-{i}"),
-                class: None,
-                citizen: None,
-            },
-        )
-        .unwrap();
-    }
+    let before = hall.tickets().count() as i64;
+    issue_n(hall, MORNING + 1 + before, service, n);
 }
 
 #[test]
 fn an_idle_window_is_told_to_take_the_long_queue_too() {
     let mut hall = Hall::new(small_hall());
-    open(&mut hall, &["1", "2", "3"]);
+    open_windows(&mut hall, MORNING, &["1", "2", "3"]);
     // Twelve for 商事登记 (a, ten minutes each), nobody for b: window 2
     // (b only) sits idle.
     issue(&mut hall, "a", 12);
@@ -74,7 +51,7 @@ fn an_idle_window_is_told_to_take_the_long_queue_too() {
 #[test]
 fn a_balanced_hall_gets_no_advice_and_a_switched_window_is_switched_back() {
     let mut hall = Hall::new(small_hall());
-    open(&mut hall, &["1", "2"]);
+    open_windows(&mut hall, MORNING, &["1", "2"]);
     issue(&mut hall, "a", 2);
     issue(&mut hall, "b", 2);
     let now = MORNING + 1_000;

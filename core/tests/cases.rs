@@ -141,7 +141,11 @@ fn a_case_counts_working_days_across_a_weekend_a_holiday_and_an_extra_saturday()
     act(&mut sim, "P1", CaseAction::Approve, "").unwrap();
     let c = sim.hall.case("P1").unwrap();
     assert!(c.late());
-    assert_eq!(c.decided_days, Some(8), "Mon 6, Tue 7, Wed 8 (2026-12-09)");
+    assert_eq!(
+        c.decided_days(),
+        Some(8),
+        "Mon 6, Tue 7, Wed 8 (2026-12-09)"
+    );
     assert_eq!(date(sim.now), "2026-12-09");
 }
 
@@ -505,14 +509,14 @@ mod properties {
                         prop_assert!(used >= *u, "{} used {} then {}", c.code, u, used);
                         prop_assert!(c.card >= *card, "a card is never taken back");
                         if decided.is_some() {
-                            prop_assert_eq!(c.decided_days, *decided, "a decision stands");
+                            prop_assert_eq!(c.decided_days(), *decided, "a decision stands");
                         }
                     }
                     if c.card == Some(CardLevel::Red) {
-                        prop_assert!(c.limit_days < used || c.decided_days.is_some_and(|d| d > c.limit_days) || !c.running(),
+                        prop_assert!(c.limit_days < used || c.decided_days().is_some_and(|d| d > c.limit_days) || !c.running(),
                             "red only past the limit");
                     }
-                    last.insert(c.code.clone(), (used, c.card, c.decided_days));
+                    last.insert(c.code.clone(), (used, c.card, c.decided_days()));
                 }
             }
             // Every card once per case and level.

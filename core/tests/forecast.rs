@@ -3,24 +3,9 @@
 
 mod common;
 
-use common::{MORNING, id, small_hall};
+use common::{MORNING, id, issue_n, open_windows, serve_next, small_hall};
 use hallq_core::forecast::{Model, ServiceTime, forecast};
 use hallq_core::{Command, Hall};
-
-fn issue(hall: &mut Hall, at: i64, service: &str, n: usize) {
-    for i in 0..n {
-        hall.handle(
-            at + i as i64,
-            Command::IssueTicket {
-                service: id(service),
-                token: format!("t-{service}-{at}-{i}"),
-                class: None,
-                citizen: None,
-            },
-        )
-        .unwrap();
-    }
-}
 
 /// Service "a" takes 300 s almost exactly; citizens walk up in ≈ 1 s.
 fn steady_model(hall: &Hall) -> Model {
@@ -47,17 +32,8 @@ fn each_waiting_ticket_waits_for_those_ahead_and_the_one_at_the_window() {
         },
     )
     .unwrap();
-    issue(&mut hall, MORNING, "a", 4);
-    hall.handle(
-        MORNING + 10,
-        Command::CallNext {
-            window: id("1"),
-            service: None,
-        },
-    )
-    .unwrap();
-    hall.handle(MORNING + 20, Command::Start { window: id("1") })
-        .unwrap();
+    issue_n(&mut hall, MORNING, "a", 4);
+    serve_next(&mut hall, MORNING + 10, "1");
     // 100 s into the first citizen's 300.
     let now = MORNING + 100_020;
     let model = steady_model(&hall);
@@ -86,28 +62,10 @@ fn each_waiting_ticket_waits_for_those_ahead_and_the_one_at_the_window() {
 #[test]
 fn a_second_open_window_that_serves_the_service_halves_the_wait() {
     let mut hall = Hall::new(small_hall());
+    open_windows(&mut hall, MORNING, &["1", "3"]);
+    issue_n(&mut hall, MORNING, "a", 8);
     for w in ["1", "3"] {
-        hall.handle(
-            MORNING,
-            Command::Open {
-                window: id(w),
-                clerk: None,
-            },
-        )
-        .unwrap();
-    }
-    issue(&mut hall, MORNING, "a", 8);
-    for w in ["1", "3"] {
-        hall.handle(
-            MORNING + 10,
-            Command::CallNext {
-                window: id(w),
-                service: None,
-            },
-        )
-        .unwrap();
-        hall.handle(MORNING + 20, Command::Start { window: id(w) })
-            .unwrap();
+        serve_next(&mut hall, MORNING + 10, w);
     }
     let model = steady_model(&hall);
     let f = forecast(&hall, MORNING + 20, &model, 40, 7);
@@ -148,17 +106,8 @@ fn bookings_to_come_lengthen_the_wait_of_those_behind_them() {
     .unwrap();
     // Five ordinary tickets (the service's daily cap is six: the booking
     // is the sixth).
-    issue(&mut hall, MORNING, "a", 5);
-    hall.handle(
-        MORNING + 10,
-        Command::CallNext {
-            window: id("1"),
-            service: None,
-        },
-    )
-    .unwrap();
-    hall.handle(MORNING + 20, Command::Start { window: id("1") })
-        .unwrap();
+    issue_n(&mut hall, MORNING, "a", 5);
+    serve_next(&mut hall, MORNING + 10, "1");
     let now = MORNING + 20;
     let mut model = steady_model(&hall);
     model.service_time.insert(

@@ -352,7 +352,7 @@ mod tests {
         .unwrap();
         let all: Vec<_> = w.hall.cases().collect();
         assert!(all.len() > 500, "{} cases", all.len());
-        let decided = all.iter().filter(|c| c.decided_days.is_some()).count();
+        let decided = all.iter().filter(|c| c.decided_days().is_some()).count();
         assert!(decided * 10 > all.len() * 7, "{decided} of {}", all.len());
         assert!(all.iter().any(|c| c.state == CaseState::Delivered));
         assert!(all.iter().any(|c| c.late()), "some run late");

@@ -264,7 +264,7 @@ pub fn case_report(hall: &Hall) -> Vec<CaseFigures> {
         });
         for (f, days) in [(&mut entry.0, &mut entry.1), (&mut all.0, &mut all.1)] {
             f.accepted += 1;
-            match c.decided_days {
+            match c.decided_days() {
                 Some(d) => {
                     f.decided += 1;
                     *days += d;

@@ -175,20 +175,11 @@ function soon() {
   pending = setTimeout(load, 250);
 }
 
+// A case changed (or a new day may have given cards): read again.
 function follow() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/api/v1/halls/${hall}/stream`);
-  ws.onopen = () => { $("live").className = "live on"; $("live").textContent = "实时 live"; };
-  ws.onclose = () => {
-    $("live").className = "live off";
-    $("live").textContent = "断开 disconnected";
-    setTimeout(follow, 2000);
-  };
-  ws.onmessage = (m) => {
-    let msg;
-    try { msg = JSON.parse(m.data); } catch { return; }
+  followStaff(hall, (msg) => {
     if (msg.type === "event" && (msg.data.type.startsWith("case_") || msg.data.type === "day_started")) soon();
-  };
+  });
 }
 
 async function start() {

@@ -339,17 +339,7 @@ function addEvent(text) {
 }
 
 function follow() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/api/v1/halls/${hall}/stream`);
-  ws.onopen = () => { $("live").className = "live on"; $("live").textContent = "实时 live"; };
-  ws.onclose = () => {
-    $("live").className = "live off";
-    $("live").textContent = "断开 disconnected";
-    setTimeout(follow, 2000);
-  };
-  ws.onmessage = (m) => {
-    let msg;
-    try { msg = JSON.parse(m.data); } catch { return; }
+  followStaff(hall, (msg) => {
     if (msg.type === "call") {
       const c = msg.data;
       addEvent(`叫号 ${c.ticket} → ${c.window_name}${c.recall ? "（重呼 recall）" : ""}`);
@@ -364,7 +354,7 @@ function follow() {
       addEvent(`设备离线 device offline: ${msg.data.device}`);
     }
     if (msg.type !== "snapshot") soon();
-  };
+  });
 }
 
 async function start() {

@@ -131,3 +131,48 @@ impl Sim {
         self.run(make(id(window)))
     }
 }
+
+/// Opens `windows` (no clerk) at `at`.
+pub fn open_windows(hall: &mut Hall, at: Millis, windows: &[&str]) {
+    for w in windows {
+        hall.handle(
+            at,
+            Command::Open {
+                window: id(w),
+                clerk: None,
+            },
+        )
+        .unwrap();
+    }
+}
+
+/// `n` tickets of `service`, a millisecond apart from `at`.
+pub fn issue_n(hall: &mut Hall, at: Millis, service: &str, n: usize) {
+    let before = hall.tickets().count();
+    for i in 0..n {
+        hall.handle(
+            at + i as i64,
+            Command::IssueTicket {
+                service: id(service),
+                token: format!("t-{service}-{}", before + i),
+                class: None,
+                citizen: None,
+            },
+        )
+        .unwrap();
+    }
+}
+
+/// Calls the next ticket at `window` at `at` and starts it 10 ms later.
+pub fn serve_next(hall: &mut Hall, at: Millis, window: &str) {
+    hall.handle(
+        at,
+        Command::CallNext {
+            window: id(window),
+            service: None,
+        },
+    )
+    .unwrap();
+    hall.handle(at + 10, Command::Start { window: id(window) })
+        .unwrap();
+}

@@ -177,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/halls/{hall}/digests/today", get(digests::today))
         .route("/manager/app.js", get(pages::app_js))
         .route("/manager/login.js", get(pages::login_js))
+        .route("/manager/staff.js", get(pages::staff_js))
         .route("/manager/app.css", get(pages::app_css))
         .route("/manager/uplot.js", get(pages::uplot_js))
         .route("/manager/uplot.css", get(pages::uplot_css))

@@ -99,6 +99,15 @@ pub(super) async fn app_js() -> Response {
     )
 }
 
+/// What the staff pages share (their stream).
+pub(super) async fn staff_js() -> Response {
+    asset(
+        include_str!("../../web/staff.js"),
+        "text/javascript; charset=utf-8",
+        true,
+    )
+}
+
 pub(super) async fn login_js() -> Response {
     asset(
         include_str!("../../web/login.js"),
