@@ -24,14 +24,7 @@ fn steady_model(hall: &Hall) -> Model {
 #[test]
 fn each_waiting_ticket_waits_for_those_ahead_and_the_one_at_the_window() {
     let mut hall = Hall::new(small_hall());
-    hall.handle(
-        MORNING,
-        Command::Open {
-            window: id("1"),
-            clerk: None,
-        },
-    )
-    .unwrap();
+    open_windows(&mut hall, MORNING, &["1"]);
     issue_n(&mut hall, MORNING, "a", 4);
     serve_next(&mut hall, MORNING + 10, "1");
     // 100 s into the first citizen's 300.
@@ -85,14 +78,7 @@ fn a_second_open_window_that_serves_the_service_halves_the_wait() {
 #[test]
 fn bookings_to_come_lengthen_the_wait_of_those_behind_them() {
     let mut hall = Hall::new(common::day_hall());
-    hall.handle(
-        MORNING,
-        Command::Open {
-            window: id("1"),
-            clerk: None,
-        },
-    )
-    .unwrap();
+    open_windows(&mut hall, MORNING, &["1"]);
     // A slot at 09:00 (the window is busy till well after it).
     hall.handle(
         MORNING,
